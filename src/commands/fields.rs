@@ -1,0 +1,96 @@
+//! `fields` — keep or remove fields.
+//!
+//! ```text
+//! fields [+] <field> [, <field>]...     keep these (wildcards allowed) plus _time and _raw
+//! fields - <field> [, <field>]...       remove these
+//! ```
+//! Kept fields come in the order the list names them (a wildcard expands in the row's own order), then
+//! the internal fields `_time` and `_raw` when the row has them and the list did not name them.
+
+use super::{wildcard_match, Operator};
+use crate::diag::Result;
+use crate::event::Event;
+use crate::parse::Cursor;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fields {
+    pub remove: bool,
+    pub fields: Vec<String>,
+}
+
+impl Fields {
+    pub fn parse(c: &mut Cursor) -> Result<Fields> {
+        c.ws();
+        let remove = if c.eat('-') {
+            true
+        } else {
+            c.eat('+');
+            false
+        };
+        let fields = parse_field_list(c, "a field name")?;
+        c.end_of_stage("fields")?;
+        Ok(Fields { remove, fields })
+    }
+
+    pub fn operator(&self) -> Box<dyn Operator> {
+        Box::new(self.clone())
+    }
+}
+
+/// `a, b c "d e"` — names separated by spaces and/or commas, at least one.
+pub fn parse_field_list(c: &mut Cursor, what: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    loop {
+        c.ws();
+        if c.eat(',') {
+            continue;
+        }
+        match c.try_field()? {
+            Some((f, _)) => out.push(f),
+            None => break,
+        }
+    }
+    if out.is_empty() {
+        return Err(c.expected(what));
+    }
+    Ok(out)
+}
+
+/// Reorder/select the fields of `ev` by `patterns` (each may hold `*`).
+pub fn select(ev: Event, patterns: &[String], keep_internal: bool) -> Event {
+    let fields = ev.into_fields();
+    let mut taken = vec![false; fields.len()];
+    let mut out = Vec::with_capacity(patterns.len() + 2);
+    for p in patterns {
+        for (i, (k, _)) in fields.iter().enumerate() {
+            if !taken[i] && wildcard_match(p, k) {
+                taken[i] = true;
+                out.push(i);
+            }
+        }
+    }
+    if keep_internal {
+        for internal in ["_time", "_raw"] {
+            if let Some(i) = fields.iter().position(|(k, _)| k.as_ref() == internal) {
+                if !taken[i] {
+                    taken[i] = true;
+                    out.push(i);
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<_>> = fields.into_iter().map(Some).collect();
+    Event::from_fields(out.into_iter().filter_map(|i| slots[i].take()).collect())
+}
+
+impl Operator for Fields {
+    fn push(&mut self, mut ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        if self.remove {
+            ev.retain(|k| !self.fields.iter().any(|p| wildcard_match(p, k)));
+            out.push(ev);
+        } else {
+            out.push(select(ev, &self.fields, true));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! `inputlookup` — the rows of a lookup table (a generating command).
+//!
+//! ```text
+//! | inputlookup [append=<bool>] [start=<N>] [max=<N>] <lookup> [WHERE <search expression>]
+//! ```
+//! `<lookup>` is a lookup definition name or a `.csv` file name in the lookup folders. `append=t` adds the
+//! rows after the rows that came in instead of starting the pipeline. `start` skips rows (0-based), `max`
+//! caps them. `where` filters rows with search semantics.
+
+use super::search::{parse_expr, SearchExpr};
+use super::Context;
+use crate::diag::{Diagnostic, Result, Span};
+use crate::event::Event;
+use crate::parse::Cursor;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputLookup {
+    pub name: String,
+    pub append: bool,
+    pub start: usize,
+    pub max: Option<usize>,
+    pub filter: Option<SearchExpr>,
+    pub span: Span,
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "t" | "true" | "1" | "yes" | "y" => Some(true),
+        "f" | "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+impl InputLookup {
+    pub fn parse(c: &mut Cursor, name_span: Span) -> Result<InputLookup> {
+        let mut out = InputLookup {
+            name: String::new(),
+            append: false,
+            start: 0,
+            max: None,
+            filter: None,
+            span: name_span,
+        };
+        for (k, v, span) in c.options(&["append", "start", "max", "strict"])? {
+            match k.as_str() {
+                "append" => {
+                    out.append = parse_bool(&v).ok_or_else(|| {
+                        Diagnostic::at(format!("`append` takes true or false, not `{v}`"), span)
+                    })?
+                }
+                "start" => {
+                    out.start = v.parse().map_err(|_| {
+                        Diagnostic::at(format!("`start` takes a number, not `{v}`"), span)
+                    })?
+                }
+                "max" => {
+                    out.max = Some(v.parse().map_err(|_| {
+                        Diagnostic::at(format!("`max` takes a number, not `{v}`"), span)
+                    })?)
+                }
+                _ => {}
+            }
+        }
+        let (name, span) = c.field("a lookup name")?;
+        out.name = name;
+        out.span = span;
+        if c.keyword("where") {
+            out.filter = parse_expr(c, 0)?;
+        }
+        c.end_of_stage("inputlookup")?;
+        Ok(out)
+    }
+
+    /// The table's rows, after `start`, `max` and `where`.
+    pub fn rows(&self, ctx: &Context) -> Result<Vec<Event>> {
+        let rows = ctx.lookups.read(&self.name).map_err(|mut d| {
+            d.span = Some(self.span);
+            d
+        })?;
+        let matcher = match &self.filter {
+            Some(f) => Some(super::search::Matcher::compile(f, &|_| None)?),
+            None => None,
+        };
+        Ok(rows
+            .into_iter()
+            .skip(self.start)
+            .filter(|r| matcher.as_ref().is_none_or(|m| m.matches(r)))
+            .take(self.max.unwrap_or(usize::MAX))
+            .collect())
+    }
+}

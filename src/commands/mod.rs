@@ -1,0 +1,356 @@
+//! One file per SPL command: its AST, its parser and its operator.
+//!
+//! [`Command`] has one variant per supported command. Commands that Splunk has but spelunk cannot run yet
+//! parse into [`Command::Unsupported`] with their argument text kept, and fail when the plan is built.
+
+pub mod convert;
+pub mod eval;
+pub mod fields;
+pub mod head;
+pub mod inputlookup;
+pub mod rename;
+pub mod search;
+pub mod stats;
+pub mod table;
+pub mod where_;
+
+use crate::diag::{Diagnostic, Result, Span};
+use crate::eval::EvalContext;
+use crate::event::Event;
+use crate::lookups::Lookups;
+use crate::parse::{unknown_command, Cursor};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Search(search::Search),
+    Fields(fields::Fields),
+    Table(table::Table),
+    Head(head::Head),
+    Rename(rename::Rename),
+    Stats(stats::Stats),
+    Convert(convert::Convert),
+    InputLookup(inputlookup::InputLookup),
+    Eval(eval::Eval),
+    Where(where_::Where),
+    /// An empty stage (`| |`, or a `*_filter` macro that expands to nothing).
+    Noop,
+    /// A command Splunk has that spelunk cannot run yet; its argument text is kept.
+    Unsupported {
+        name: String,
+        args: String,
+        span: Span,
+    },
+}
+
+/// Commands spelunk runs.
+pub const SUPPORTED: &[&str] = &[
+    "convert",
+    "eval",
+    "fields",
+    "head",
+    "inputlookup",
+    "rename",
+    "search",
+    "stats",
+    "table",
+    "where",
+];
+
+/// Every command name Splunk's Search Reference lists (used to tell "not supported yet" from "unknown",
+/// and for suggestions).
+pub const ALL_COMMANDS: &[&str] = &[
+    "abstract",
+    "accum",
+    "addcoltotals",
+    "addinfo",
+    "addtotals",
+    "analyzefields",
+    "anomalies",
+    "anomalousvalue",
+    "anomalydetection",
+    "append",
+    "appendcols",
+    "appendpipe",
+    "arules",
+    "associate",
+    "audit",
+    "autoregress",
+    "bin",
+    "bucket",
+    "bucketdir",
+    "chart",
+    "cluster",
+    "cofilter",
+    "collect",
+    "concurrency",
+    "contingency",
+    "convert",
+    "correlate",
+    "datamodel",
+    "dbinspect",
+    "dedup",
+    "delete",
+    "delta",
+    "diff",
+    "erex",
+    "eval",
+    "eventcount",
+    "eventstats",
+    "extract",
+    "kv",
+    "fieldformat",
+    "fields",
+    "fieldsummary",
+    "filldown",
+    "fillnull",
+    "findtypes",
+    "folderize",
+    "foreach",
+    "format",
+    "from",
+    "fromjson",
+    "gauge",
+    "gentimes",
+    "geom",
+    "geomfilter",
+    "geostats",
+    "head",
+    "highlight",
+    "history",
+    "iconify",
+    "inputcsv",
+    "inputlookup",
+    "iplocation",
+    "join",
+    "kmeans",
+    "kvform",
+    "loadjob",
+    "localize",
+    "localop",
+    "lookup",
+    "makecontinuous",
+    "makemv",
+    "makeresults",
+    "map",
+    "mcollect",
+    "metadata",
+    "metasearch",
+    "meventcollect",
+    "mpreview",
+    "msearch",
+    "mstats",
+    "multikv",
+    "multisearch",
+    "mvcombine",
+    "mvexpand",
+    "nomv",
+    "outlier",
+    "outputcsv",
+    "outputlookup",
+    "outputtext",
+    "overlap",
+    "pivot",
+    "predict",
+    "rangemap",
+    "rare",
+    "redistribute",
+    "regex",
+    "reltime",
+    "rename",
+    "replace",
+    "require",
+    "rest",
+    "return",
+    "reverse",
+    "rex",
+    "rtorder",
+    "savedsearch",
+    "script",
+    "run",
+    "scrub",
+    "search",
+    "searchtxn",
+    "selfjoin",
+    "sendalert",
+    "sendemail",
+    "set",
+    "setfields",
+    "sichart",
+    "sirare",
+    "sistats",
+    "sitimechart",
+    "sitop",
+    "sort",
+    "spath",
+    "stats",
+    "strcat",
+    "streamstats",
+    "table",
+    "tags",
+    "tail",
+    "timechart",
+    "timewrap",
+    "tojson",
+    "top",
+    "transaction",
+    "transpose",
+    "trendline",
+    "tscollect",
+    "tstats",
+    "typeahead",
+    "typelearner",
+    "typer",
+    "union",
+    "uniq",
+    "untable",
+    "walklex",
+    "where",
+    "x11",
+    "xmlkv",
+    "xmlunescape",
+    "xpath",
+    "xyseries",
+    "fit",
+    "apply",
+    "summary",
+    "score",
+    "sample",
+    "anomalydetection",
+    "ctable",
+    "crawl",
+    "dump",
+    "geomfilter",
+];
+
+/// Parse the arguments of the command `name` (the cursor is just after the name).
+pub fn parse_command(name: &str, name_span: Span, c: &mut Cursor, first: bool) -> Result<Command> {
+    let lower = name.to_ascii_lowercase();
+    let cmd = match lower.as_str() {
+        "search" => Command::Search(search::Search::parse(c)?),
+        "fields" => Command::Fields(fields::Fields::parse(c)?),
+        "table" => Command::Table(table::Table::parse(c)?),
+        "head" => Command::Head(head::Head::parse(c)?),
+        "rename" => Command::Rename(rename::Rename::parse(c)?),
+        "stats" => Command::Stats(stats::Stats::parse(c)?),
+        "convert" => Command::Convert(convert::Convert::parse(c)?),
+        "inputlookup" => Command::InputLookup(inputlookup::InputLookup::parse(c, name_span)?),
+        "eval" => Command::Eval(eval::Eval::parse(c)?),
+        "where" => Command::Where(where_::Where::parse(c)?),
+        other if ALL_COMMANDS.contains(&other) => {
+            let (args, _) = c.stage_text()?;
+            Command::Unsupported {
+                name: other.to_string(),
+                args: args.trim().to_string(),
+                span: name_span,
+            }
+        }
+        _ => return Err(unknown_command(name, name_span)),
+    };
+    let _ = first;
+    Ok(cmd)
+}
+
+impl Command {
+    pub fn name(&self) -> &str {
+        match self {
+            Command::Search(_) => "search",
+            Command::Fields(_) => "fields",
+            Command::Table(_) => "table",
+            Command::Head(_) => "head",
+            Command::Rename(_) => "rename",
+            Command::Stats(_) => "stats",
+            Command::Convert(_) => "convert",
+            Command::InputLookup(_) => "inputlookup",
+            Command::Eval(_) => "eval",
+            Command::Where(_) => "where",
+            Command::Noop => "noop",
+            Command::Unsupported { name, .. } => name,
+        }
+    }
+
+    /// Does the command make its own rows (it must start a pipeline, after `|`)?
+    pub fn is_generating(&self) -> bool {
+        matches!(self, Command::InputLookup(_))
+    }
+}
+
+/// What operators may consult while they are built and run.
+pub struct Context<'a> {
+    pub eval: EvalContext,
+    pub lookups: &'a Lookups,
+    /// Messages for stderr (e.g. a limit that cut results).
+    pub warnings: std::sync::Mutex<Vec<String>>,
+}
+
+impl Context<'_> {
+    pub fn warn(&self, msg: impl Into<String>) {
+        if let Ok(mut w) = self.warnings.lock() {
+            let m = msg.into();
+            if !w.contains(&m) {
+                w.push(m);
+            }
+        }
+    }
+}
+
+/// A pipeline stage at run time: receives rows one by one, emits rows into `out`.
+pub trait Operator: Send {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()>;
+    /// End of input: emit whatever was held back (stats groups, sorted rows ...).
+    fn finish(&mut self, _out: &mut Vec<Event>) -> Result<()> {
+        Ok(())
+    }
+    /// True once the operator will not emit anything more (lets `head` stop the reading).
+    fn is_done(&self) -> bool {
+        false
+    }
+}
+
+/// Match a field name against a pattern with `*` wildcards (case-sensitive, as field names are).
+/// Returns the texts the `*`s matched.
+pub fn wildcard_captures<'n>(pattern: &str, name: &'n str) -> Option<Vec<&'n str>> {
+    if !pattern.contains('*') {
+        return (pattern == name).then(Vec::new);
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let first = parts[0];
+    let last = parts[parts.len() - 1];
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
+        return None;
+    }
+    // greedy-from-left matching of the middle parts
+    let mut caps = Vec::new();
+    let mut pos = first.len();
+    let end = name.len() - last.len();
+    for mid in &parts[1..parts.len() - 1] {
+        let hay = name.get(pos..end)?;
+        let k = hay.find(mid)?;
+        caps.push(&name[pos..pos + k]);
+        pos += k + mid.len();
+    }
+    caps.push(name.get(pos..end)?);
+    Some(caps)
+}
+
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    wildcard_captures(pattern, name).is_some()
+}
+
+/// A parse error for a stage that expected something else.
+pub fn expected_at(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::at(format!("expected {what}"), span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_capture_their_parts() {
+        assert_eq!(wildcard_captures("a.*", "a.b.c"), Some(vec!["b.c"]));
+        assert_eq!(wildcard_captures("*.arn", "x.arn"), Some(vec!["x"]));
+        assert_eq!(wildcard_captures("a*b*c", "aXbYc"), Some(vec!["X", "Y"]));
+        assert_eq!(wildcard_captures("user", "User"), None);
+        assert_eq!(wildcard_captures("*", "any"), Some(vec!["any"]));
+    }
+}

@@ -1,0 +1,99 @@
+//! `rename` — rename fields.
+//!
+//! ```text
+//! rename <from> AS <to> [[,] <from> AS <to>]...
+//! ```
+//! Names may be quoted; `*` in both names maps the wildcard parts (`x.* AS *`). A target that exists is
+//! replaced; renaming a field that does not exist changes nothing.
+
+use super::{wildcard_captures, Operator};
+use crate::diag::{Diagnostic, Result};
+use crate::event::Event;
+use crate::parse::Cursor;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rename {
+    pub pairs: Vec<(String, String)>,
+}
+
+impl Rename {
+    pub fn parse(c: &mut Cursor) -> Result<Rename> {
+        let mut pairs = Vec::new();
+        loop {
+            c.ws();
+            if c.eat(',') {
+                continue;
+            }
+            if c.at_stage_end() {
+                break;
+            }
+            let (from, fspan) = c.field("a field name to rename")?;
+            if !c.keyword("as") {
+                return Err(c.expected(&format!("`AS` after `{from}`")));
+            }
+            let (to, tspan) = c.field("the new field name after `AS`")?;
+            if from.matches('*').count() != to.matches('*').count() && to.contains('*') {
+                return Err(Diagnostic::at(
+                    "wildcards in `rename` must appear as often in both names",
+                    crate::diag::Span::new(fspan.start, tspan.end),
+                ));
+            }
+            pairs.push((from, to));
+        }
+        if pairs.is_empty() {
+            return Err(c.expected("`<field> AS <new name>`"));
+        }
+        Ok(Rename { pairs })
+    }
+
+    pub fn operator(&self) -> Box<dyn Operator> {
+        Box::new(self.clone())
+    }
+}
+
+/// Put the captured parts into the `*`s of `to`.
+fn fill(to: &str, caps: &[&str]) -> String {
+    let mut out = String::new();
+    let mut caps = caps.iter();
+    for (i, part) in to.split('*').enumerate() {
+        if i > 0 {
+            out.push_str(caps.next().copied().unwrap_or(""));
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+pub fn rename_event(ev: &mut Event, pairs: &[(String, String)]) {
+    for (from, to) in pairs {
+        if !from.contains('*') {
+            if from == to {
+                continue;
+            }
+            if let Some(v) = ev.remove(from) {
+                ev.set(to.as_str(), v);
+            }
+            continue;
+        }
+        let names: Vec<(String, String)> = ev
+            .names()
+            .filter_map(|n| wildcard_captures(from, n).map(|caps| (n.to_string(), fill(to, &caps))))
+            .collect();
+        for (old, new) in names {
+            if old == new {
+                continue;
+            }
+            if let Some(v) = ev.remove(&old) {
+                ev.set(new, v);
+            }
+        }
+    }
+}
+
+impl Operator for Rename {
+    fn push(&mut self, mut ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        rename_event(&mut ev, &self.pairs);
+        out.push(ev);
+        Ok(())
+    }
+}

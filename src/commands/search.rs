@@ -1,0 +1,785 @@
+//! `search` — keep the events that match a search expression.
+//!
+//! ```text
+//! search <expr>            (implied as the first command of a query)
+//! expr  := and
+//! and   := or ( [AND] or )*          implicit AND between terms
+//! or    := not ( OR not )*           OR binds tighter than AND in search (SPL-SEMANTICS 3)
+//! not   := NOT not | primary
+//! primary := "(" and? ")" | "[" subsearch "]" | field op value | field IN "(" values ")"
+//!          | TERM "(" word ")" | CASE "(" word ")" | "phrase" | word
+//! op    := = | != | < | <= | > | >=
+//! ```
+//! `AND`, `OR`, `NOT` are operators only in upper case; `and` is a search term. `field=value` matches the
+//! whole value case-insensitively with `*` wildcards, any value of a multivalue field; `field!=value`
+//! needs the field to exist, `NOT field=value` does not. A bare word matches `_raw` as a whole token
+//! (Splunk's breakers), case-insensitively. `earliest=`/`latest=` bound `_time`.
+//! Refused: `field::value` indexed-field syntax and `TERM()` with wildcards are read as plain terms.
+
+use crate::diag::{Diagnostic, Result, Span};
+use crate::event::Event;
+use crate::parse::{parse_pipeline, Cursor, Pipeline, MAX_NESTING};
+use crate::value::{parse_num, Value};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Search {
+    /// `None`: match everything (`search` with no terms, `search *`).
+    pub expr: Option<SearchExpr>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SearchExpr {
+    And(Vec<SearchExpr>),
+    Or(Vec<SearchExpr>),
+    Not(Box<SearchExpr>),
+    /// `()`: an empty group is true (so `NOT ()` from an empty subsearch is false... kept as Splunk does:
+    /// `search NOT [no rows]` keeps every event, see [`crate::plan`]).
+    Empty,
+    /// `*` alone.
+    All,
+    Compare {
+        field: String,
+        op: CmpOp,
+        value: String,
+        /// The value was quoted (a quoted `*` is still a wildcard in Splunk's search).
+        quoted: bool,
+        span: Span,
+    },
+    In {
+        field: String,
+        values: Vec<String>,
+        span: Span,
+    },
+    /// Free text matched against `_raw`.
+    Term {
+        text: String,
+        phrase: bool,
+        case_sensitive: bool,
+        span: Span,
+    },
+    /// `earliest=` / `latest=`: bounds on `_time`, resolved when the plan is built.
+    Time {
+        latest: bool,
+        value: String,
+        span: Span,
+    },
+    /// `[ ... ]`, run and replaced by its formatted rows when the plan is built.
+    Subsearch(Box<Pipeline>, Span),
+}
+
+impl Search {
+    pub fn parse(c: &mut Cursor) -> Result<Search> {
+        let expr = parse_expr(c, 0)?;
+        if !c.at_stage_end() {
+            if c.at(')') {
+                return Err(Diagnostic::at("unbalanced `)`", c.span_here()));
+            }
+            return Err(c.expected("a search term, `|` or the end of the query"));
+        }
+        Ok(Search { expr })
+    }
+}
+
+/// Parse a search expression from text (used for formatted subsearch results and `inputlookup where`).
+pub fn parse_search_text(text: &str) -> Result<Option<SearchExpr>> {
+    let mut c = Cursor::new(text);
+    let e = parse_expr(&mut c, 0)?;
+    c.ws();
+    if !c.at_end() {
+        return Err(c.expected("a search term or the end"));
+    }
+    Ok(e)
+}
+
+fn at_expr_end(c: &mut Cursor) -> bool {
+    c.at_stage_end() || c.at(')')
+}
+
+/// and := or ( [AND] or )*
+pub fn parse_expr(c: &mut Cursor, depth: usize) -> Result<Option<SearchExpr>> {
+    if depth > MAX_NESTING {
+        return Err(Diagnostic::at("search nested too deeply", c.span_here()));
+    }
+    let mut items = Vec::new();
+    loop {
+        if at_expr_end(c) {
+            break;
+        }
+        if c.at_keyword_cs("AND") {
+            if items.is_empty() {
+                return Err(c.expected("a search term before `AND`"));
+            }
+            c.pos += 3;
+            if at_expr_end(c) {
+                return Err(c.expected("a search term after `AND`"));
+            }
+            continue;
+        }
+        items.push(parse_or(c, depth)?);
+    }
+    Ok(match items.len() {
+        0 => None,
+        1 => items.pop(),
+        _ => Some(SearchExpr::And(items)),
+    })
+}
+
+fn parse_or(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
+    let mut items = vec![parse_not(c, depth)?];
+    loop {
+        c.ws();
+        if c.at_keyword_cs("OR") {
+            c.pos += 2;
+            if at_expr_end(c) {
+                return Err(c.expected("a search term after `OR`"));
+            }
+            items.push(parse_not(c, depth)?);
+        } else {
+            break;
+        }
+    }
+    Ok(if items.len() == 1 {
+        items.remove(0)
+    } else {
+        SearchExpr::Or(items)
+    })
+}
+
+fn parse_not(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
+    c.ws();
+    if c.at_keyword_cs("NOT") {
+        c.pos += 3;
+        if at_expr_end(c) {
+            return Err(c.expected("a search term after `NOT`"));
+        }
+        if depth > MAX_NESTING {
+            return Err(Diagnostic::at("search nested too deeply", c.span_here()));
+        }
+        return Ok(SearchExpr::Not(Box::new(parse_not(c, depth + 1)?)));
+    }
+    parse_primary(c, depth)
+}
+
+fn is_word_end(ch: char) -> bool {
+    ch.is_whitespace() || matches!(ch, '(' | ')' | '[' | ']' | '|' | '"')
+}
+
+fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
+    c.ws();
+    let start = c.pos;
+    match c.peek_char() {
+        Some('(') => {
+            c.pos += 1;
+            let inner = parse_expr(c, depth + 1)?;
+            c.ws();
+            if !c.eat(')') {
+                return Err(Diagnostic::at(
+                    "unclosed parenthesis: expected `)`",
+                    Span::new(start, start + 1),
+                ));
+            }
+            return Ok(inner.unwrap_or(SearchExpr::Empty));
+        }
+        Some('[') => {
+            c.pos += 1;
+            if c.depth >= MAX_NESTING {
+                return Err(Diagnostic::at(
+                    "subsearches nested too deeply",
+                    Span::at(start),
+                ));
+            }
+            c.depth += 1;
+            let p = parse_pipeline(c)?;
+            c.depth -= 1;
+            c.ws();
+            if !c.eat(']') {
+                return Err(Diagnostic::at(
+                    "unclosed subsearch: expected `]`",
+                    Span::new(start, start + 1),
+                ));
+            }
+            return Ok(SearchExpr::Subsearch(Box::new(p), Span::new(start, c.pos)));
+        }
+        Some('"') => {
+            let (text, span) = c.quoted()?;
+            return Ok(SearchExpr::Term {
+                text,
+                phrase: true,
+                case_sensitive: false,
+                span,
+            });
+        }
+        Some(')') => return Err(Diagnostic::at("unbalanced `)`", c.span_here())),
+        None => return Err(c.expected("a search term")),
+        _ => {}
+    }
+    // a field name, up to an operator or a word end
+    let rest = c.rest();
+    let name_len = rest
+        .find(|ch: char| is_word_end(ch) || matches!(ch, '=' | '!' | '<' | '>'))
+        .unwrap_or(rest.len());
+    let name = &rest[..name_len];
+    let after = &rest[name_len..];
+    let op = if after.starts_with("!=") {
+        Some((CmpOp::Ne, 2))
+    } else if after.starts_with("<=") {
+        Some((CmpOp::Le, 2))
+    } else if after.starts_with(">=") {
+        Some((CmpOp::Ge, 2))
+    } else if after.starts_with("==") {
+        Some((CmpOp::Eq, 2))
+    } else if after.starts_with('=') {
+        Some((CmpOp::Eq, 1))
+    } else if after.starts_with('<') {
+        Some((CmpOp::Lt, 1))
+    } else if after.starts_with('>') {
+        Some((CmpOp::Gt, 1))
+    } else {
+        None
+    };
+    if let (false, Some((op, oplen))) = (name.is_empty(), op) {
+        c.pos += name_len + oplen;
+        let (value, quoted) = if c.at('"') {
+            (c.quoted()?.0, true)
+        } else {
+            let r = c.rest();
+            let len = r.find(|ch: char| is_word_end(ch)).unwrap_or(r.len());
+            if len == 0 {
+                // `field=` with nothing after it matches the empty value
+                (String::new(), false)
+            } else {
+                c.pos += len;
+                (r[..len].to_string(), false)
+            }
+        };
+        let span = Span::new(start, c.pos);
+        if op == CmpOp::Eq
+            && (name.eq_ignore_ascii_case("earliest") || name.eq_ignore_ascii_case("latest"))
+        {
+            return Ok(SearchExpr::Time {
+                latest: name.eq_ignore_ascii_case("latest"),
+                value,
+                span,
+            });
+        }
+        return Ok(SearchExpr::Compare {
+            field: name.to_string(),
+            op,
+            value,
+            quoted,
+            span,
+        });
+    }
+    // TERM(x) / CASE(x)
+    let word_len = rest.find(is_word_end).unwrap_or(rest.len());
+    let word = &rest[..word_len];
+    if (word.eq_ignore_ascii_case("TERM") || word.eq_ignore_ascii_case("CASE"))
+        && rest[word_len..].starts_with('(')
+    {
+        let case_sensitive = word.eq_ignore_ascii_case("CASE");
+        c.pos += word_len + 1;
+        c.ws();
+        let text = if c.at('"') {
+            c.quoted()?.0
+        } else {
+            let r = c.rest();
+            let len = r.find(')').unwrap_or(r.len());
+            c.pos += len;
+            r[..len].trim().to_string()
+        };
+        c.ws();
+        if !c.eat(')') {
+            return Err(Diagnostic::at(
+                format!("unclosed `{word}(`: expected `)`"),
+                Span::new(start, start + word_len + 1),
+            ));
+        }
+        return Ok(SearchExpr::Term {
+            text,
+            phrase: !case_sensitive,
+            case_sensitive,
+            span: Span::new(start, c.pos),
+        });
+    }
+    // field IN (a, b, "c*")
+    if !word.is_empty() {
+        let save = c.pos;
+        c.pos += word_len;
+        let ws_before = c.rest().starts_with(char::is_whitespace);
+        if ws_before && c.keyword("IN") {
+            c.ws();
+            if c.eat('(') {
+                let mut values = Vec::new();
+                loop {
+                    c.ws();
+                    if c.eat(')') {
+                        break;
+                    }
+                    let (v, _) = c.value("a value in the IN list")?;
+                    values.push(v);
+                    c.ws();
+                    if c.eat(',') {
+                        continue;
+                    }
+                    if c.eat(')') {
+                        break;
+                    }
+                    return Err(c.expected("`,` or `)` in the IN list"));
+                }
+                return Ok(SearchExpr::In {
+                    field: word.to_string(),
+                    values,
+                    span: Span::new(start, c.pos),
+                });
+            }
+        }
+        c.pos = save + word_len;
+        if word == "*" {
+            return Ok(SearchExpr::All);
+        }
+        return Ok(SearchExpr::Term {
+            text: word.to_string(),
+            phrase: false,
+            case_sensitive: false,
+            span: Span::new(start, c.pos),
+        });
+    }
+    Err(c.expected("a search term"))
+}
+
+impl<'a> Cursor<'a> {
+    /// Upper-case keyword (AND/OR/NOT in search) followed by a word end.
+    pub fn at_keyword_cs(&mut self, kw: &str) -> bool {
+        self.ws();
+        let r = self.rest();
+        r.starts_with(kw) && r[kw.len()..].chars().next().is_none_or(is_word_end)
+    }
+}
+
+// ---------------------------------------------------------------- matching
+
+/// A search expression compiled for matching: wildcards split, time bounds resolved.
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    And(Vec<Matcher>),
+    Or(Vec<Matcher>),
+    Not(Box<Matcher>),
+    True,
+    Exists(String),
+    Eq(String, Glob),
+    Ne(String, Glob),
+    Cmp(String, CmpOp, String),
+    Term(TermMatch),
+    TimeAtLeast(f64),
+    TimeBefore(f64),
+}
+
+/// Resolves a time modifier (`-24h@h`, `01/02/2024:00:00:00`, epoch) to epoch seconds.
+pub type TimeResolver<'a> = &'a dyn Fn(&str) -> Option<f64>;
+
+impl Matcher {
+    /// Compile; subsearches must have been replaced already.
+    pub fn compile(e: &SearchExpr, time: TimeResolver) -> Result<Matcher> {
+        Ok(match e {
+            SearchExpr::And(v) => Matcher::And(
+                v.iter()
+                    .map(|x| Matcher::compile(x, time))
+                    .collect::<Result<_>>()?,
+            ),
+            SearchExpr::Or(v) => Matcher::Or(
+                v.iter()
+                    .map(|x| Matcher::compile(x, time))
+                    .collect::<Result<_>>()?,
+            ),
+            SearchExpr::Not(x) => Matcher::Not(Box::new(Matcher::compile(x, time)?)),
+            SearchExpr::Empty | SearchExpr::All => Matcher::True,
+            SearchExpr::Compare {
+                field, op, value, ..
+            } => match op {
+                CmpOp::Eq if value == "*" => Matcher::Exists(field.clone()),
+                CmpOp::Eq => Matcher::Eq(field.clone(), Glob::new(value)),
+                CmpOp::Ne if value == "*" => Matcher::Not(Box::new(Matcher::True)),
+                CmpOp::Ne => Matcher::Ne(field.clone(), Glob::new(value)),
+                op => Matcher::Cmp(field.clone(), *op, value.clone()),
+            },
+            SearchExpr::In { field, values, .. } => Matcher::Or(
+                values
+                    .iter()
+                    .map(|v| {
+                        if v == "*" {
+                            Matcher::Exists(field.clone())
+                        } else {
+                            Matcher::Eq(field.clone(), Glob::new(v))
+                        }
+                    })
+                    .collect(),
+            ),
+            SearchExpr::Term {
+                text,
+                phrase,
+                case_sensitive,
+                ..
+            } => Matcher::Term(TermMatch::new(text, *phrase, *case_sensitive)),
+            SearchExpr::Time {
+                latest,
+                value,
+                span,
+            } => {
+                let t = time(value).ok_or_else(|| {
+                    Diagnostic::at(format!("cannot read the time `{value}`"), *span)
+                        .with_help("use a relative time such as -24h@h or an absolute one such as 03/01/2024:00:00:00")
+                })?;
+                if *latest {
+                    Matcher::TimeBefore(t)
+                } else {
+                    Matcher::TimeAtLeast(t)
+                }
+            }
+            SearchExpr::Subsearch(_, span) => {
+                return Err(Diagnostic::at("internal: subsearch was not run", *span))
+            }
+        })
+    }
+
+    pub fn matches(&self, ev: &Event) -> bool {
+        match self {
+            Matcher::And(v) => v.iter().all(|m| m.matches(ev)),
+            Matcher::Or(v) => v.iter().any(|m| m.matches(ev)),
+            Matcher::Not(m) => !m.matches(ev),
+            Matcher::True => true,
+            Matcher::Exists(f) => ev.contains(f),
+            Matcher::Eq(f, g) => ev
+                .get(f)
+                .is_some_and(|v| v.values().iter().any(|x| g.matches_value(x))),
+            Matcher::Ne(f, g) => ev
+                .get(f)
+                .is_some_and(|v| !v.values().iter().any(|x| g.matches_value(x))),
+            Matcher::Cmp(f, op, rhs) => ev
+                .get(f)
+                .is_some_and(|v| v.values().iter().any(|x| cmp_matches(x, *op, rhs))),
+            Matcher::Term(t) => match ev.get("_raw") {
+                Some(raw) => t.matches(&raw.text()),
+                // rows without _raw (after stats): a term matches any field's value
+                None => ev
+                    .iter()
+                    .any(|(_, v)| v.values().iter().any(|x| t.matches(&x.text()))),
+            },
+            Matcher::TimeAtLeast(t) => ev.time().is_some_and(|x| x >= *t),
+            Matcher::TimeBefore(t) => ev.time().is_some_and(|x| x < *t),
+        }
+    }
+
+    /// Fields this matcher reads (for the planner).
+    pub fn fields(&self, out: &mut Vec<String>) {
+        match self {
+            Matcher::And(v) | Matcher::Or(v) => v.iter().for_each(|m| m.fields(out)),
+            Matcher::Not(m) => m.fields(out),
+            Matcher::Exists(f) | Matcher::Eq(f, _) | Matcher::Ne(f, _) | Matcher::Cmp(f, _, _) => {
+                out.push(f.clone())
+            }
+            Matcher::Term(_) => out.push("_raw".into()),
+            Matcher::TimeAtLeast(_) | Matcher::TimeBefore(_) => out.push("_time".into()),
+            Matcher::True => {}
+        }
+    }
+}
+
+fn cmp_matches(v: &Value, op: CmpOp, rhs: &str) -> bool {
+    use std::cmp::Ordering::*;
+    let ord = match (v.as_num(), parse_num(rhs)) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(
+            v.text()
+                .to_lowercase()
+                .as_str()
+                .cmp(rhs.to_lowercase().as_str()),
+        ),
+    };
+    let Some(ord) = ord else { return false };
+    match op {
+        CmpOp::Lt => ord == Less,
+        CmpOp::Le => ord != Greater,
+        CmpOp::Gt => ord == Greater,
+        CmpOp::Ge => ord != Less,
+        CmpOp::Eq => ord == Equal,
+        CmpOp::Ne => ord != Equal,
+    }
+}
+
+/// A case-insensitive whole-value pattern with `*` wildcards.
+#[derive(Clone, Debug)]
+pub struct Glob {
+    /// Lower-cased parts between `*`s.
+    parts: Vec<String>,
+    wildcard: bool,
+    number: Option<f64>,
+}
+
+impl Glob {
+    pub fn new(pattern: &str) -> Glob {
+        let lower = pattern.to_lowercase();
+        let wildcard = lower.contains('*');
+        Glob {
+            parts: lower.split('*').map(str::to_string).collect(),
+            wildcard,
+            number: if wildcard { None } else { parse_num(pattern) },
+        }
+    }
+
+    pub fn matches_value(&self, v: &Value) -> bool {
+        if let (Some(n), Value::Num(x)) = (self.number, v) {
+            return n == *x;
+        }
+        let t = v.text();
+        if self.matches(&t) {
+            return true;
+        }
+        // `port=443` also matches `443.0`: numeric equality when both read as numbers
+        match (self.number, parse_num(&t)) {
+            (Some(n), Some(x)) => n == x,
+            _ => false,
+        }
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        if text.is_ascii() && self.parts.iter().all(|p| p.is_ascii()) {
+            glob_ascii(&self.parts, self.wildcard, text.as_bytes())
+        } else {
+            let lower = text.to_lowercase();
+            glob_ascii(&self.parts, self.wildcard, lower.as_bytes())
+        }
+    }
+}
+
+fn eq_ci(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_ascii_lowercase() == *y)
+}
+
+/// `parts` are lower case; `text` is compared ignoring ASCII case.
+fn glob_ascii(parts: &[String], wildcard: bool, text: &[u8]) -> bool {
+    if !wildcard {
+        return parts.first().is_some_and(|p| eq_ci(text, p.as_bytes()));
+    }
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return true;
+    };
+    let (first, last) = (first.as_bytes(), last.as_bytes());
+    if text.len() < first.len() + last.len() {
+        return false;
+    }
+    if !eq_ci(&text[..first.len()], first) || !eq_ci(&text[text.len() - last.len()..], last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        let m = mid.as_bytes();
+        if m.is_empty() {
+            continue;
+        }
+        match find_ci(rest, m) {
+            Some(i) => rest = &rest[i + m.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > hay.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len()).find(|&i| eq_ci(&hay[i..i + needle.len()], needle))
+}
+
+/// Splunk's major and minor breakers: a bare term must start and end at one of these (or the text's ends).
+fn is_breaker(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b'[' | b']'
+                | b'<'
+                | b'>'
+                | b'('
+                | b')'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'!'
+                | b';'
+                | b','
+                | b'\''
+                | b'"'
+                | b'*'
+                | b'&'
+                | b'?'
+                | b'+'
+                | b'/'
+                | b':'
+                | b'='
+                | b'@'
+                | b'.'
+                | b'-'
+                | b'$'
+                | b'#'
+                | b'%'
+                | b'\\'
+                | b'_'
+        )
+}
+
+/// Free-text matching of a term or phrase against raw text.
+#[derive(Clone, Debug)]
+pub struct TermMatch {
+    parts: Vec<String>,
+    wildcard: bool,
+    case_sensitive: bool,
+}
+
+impl TermMatch {
+    pub fn new(text: &str, _phrase: bool, case_sensitive: bool) -> TermMatch {
+        let t = if case_sensitive {
+            text.to_string()
+        } else {
+            text.to_lowercase()
+        };
+        TermMatch {
+            wildcard: t.contains('*'),
+            parts: t.split('*').map(str::to_string).collect(),
+            case_sensitive,
+        }
+    }
+
+    /// True when the term occurs in `raw` starting and ending at breakers; `*` matches any run of
+    /// characters inside the text.
+    pub fn matches(&self, raw: &str) -> bool {
+        let owned;
+        let hay: &[u8] = if self.case_sensitive || raw.is_ascii() {
+            raw.as_bytes()
+        } else {
+            owned = raw.to_lowercase();
+            owned.as_bytes()
+        };
+        let first = self.parts.first().map(|s| s.as_bytes()).unwrap_or(b"");
+        if !self.wildcard {
+            if first.is_empty() {
+                return true;
+            }
+            return self.find_bounded(hay, first, true, true);
+        }
+        // wildcard: anchor on the first non-empty part, then check the rest in order up to a breaker
+        let re = self.to_regex();
+        match regex::bytes::Regex::new(&re) {
+            Ok(r) => r.is_match(hay),
+            Err(_) => false,
+        }
+    }
+
+    fn find_bounded(&self, hay: &[u8], needle: &[u8], left: bool, right: bool) -> bool {
+        let n = needle.len();
+        if n > hay.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i + n <= hay.len() {
+            let found = if self.case_sensitive {
+                memchr::memmem::find(&hay[i..], needle).map(|k| k + i)
+            } else {
+                find_ci(&hay[i..], needle).map(|k| k + i)
+            };
+            let Some(k) = found else { return false };
+            let lok = !left || k == 0 || is_breaker(hay[k - 1]) || is_breaker(needle[0]);
+            let rok =
+                !right || k + n == hay.len() || is_breaker(hay[k + n]) || is_breaker(needle[n - 1]);
+            if lok && rok {
+                return true;
+            }
+            i = k + 1;
+        }
+        false
+    }
+
+    fn to_regex(&self) -> String {
+        let breakers = r#"\s\[\]<>(){}|!;,'"*&?+/:=@.\-$#%\\_"#;
+        let mut re = String::new();
+        if !self.case_sensitive {
+            re.push_str("(?i-u)");
+        } else {
+            re.push_str("(?-u)");
+        }
+        re.push_str(&format!("(?:^|[{breakers}])"));
+        for (i, p) in self.parts.iter().enumerate() {
+            if i > 0 {
+                re.push_str(r#"[^\s\[\]<>(){}|!;,'"]*?"#);
+            }
+            re.push_str(&regex::escape(p));
+        }
+        re.push_str(&format!("(?:$|[{breakers}])"));
+        re
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> SearchExpr {
+        parse_search_text(s).unwrap().unwrap()
+    }
+
+    #[test]
+    fn or_binds_tighter_than_implicit_and() {
+        let e = p("a b OR c");
+        assert!(
+            matches!(&e, SearchExpr::And(v) if v.len() == 2 && matches!(v[1], SearchExpr::Or(_)))
+        );
+    }
+
+    #[test]
+    fn lower_case_and_is_a_term() {
+        let e = p("a and b");
+        assert!(matches!(&e, SearchExpr::And(v) if v.len() == 3));
+    }
+
+    #[test]
+    fn globs_match_case_insensitively() {
+        assert!(Glob::new("Describe*").matches("describeInstances"));
+        assert!(Glob::new("*bucket*").matches("ListBuckets"));
+        assert!(!Glob::new("bucket").matches("ListBuckets"));
+        assert!(Glob::new("a*b*c").matches("aXbYc"));
+        assert!(!Glob::new("a*b*c").matches("ac"));
+    }
+
+    #[test]
+    fn terms_match_whole_tokens() {
+        let raw = r#"{"errorCode":"AccessDenied","user":"a.b"}"#;
+        assert!(TermMatch::new("accessdenied", false, false).matches(raw));
+        assert!(!TermMatch::new("access", false, false).matches(raw));
+        assert!(TermMatch::new("access*", false, false).matches(raw));
+        assert!(TermMatch::new("a.b", false, false).matches(raw));
+        assert!(TermMatch::new("b", false, false).matches(raw));
+    }
+
+    #[test]
+    fn empty_group_and_subsearch_parse() {
+        assert_eq!(p("NOT ()"), SearchExpr::Not(Box::new(SearchExpr::Empty)));
+        assert!(matches!(p("NOT [ | inputlookup x ]"), SearchExpr::Not(_)));
+    }
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        let e = parse_search_text("a (b").unwrap_err();
+        assert_eq!(e.span, Some(Span::new(2, 3)));
+        let e = parse_search_text("a=\"x").unwrap_err();
+        assert!(e.message.contains("unclosed quote"));
+    }
+}

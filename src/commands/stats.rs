@@ -1,0 +1,577 @@
+//! `stats` — aggregate rows, optionally by groups.
+//!
+//! ```text
+//! stats <agg> [AS <name>] [[,] <agg> [AS <name>]]... [BY <field> [[,] <field>]...]
+//! agg := count | c | count(<field>) | dc(<field>) | distinct_count | estdc | sum | avg | mean | min | max
+//!      | range | stdev | stdevp | var | varp | median | mode | perc<N> | p<N> | exactperc<N> | upperperc<N>
+//!      | values | list | first | last | earliest | latest | earliest_time | latest_time | sumsq
+//! ```
+//! Rows missing any by-field are dropped; a multivalue by-field puts the row in one group per value.
+//! Output: one row per group, sorted ascending by the by-values (numbers numerically, before text),
+//! by-fields first then aggregates in the order written; every other field (`_time`, `_raw`) is gone.
+//! With no by-clause and no rows, `count` and `dc` give 0 in a single row. Memory grows with the number of
+//! groups, not rows (`list` keeps at most 100 values per group, as Splunk does; `values` keeps each
+//! distinct value once). Refused for now: `count(eval(...))`, `sparkline`, time-window options.
+
+use super::Operator;
+use crate::diag::{Diagnostic, Result, Span};
+use crate::event::Event;
+use crate::parse::Cursor;
+use crate::value::{sort_order, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// Splunk's default cap on `list()` values.
+pub const LIST_MAX: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Func {
+    Count,
+    DistinctCount,
+    Sum,
+    SumSq,
+    Avg,
+    Min,
+    Max,
+    Range,
+    Stdev,
+    StdevP,
+    Var,
+    VarP,
+    Median,
+    Mode,
+    Perc(u32),
+    Values,
+    List,
+    First,
+    Last,
+    Earliest,
+    Latest,
+    EarliestTime,
+    LatestTime,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Agg {
+    pub func: Func,
+    /// `None` for plain `count`.
+    pub field: Option<String>,
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    pub aggs: Vec<Agg>,
+    pub by: Vec<String>,
+}
+
+/// Every function name `stats` accepts (README's list is generated from this).
+pub const FUNCTIONS: &[&str] = &[
+    "avg",
+    "c",
+    "count",
+    "dc",
+    "distinct_count",
+    "earliest",
+    "earliest_time",
+    "estdc",
+    "exactperc<N>",
+    "first",
+    "last",
+    "latest",
+    "latest_time",
+    "list",
+    "max",
+    "mean",
+    "median",
+    "min",
+    "mode",
+    "p<N>",
+    "perc<N>",
+    "range",
+    "stdev",
+    "stdevp",
+    "sum",
+    "sumsq",
+    "upperperc<N>",
+    "values",
+    "var",
+    "varp",
+];
+
+fn func_of(name: &str) -> Option<Func> {
+    let n = name.to_ascii_lowercase();
+    Some(match n.as_str() {
+        "count" | "c" => Func::Count,
+        "dc" | "distinct_count" | "estdc" => Func::DistinctCount,
+        "sum" => Func::Sum,
+        "sumsq" => Func::SumSq,
+        "avg" | "mean" => Func::Avg,
+        "min" => Func::Min,
+        "max" => Func::Max,
+        "range" => Func::Range,
+        "stdev" => Func::Stdev,
+        "stdevp" => Func::StdevP,
+        "var" => Func::Var,
+        "varp" => Func::VarP,
+        "median" => Func::Median,
+        "mode" => Func::Mode,
+        "values" => Func::Values,
+        "list" => Func::List,
+        "first" => Func::First,
+        "last" => Func::Last,
+        "earliest" => Func::Earliest,
+        "latest" => Func::Latest,
+        "earliest_time" => Func::EarliestTime,
+        "latest_time" => Func::LatestTime,
+        _ => {
+            for prefix in ["exactperc", "upperperc", "perc", "p"] {
+                if let Some(num) = n.strip_prefix(prefix) {
+                    if let Ok(p) = num.parse::<u32>() {
+                        if p <= 100 {
+                            return Some(Func::Perc(p));
+                        }
+                    }
+                }
+            }
+            return None;
+        }
+    })
+}
+
+impl Stats {
+    pub fn parse(c: &mut Cursor) -> Result<Stats> {
+        // options such as allnum=f or delim="," come first
+        let _ = c.options(&["allnum", "delim", "partitions", "dedup_splitvals"])?;
+        let mut aggs = Vec::new();
+        loop {
+            c.ws();
+            if c.eat(',') {
+                continue;
+            }
+            if c.at_stage_end() || c.at_keyword("by") {
+                break;
+            }
+            let start = c.pos;
+            let Some((fname, fspan)) = c.bare() else {
+                return Err(c.expected("a stats function such as `count` or `values(field)`"));
+            };
+            let Some(func) = func_of(fname) else {
+                let mut d = Diagnostic::at(format!("unknown stats function `{fname}`"), fspan);
+                let known = FUNCTIONS.iter().copied().filter(|f| !f.contains('<'));
+                if let Some(s) = crate::diag::suggest(fname, known) {
+                    d.message.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                return Err(d);
+            };
+            let field = if c.eat('(') {
+                c.ws();
+                if c.rest().starts_with("eval(") {
+                    return Err(Diagnostic::at(
+                        "`eval(...)` inside a stats function is not supported yet",
+                        c.span_here(),
+                    ));
+                }
+                let (f, _) = c.field("a field name inside the parentheses")?;
+                c.expect(')', "`)`")?;
+                Some(f)
+            } else {
+                if func != Func::Count {
+                    return Err(c.expected(&format!("`(` and a field after `{fname}`")));
+                }
+                None
+            };
+            let text = c.src[start..c.pos].to_string();
+            let name = if c.keyword("as") {
+                c.field("a name after `AS`")?.0
+            } else {
+                text.chars().filter(|ch| !ch.is_whitespace()).collect()
+            };
+            aggs.push(Agg {
+                func,
+                field,
+                name,
+                span: Span::new(start, c.pos),
+            });
+        }
+        if aggs.is_empty() {
+            return Err(c.expected("a stats function such as `count`"));
+        }
+        let mut by = Vec::new();
+        if c.keyword("by") {
+            by = super::fields::parse_field_list(c, "a field name after `BY`")?;
+        }
+        c.end_of_stage("stats")?;
+        Ok(Stats { aggs, by })
+    }
+
+    pub fn operator(&self) -> Box<dyn Operator> {
+        Box::new(StatsOp {
+            stats: self.clone(),
+            groups: HashMap::new(),
+            seq: 0,
+        })
+    }
+}
+
+/// Running state of one aggregate in one group.
+#[derive(Clone, Debug)]
+enum State {
+    Count(u64),
+    Distinct(BTreeSet<String>),
+    Num {
+        n: u64,
+        sum: f64,
+        sumsq: f64,
+    },
+    MinMax {
+        num: Option<f64>,
+        text: Option<String>,
+        max: bool,
+    },
+    Range {
+        lo: Option<f64>,
+        hi: Option<f64>,
+    },
+    Nums(Vec<f64>),
+    Mode(HashMap<String, (u64, u64)>),
+    Values(BTreeSet<String>),
+    List(Vec<Value>),
+    Pick {
+        v: Option<(f64, u64, Value)>,
+        latest: bool,
+    },
+    First(Option<Value>),
+    Last(Option<Value>),
+    Time {
+        t: Option<f64>,
+        latest: bool,
+    },
+}
+
+fn new_state(f: &Func) -> State {
+    match f {
+        Func::Count => State::Count(0),
+        Func::DistinctCount => State::Distinct(BTreeSet::new()),
+        Func::Sum
+        | Func::SumSq
+        | Func::Avg
+        | Func::Stdev
+        | Func::StdevP
+        | Func::Var
+        | Func::VarP => State::Num {
+            n: 0,
+            sum: 0.0,
+            sumsq: 0.0,
+        },
+        Func::Min => State::MinMax {
+            num: None,
+            text: None,
+            max: false,
+        },
+        Func::Max => State::MinMax {
+            num: None,
+            text: None,
+            max: true,
+        },
+        Func::Range => State::Range { lo: None, hi: None },
+        Func::Median | Func::Perc(_) => State::Nums(Vec::new()),
+        Func::Mode => State::Mode(HashMap::new()),
+        Func::Values => State::Values(BTreeSet::new()),
+        Func::List => State::List(Vec::new()),
+        Func::First => State::First(None),
+        Func::Last => State::Last(None),
+        Func::Earliest => State::Pick {
+            v: None,
+            latest: false,
+        },
+        Func::Latest => State::Pick {
+            v: None,
+            latest: true,
+        },
+        Func::EarliestTime => State::Time {
+            t: None,
+            latest: false,
+        },
+        Func::LatestTime => State::Time {
+            t: None,
+            latest: true,
+        },
+    }
+}
+
+impl State {
+    fn add(&mut self, field: Option<&Value>, time: Option<f64>, seq: u64) {
+        let Some(v) = field else { return };
+        for x in v.values() {
+            match self {
+                State::Count(n) => *n += 1,
+                State::Distinct(s) => {
+                    let t = x.text();
+                    if !s.contains(t.as_ref()) {
+                        s.insert(t.into_owned());
+                    }
+                }
+                State::Num { n, sum, sumsq } => {
+                    if let Some(f) = x.as_num() {
+                        *n += 1;
+                        *sum += f;
+                        *sumsq += f * f;
+                    }
+                }
+                State::MinMax { num, text, max } => match x.as_num() {
+                    Some(f) => {
+                        let better = match num {
+                            None => true,
+                            Some(cur) => (*max && f > *cur) || (!*max && f < *cur),
+                        };
+                        if better {
+                            *num = Some(f);
+                        }
+                    }
+                    None => {
+                        let t = x.text();
+                        let better = match text {
+                            None => true,
+                            Some(cur) => {
+                                (*max && t.as_ref() > cur.as_str())
+                                    || (!*max && t.as_ref() < cur.as_str())
+                            }
+                        };
+                        if better {
+                            *text = Some(t.into_owned());
+                        }
+                    }
+                },
+                State::Range { lo, hi } => {
+                    if let Some(f) = x.as_num() {
+                        *lo = Some(lo.map_or(f, |l| l.min(f)));
+                        *hi = Some(hi.map_or(f, |h| h.max(f)));
+                    }
+                }
+                State::Nums(v) => {
+                    if let Some(f) = x.as_num() {
+                        v.push(f);
+                    }
+                }
+                State::Mode(m) => {
+                    let e = m.entry(x.text().into_owned()).or_insert((0, seq));
+                    e.0 += 1;
+                }
+                State::Values(s) => {
+                    let t = x.text();
+                    if !s.contains(t.as_ref()) {
+                        s.insert(t.into_owned());
+                    }
+                }
+                State::List(l) => {
+                    if l.len() < LIST_MAX {
+                        l.push(x.clone());
+                    }
+                }
+                State::First(f) => {
+                    if f.is_none() {
+                        *f = Some(v.clone());
+                    }
+                    return;
+                }
+                State::Last(l) => {
+                    *l = Some(v.clone());
+                    return;
+                }
+                State::Pick { v: cur, latest } => {
+                    let t = time.unwrap_or(0.0);
+                    let better = match cur {
+                        None => true,
+                        Some((ct, _, _)) => (*latest && t > *ct) || (!*latest && t < *ct),
+                    };
+                    if better {
+                        *cur = Some((t, seq, v.clone()));
+                    }
+                    return;
+                }
+                State::Time { t: cur, latest } => {
+                    if let Some(t) = time {
+                        let better = match cur {
+                            None => true,
+                            Some(c) => (*latest && t > *c) || (!*latest && t < *c),
+                        };
+                        if better {
+                            *cur = Some(t);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn result(&self, func: &Func) -> Option<Value> {
+        match self {
+            State::Count(n) => Some(Value::Num(*n as f64)),
+            State::Distinct(s) => Some(Value::Num(s.len() as f64)),
+            State::Num { n, sum, sumsq } => {
+                if *n == 0 {
+                    return None;
+                }
+                let nf = *n as f64;
+                let mean = sum / nf;
+                let var_p = (sumsq / nf - mean * mean).max(0.0);
+                Some(Value::Num(match func {
+                    Func::Sum => *sum,
+                    Func::SumSq => *sumsq,
+                    Func::Avg => mean,
+                    Func::VarP => var_p,
+                    Func::StdevP => var_p.sqrt(),
+                    Func::Var | Func::Stdev => {
+                        if *n < 2 {
+                            return None;
+                        }
+                        let v = (sumsq - nf * mean * mean).max(0.0) / (nf - 1.0);
+                        if *func == Func::Var {
+                            v
+                        } else {
+                            v.sqrt()
+                        }
+                    }
+                    _ => return None,
+                }))
+            }
+            State::MinMax { num, text, .. } => match (num, text) {
+                (Some(n), _) => Some(Value::Num(*n)),
+                (None, Some(t)) => Some(Value::str(t)),
+                _ => None,
+            },
+            State::Range { lo, hi } => match (lo, hi) {
+                (Some(l), Some(h)) => Some(Value::Num(h - l)),
+                _ => None,
+            },
+            State::Nums(v) => {
+                if v.is_empty() {
+                    return None;
+                }
+                let mut s = v.clone();
+                s.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+                let p = match func {
+                    Func::Perc(p) => *p as f64,
+                    _ => 50.0,
+                };
+                // nearest rank
+                let rank = ((p / 100.0) * s.len() as f64).ceil().max(1.0) as usize;
+                s.get(rank.min(s.len()) - 1).map(|x| Value::Num(*x))
+            }
+            State::Mode(m) => m
+                .iter()
+                .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
+                .map(|(k, _)| Value::str(k)),
+            // Splunk sorts values() as strings, even numbers
+            State::Values(s) => Value::multi(s.iter().map(Value::str).collect()),
+            State::List(l) => Value::multi(l.clone()),
+            State::First(v) | State::Last(v) => v.clone(),
+            State::Pick { v, .. } => v.as_ref().map(|(_, _, v)| v.clone()),
+            State::Time { t, .. } => t.map(Value::Num),
+        }
+    }
+}
+
+struct Group {
+    key: Vec<Value>,
+    states: Vec<State>,
+}
+
+struct StatsOp {
+    stats: Stats,
+    groups: HashMap<Vec<String>, Group>,
+    seq: u64,
+}
+
+impl StatsOp {
+    fn add_to(&mut self, key_text: Vec<String>, key: Vec<Value>, ev: &Event) {
+        let aggs = &self.stats.aggs;
+        let g = self.groups.entry(key_text).or_insert_with(|| Group {
+            key,
+            states: aggs.iter().map(|a| new_state(&a.func)).collect(),
+        });
+        let time = ev.time();
+        for (a, st) in aggs.iter().zip(g.states.iter_mut()) {
+            match (&a.func, &a.field) {
+                (Func::Count, None) => {
+                    if let State::Count(n) = st {
+                        *n += 1
+                    }
+                }
+                (_, Some(f)) => st.add(ev.get(f), time, self.seq),
+                (_, None) => {}
+            }
+        }
+    }
+}
+
+impl Operator for StatsOp {
+    fn push(&mut self, ev: Event, _out: &mut Vec<Event>) -> Result<()> {
+        self.seq += 1;
+        // the cross product of the by-fields' values
+        let mut keys: Vec<Vec<Value>> = vec![Vec::new()];
+        for f in &self.stats.by {
+            let Some(v) = ev.get(f) else { return Ok(()) };
+            let vals = v.values();
+            if vals.len() == 1 {
+                for k in &mut keys {
+                    k.push(vals[0].clone());
+                }
+            } else {
+                let mut next = Vec::with_capacity(keys.len() * vals.len());
+                for k in &keys {
+                    let mut seen = BTreeSet::new();
+                    for x in vals {
+                        if seen.insert(x.text().into_owned()) {
+                            let mut nk = k.clone();
+                            nk.push(x.clone());
+                            next.push(nk);
+                        }
+                    }
+                }
+                keys = next;
+            }
+        }
+        for key in keys {
+            let text: Vec<String> = key.iter().map(|v| v.text().into_owned()).collect();
+            self.add_to(text, key, &ev);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        if self.groups.is_empty() && self.stats.by.is_empty() {
+            let mut row = Event::new();
+            for a in &self.stats.aggs {
+                if matches!(a.func, Func::Count | Func::DistinctCount) {
+                    row.set(a.name.as_str(), Value::Num(0.0));
+                }
+            }
+            out.push(row);
+            return Ok(());
+        }
+        let mut groups: Vec<Group> = self.groups.drain().map(|(_, g)| g).collect();
+        groups.sort_by(|a, b| {
+            for (x, y) in a.key.iter().zip(&b.key) {
+                let o = sort_order(x, y);
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        for g in groups {
+            let mut row = Event::with_capacity(self.stats.by.len() + self.stats.aggs.len());
+            for (f, v) in self.stats.by.iter().zip(g.key) {
+                row.set(f.as_str(), v);
+            }
+            for (a, st) in self.stats.aggs.iter().zip(&g.states) {
+                row.set_opt(a.name.as_str(), st.result(&a.func));
+            }
+            out.push(row);
+        }
+        Ok(())
+    }
+}

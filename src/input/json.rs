@@ -1,0 +1,593 @@
+//! JSON to Splunk fields, as `KV_MODE=json` / `spath` extract them.
+//!
+//! One pass over the bytes of a JSON object: nested keys are joined with `.`, array members add `{}` to the
+//! name and give multivalue fields (`resources{}.ARN`), `true`/`false` become the text `true`/`false`,
+//! numbers keep the text they were written with (`1.50` stays `1.50`), and `null`, `{}` and `[]` leave no
+//! field. The walker validates as it goes and bounds nesting, so hostile input yields an error, never a
+//! stack overflow.
+
+use crate::event::Field;
+use crate::value::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Deepest nesting accepted in an event (Splunk's own JSON extraction stops far earlier).
+pub const MAX_DEPTH: usize = 512;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonError {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at byte {}", self.message, self.offset)
+    }
+}
+
+/// Field names seen so far, shared so that each name is allocated once per input, not once per event.
+#[derive(Default)]
+pub struct Names {
+    names: HashMap<String, Field>,
+}
+
+impl Names {
+    pub fn get(&mut self, name: &str) -> Field {
+        if let Some(f) = self.names.get(name) {
+            return f.clone();
+        }
+        let f: Field = Arc::from(name);
+        if self.names.len() < 100_000 {
+            self.names.insert(name.to_string(), f.clone());
+        }
+        f
+    }
+}
+
+/// Flattened fields of one object, in first-seen order, each with its values.
+#[derive(Default)]
+pub struct Flat {
+    pub fields: Vec<(String, Vec<Value>)>,
+    index: HashMap<String, usize>,
+}
+
+impl Flat {
+    pub fn clear(&mut self) {
+        self.fields.clear();
+        self.index.clear();
+    }
+
+    fn add(&mut self, name: &str, v: Value) {
+        if let Some(&i) = self.index.get(name) {
+            self.fields[i].1.push(v);
+        } else {
+            self.index.insert(name.to_string(), self.fields.len());
+            self.fields.push((name.to_string(), vec![v]));
+        }
+    }
+
+    /// The single text value of a top-level field, if present.
+    pub fn first(&self, name: &str) -> Option<&Value> {
+        self.index
+            .get(name)
+            .and_then(|&i| self.fields.get(i))
+            .and_then(|(_, vs)| vs.first())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+}
+
+struct Walker<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Flatten the JSON object `text` into `out` (which is cleared first).
+pub fn flatten(text: &[u8], out: &mut Flat) -> Result<(), JsonError> {
+    out.clear();
+    let mut w = Walker { b: text, i: 0 };
+    w.ws();
+    if w.peek() != Some(b'{') {
+        return Err(w.err("expected a JSON object"));
+    }
+    let mut path = String::new();
+    w.value(&mut path, 0, out)?;
+    w.ws();
+    if w.i != w.b.len() {
+        return Err(w.err("unexpected text after the JSON object"));
+    }
+    Ok(())
+}
+
+/// Check that `text` is one well-formed JSON value and return its kind ('{', '[', or other first byte).
+pub fn validate(text: &[u8]) -> Result<u8, JsonError> {
+    let mut w = Walker { b: text, i: 0 };
+    w.ws();
+    let first = w.peek().ok_or_else(|| w.err("empty input"))?;
+    w.skip_value(0)?;
+    w.ws();
+    if w.i != w.b.len() {
+        return Err(w.err("unexpected text after the JSON value"));
+    }
+    Ok(first)
+}
+
+/// Split a JSON array's text into the byte ranges of its members (each validated).
+pub fn array_members(text: &[u8]) -> Result<Vec<(usize, usize)>, JsonError> {
+    let mut w = Walker { b: text, i: 0 };
+    w.ws();
+    w.expect(b'[')?;
+    let mut out = Vec::new();
+    w.ws();
+    if w.peek() == Some(b']') {
+        return Ok(out);
+    }
+    loop {
+        w.ws();
+        let start = w.i;
+        w.skip_value(1)?;
+        out.push((start, w.i));
+        w.ws();
+        match w.next() {
+            Some(b',') => continue,
+            Some(b']') => break,
+            _ => return Err(w.err("expected `,` or `]` in array")),
+        }
+    }
+    Ok(out)
+}
+
+/// If `text` is an object with a `Records` array (CloudTrail's S3 delivery shape), the byte ranges of the
+/// records; `Ok(None)` for any other object.
+pub fn records_members(text: &[u8]) -> Result<Option<Vec<(usize, usize)>>, JsonError> {
+    let mut w = Walker { b: text, i: 0 };
+    w.ws();
+    w.expect(b'{')?;
+    let mut found = None;
+    w.ws();
+    if w.peek() == Some(b'}') {
+        return Ok(None);
+    }
+    loop {
+        w.ws();
+        let key = w.string()?;
+        w.ws();
+        w.expect(b':')?;
+        w.ws();
+        if key == "Records" && w.peek() == Some(b'[') && found.is_none() {
+            let start = w.i;
+            w.skip_value(1)?;
+            let members = array_members(&text[start..w.i])?;
+            found = Some(
+                members
+                    .into_iter()
+                    .map(|(a, b)| (a + start, b + start))
+                    .collect(),
+            );
+        } else {
+            w.skip_value(1)?;
+        }
+        w.ws();
+        match w.next() {
+            Some(b',') => continue,
+            Some(b'}') => break,
+            _ => return Err(w.err("expected `,` or `}` in object")),
+        }
+    }
+    Ok(found)
+}
+
+impl<'a> Walker<'a> {
+    fn err(&self, msg: &str) -> JsonError {
+        let message = if self.i >= self.b.len() {
+            format!("{msg} (input ends early)")
+        } else {
+            msg.to_string()
+        };
+        JsonError {
+            offset: self.i,
+            message,
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn next(&mut self) -> Option<u8> {
+        let c = self.peek();
+        if c.is_some() {
+            self.i += 1;
+        }
+        c
+    }
+    fn ws(&mut self) {
+        while let Some(c) = self.peek() {
+            if c == b' ' || c == b'\n' || c == b'\r' || c == b'\t' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    fn expect(&mut self, c: u8) -> Result<(), JsonError> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected `{}`", c as char)))
+        }
+    }
+
+    fn value(&mut self, path: &mut String, depth: usize, out: &mut Flat) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("JSON nested too deeply"));
+        }
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                let base = path.len();
+                loop {
+                    self.ws();
+                    let key = self.string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    self.ws();
+                    if base > 0 {
+                        path.push('.');
+                    }
+                    path.push_str(&key);
+                    self.value(path, depth + 1, out)?;
+                    path.truncate(base);
+                    self.ws();
+                    match self.next() {
+                        Some(b',') => continue,
+                        Some(b'}') => break,
+                        _ => return Err(self.err("expected `,` or `}` in object")),
+                    }
+                }
+                Ok(())
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                let base = path.len();
+                path.push_str("{}");
+                loop {
+                    self.ws();
+                    self.value(path, depth + 1, out)?;
+                    self.ws();
+                    match self.next() {
+                        Some(b',') => continue,
+                        Some(b']') => break,
+                        _ => return Err(self.err("expected `,` or `]` in array")),
+                    }
+                }
+                path.truncate(base);
+                Ok(())
+            }
+            Some(b'"') => {
+                let s = self.string()?;
+                out.add(path, Value::from(s));
+                Ok(())
+            }
+            Some(b't') => self.literal(b"true", path, out, Some("true")),
+            Some(b'f') => self.literal(b"false", path, out, Some("false")),
+            Some(b'n') => self.literal(b"null", path, out, None),
+            Some(c) if c == b'-' || c.is_ascii_digit() => {
+                let start = self.i;
+                self.number()?;
+                let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("0");
+                out.add(path, Value::str(text));
+                Ok(())
+            }
+            _ => Err(self.err("expected a JSON value")),
+        }
+    }
+
+    fn literal(
+        &mut self,
+        word: &[u8],
+        path: &str,
+        out: &mut Flat,
+        text: Option<&str>,
+    ) -> Result<(), JsonError> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            if let Some(t) = text {
+                out.add(path, Value::str(t));
+            }
+            Ok(())
+        } else {
+            Err(self.err("expected a JSON value"))
+        }
+    }
+
+    fn number(&mut self) -> Result<(), JsonError> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let d = self.i;
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.i += 1;
+        }
+        if self.i == d {
+            return Err(self.err("malformed number"));
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            let f = self.i;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+            }
+            if self.i == f {
+                return Err(self.err("malformed number"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e') | Some(b'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+') | Some(b'-')) {
+                self.i += 1;
+            }
+            let e = self.i;
+            while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                self.i += 1;
+            }
+            if self.i == e {
+                return Err(self.err("malformed number"));
+            }
+        }
+        debug_assert!(self.i > start);
+        Ok(())
+    }
+
+    /// A JSON string, unescaped. Invalid UTF-8 is an error.
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.expect(b'"')?;
+        let start = self.i;
+        // fast path: no escapes
+        while let Some(c) = self.peek() {
+            match c {
+                b'"' => {
+                    let s = std::str::from_utf8(&self.b[start..self.i])
+                        .map_err(|_| self.err("invalid UTF-8 in string"))?;
+                    self.i += 1;
+                    return Ok(s.to_string());
+                }
+                b'\\' => break,
+                c if c < 0x20 => return Err(self.err("control character in string")),
+                _ => self.i += 1,
+            }
+        }
+        let mut buf: Vec<u8> = self.b[start..self.i].to_vec();
+        loop {
+            match self.next() {
+                None => return Err(self.err("unterminated string")),
+                Some(b'"') => break,
+                Some(b'\\') => match self.next() {
+                    Some(b'"') => buf.push(b'"'),
+                    Some(b'\\') => buf.push(b'\\'),
+                    Some(b'/') => buf.push(b'/'),
+                    Some(b'b') => buf.push(8),
+                    Some(b'f') => buf.push(12),
+                    Some(b'n') => buf.push(b'\n'),
+                    Some(b'r') => buf.push(b'\r'),
+                    Some(b't') => buf.push(b'\t'),
+                    Some(b'u') => {
+                        let mut cp = self.hex4()?;
+                        if (0xD800..0xDC00).contains(&cp) {
+                            if self.b[self.i..].starts_with(b"\\u") {
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&lo) {
+                                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                                } else {
+                                    cp = 0xFFFD;
+                                }
+                            } else {
+                                cp = 0xFFFD;
+                            }
+                        }
+                        let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                        let mut tmp = [0u8; 4];
+                        buf.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+                    }
+                    _ => return Err(self.err("bad escape in string")),
+                },
+                Some(c) if c < 0x20 => return Err(self.err("control character in string")),
+                Some(c) => buf.push(c),
+            }
+        }
+        String::from_utf8(buf).map_err(|_| self.err("invalid UTF-8 in string"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let mut v = 0u32;
+        for _ in 0..4 {
+            let c = self.next().ok_or_else(|| self.err("short \\u escape"))?;
+            let d = (c as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("bad \\u escape"))?;
+            v = v * 16 + d;
+        }
+        Ok(v)
+    }
+
+    fn skip_value(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("JSON nested too deeply"));
+        }
+        match self.peek() {
+            Some(b'{') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.skip_string()?;
+                    self.ws();
+                    self.expect(b':')?;
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.next() {
+                        Some(b',') => continue,
+                        Some(b'}') => return Ok(()),
+                        _ => return Err(self.err("expected `,` or `}` in object")),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.next() {
+                        Some(b',') => continue,
+                        Some(b']') => return Ok(()),
+                        _ => return Err(self.err("expected `,` or `]` in array")),
+                    }
+                }
+            }
+            Some(b'"') => self.skip_string(),
+            Some(b't') | Some(b'f') | Some(b'n') => {
+                let mut tmp = Flat::default();
+                let word: &[u8] = match self.peek() {
+                    Some(b't') => b"true",
+                    Some(b'f') => b"false",
+                    _ => b"null",
+                };
+                self.literal(word, "", &mut tmp, None)
+            }
+            Some(c) if c == b'-' || c.is_ascii_digit() => self.number(),
+            _ => Err(self.err("expected a JSON value")),
+        }
+    }
+
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        self.expect(b'"')?;
+        let start = self.i;
+        loop {
+            match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+                None => {
+                    self.i = self.b.len();
+                    return Err(self.err("unterminated string"));
+                }
+                Some(k) => {
+                    self.i += k;
+                    if self.b[self.i] == b'\\' {
+                        self.i += 2;
+                        if self.i > self.b.len() {
+                            self.i = self.b.len();
+                            return Err(self.err("unterminated string"));
+                        }
+                    } else {
+                        let s = &self.b[start..self.i];
+                        if s.iter().any(|&c| c < 0x20) {
+                            return Err(self.err("control character in string"));
+                        }
+                        if std::str::from_utf8(s).is_err() {
+                            return Err(self.err("invalid UTF-8 in string"));
+                        }
+                        self.i += 1;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(s: &str) -> Vec<(String, Vec<String>)> {
+        let mut f = Flat::default();
+        flatten(s.as_bytes(), &mut f).unwrap();
+        f.fields
+            .into_iter()
+            .map(|(k, vs)| (k, vs.iter().map(|v| v.to_string()).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn nested_keys_join_with_dots_and_arrays_with_braces() {
+        let f = flat(
+            r#"{"a":{"b":{"c":"x"}},"r":[{"ARN":"1"},{"ARN":"2"}],"t":true,"n":1.50,"z":null,"e":{},"l":["p","q"]}"#,
+        );
+        assert_eq!(
+            f,
+            vec![
+                ("a.b.c".into(), vec!["x".into()]),
+                ("r{}.ARN".into(), vec!["1".into(), "2".into()]),
+                ("t".into(), vec!["true".into()]),
+                ("n".into(), vec!["1.50".into()]),
+                ("l{}".into(), vec!["p".into(), "q".into()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let f = flat(r#"{"s":"a\"b\\c\u00e9\ud83d\ude00"}"#);
+        assert_eq!(f[0].1[0], "a\"b\\cé😀");
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        let mut f = Flat::default();
+        for bad in [
+            "{",
+            "{\"a\":",
+            "{\"a\":tru}",
+            "[1]",
+            "{\"a\":1,}",
+            "{\"a\":\"\\u12\"}",
+            "",
+            "{\"a\":1} x",
+            "{\"a\":-}",
+            "{\"a\":\"x",
+        ] {
+            assert!(flatten(bad.as_bytes(), &mut f).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded() {
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let mut f = Flat::default();
+        let e = flatten(deep.as_bytes(), &mut f).unwrap_err();
+        assert!(e.message.contains("nested too deeply"));
+        assert!(validate(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn records_are_found() {
+        let t = br#"{"Records":[{"a":1},{"b":[2]}],"x":1}"#;
+        let r = records_members(t).unwrap().unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(&t[r[1].0..r[1].1], br#"{"b":[2]}"#);
+        assert_eq!(records_members(br#"{"a":1}"#).unwrap(), None);
+    }
+}

@@ -1,0 +1,21 @@
+//! spelunk: run Splunk SPL searches — published detections as they are written — over local event files.
+//!
+//! The data path, top-down: [`macros`] (text → expanded text and a source map) → [`parse`] (→ a
+//! [`parse::Pipeline`] of [`commands::Command`]s with spans) → [`plan`] (subsearches run first, then
+//! operators) → [`commands`] (one file per SPL command: syntax, parser, operator) → [`output`]
+//! (table, CSV, JSON). [`input`] reads event files into [`event::Event`]s, applying the sourcetype
+//! knowledge of [`props`]; [`session::Session`] ties it together for the CLI.
+
+pub mod commands;
+pub mod diag;
+pub mod eval;
+pub mod event;
+pub mod input;
+pub mod lookups;
+pub mod macros;
+pub mod output;
+pub mod parse;
+pub mod plan;
+pub mod props;
+pub mod session;
+pub mod value;

@@ -1,0 +1,267 @@
+//! The `spelunk` command line.
+
+use clap::{Args, Parser, Subcommand};
+use spelunk::diag::Diagnostic;
+use spelunk::input::DataArg;
+use spelunk::output::{self, Format};
+use spelunk::session::{find_detection, Config, Session};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "spelunk",
+    version,
+    about = "Run Splunk SPL searches — published detections as written — over local event files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run one search and print its rows.
+    Run(RunArgs),
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Event file, folder (read recursively) or glob; repeatable. Without it, the shipped sample events.
+    #[arg(long, value_name = "PATH")]
+    data: Vec<String>,
+    /// Sourcetype of the --data paths given just before it (or, given first, of those after it); otherwise sniffed per event.
+    #[arg(long, value_name = "ST")]
+    sourcetype: Vec<String>,
+    /// Macro definitions: a macros.conf, a security_content-style .yml, or a folder of them; repeatable, later wins.
+    #[arg(long, value_name = "PATH")]
+    macros: Vec<PathBuf>,
+    /// Lookup folder (definitions .yml / transforms.conf and CSV tables); repeatable, later wins.
+    #[arg(long, value_name = "DIR")]
+    lookups: Vec<PathBuf>,
+    /// Extra sourcetype knowledge in props.conf form (FIELDALIAS-, EVAL-); repeatable, later wins.
+    #[arg(long, value_name = "FILE")]
+    props: Vec<PathBuf>,
+    /// A security_content checkout: load its macros/ and lookups/; a bare NAME then runs that detection.
+    #[arg(long, value_name = "DIR")]
+    content: Option<PathBuf>,
+    /// Time zone for showing times and for strftime/ctime (e.g. America/New_York); default UTC.
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// Pin now() to this epoch time (seconds), for reproducible runs.
+    #[arg(long, value_name = "EPOCH")]
+    now: Option<f64>,
+    /// Value of the `host` field of events.
+    #[arg(long, default_value = "spelunk")]
+    host: String,
+    /// Value of the `index` field of events.
+    #[arg(long, default_value = "main")]
+    index: String,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The search text (or, with --content, a detection's name or file stem).
+    query: Option<String>,
+    /// Read the search from a file (`-` for standard input).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "query"
+    )]
+    file: Option<PathBuf>,
+    /// Output format; default: table on a terminal, csv otherwise.
+    #[arg(long, value_parser = ["table", "csv", "json"])]
+    format: Option<String>,
+    /// Print at most N rows.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Pair each --data with the --sourcetype given with it (see the option's help).
+fn data_args(m: &clap::ArgMatches, c: &Common) -> Vec<DataArg> {
+    let di: Vec<usize> = m
+        .indices_of("data")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let si: Vec<usize> = m
+        .indices_of("sourcetype")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let mut events: Vec<(usize, bool, usize)> =
+        di.iter().enumerate().map(|(k, &i)| (i, true, k)).collect();
+    events.extend(si.iter().enumerate().map(|(k, &i)| (i, false, k)));
+    events.sort();
+    let mut out: Vec<DataArg> = Vec::new();
+    let mut pending: Vec<usize> = Vec::new();
+    let mut forward: Option<String> = None;
+    for (_, is_data, k) in events {
+        if is_data {
+            out.push(DataArg {
+                path: c.data[k].clone(),
+                sourcetype: forward.clone(),
+            });
+            if forward.is_none() {
+                pending.push(out.len() - 1);
+            }
+        } else {
+            let st = c.sourcetype[k].clone();
+            if pending.is_empty() {
+                forward = Some(st);
+            } else {
+                for p in pending.drain(..) {
+                    out[p].sourcetype = Some(st.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn config(m: &clap::ArgMatches, c: &Common) -> Result<Config, Diagnostic> {
+    let tz = match &c.tz {
+        Some(z) => Some(z.parse::<chrono_tz::Tz>().map_err(|_| {
+            Diagnostic::new(format!(
+                "unknown time zone `{z}` (use a name such as UTC or Europe/Paris)"
+            ))
+        })?),
+        None => None,
+    };
+    Ok(Config {
+        data: data_args(m, c),
+        macros: c.macros.clone(),
+        lookups: c.lookups.clone(),
+        props: c.props.clone(),
+        content: c.content.clone(),
+        tz,
+        now: c.now,
+        read: spelunk::input::ReadOptions {
+            host: c.host.clone(),
+            index: c.index.clone(),
+        },
+    })
+}
+
+fn looks_like_a_name(q: &str) -> bool {
+    !q.trim().is_empty()
+        && !q.contains(|c: char| c.is_whitespace() || matches!(c, '|' | '=' | '`' | '[' | '"'))
+}
+
+fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
+    let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
+    let text = match (&args.file, &args.query) {
+        (Some(f), _) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| format!("error: cannot read standard input: {e}"))?;
+            s
+        }
+        (Some(f), _) => std::fs::read_to_string(f)
+            .map_err(|e| format!("error: cannot read `{}`: {e}", f.display()))?,
+        (None, Some(q)) => match &cfg.content {
+            Some(content) if looks_like_a_name(q) => {
+                let (path, search) = find_detection(content, q).map_err(|d| d.render(""))?;
+                eprintln!("running `{}`", path.display());
+                search
+            }
+            _ => q.clone(),
+        },
+        (None, None) => {
+            return Err(
+                "error: give a search (`spelunk run '<search>'`) or a file (`-f FILE.spl`)".into(),
+            )
+        }
+    };
+    let session = Session::new(&cfg).map_err(|d| d.render(""))?;
+    if session.using_samples {
+        eprintln!(
+            "note: no --data given: searching the shipped sample events (samples/cloudtrail)"
+        );
+    }
+    let out = session.run(&text).map_err(|e| e.render())?;
+    for f in &out.defaulted_filters {
+        eprintln!("note: macro `{f}` has no definition: treated as an empty filter (security_content defines each *_filter macro as `search *`)");
+    }
+    for r in &out.reports {
+        if let Some(p) = r.problem() {
+            eprintln!("warning: {p}");
+        }
+    }
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    let stdout = std::io::stdout();
+    let is_tty = stdout.is_terminal();
+    let format: Format = match &args.format {
+        Some(f) => f.parse().map_err(|e: String| format!("error: {e}"))?,
+        None if is_tty => Format::Table,
+        None => Format::Csv,
+    };
+    let mut lock = stdout.lock();
+    let res = output::render(
+        &mut lock,
+        &out.rows,
+        &out.columns,
+        format,
+        session.tz,
+        args.limit,
+        None,
+    );
+    match res {
+        Ok(r) => {
+            let _ = lock.flush();
+            if format == Format::Table && is_tty {
+                let more = if r.shown < r.total {
+                    format!(" ({} not shown)", r.total - r.shown)
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "{} row{}{more}",
+                    r.total,
+                    if r.total == 1 { "" } else { "s" }
+                );
+            } else if r.shown < r.total {
+                eprintln!("note: {} of {} rows printed (--limit)", r.shown, r.total);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(format!("error: cannot write output: {e}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let result = match cli.command {
+        Some(Cmd::Run(args)) => {
+            let sub = matches
+                .subcommand_matches("run")
+                .cloned()
+                .unwrap_or_default();
+            run(args, &sub)
+        }
+        None => {
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprint!("{msg}");
+            if !msg.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::from(2)
+        }
+    }
+}

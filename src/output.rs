@@ -1,0 +1,202 @@
+//! Rows out: a terminal table, CSV, or JSON.
+//!
+//! Columns are the fields of the rows in the order they first appear (or the columns a final `table`
+//! names, shown even when empty). Internal fields (`_` prefix) are hidden except `_time` and `_raw`.
+//! `_time` is shown as a date in the chosen time zone: `2024-03-01 10:15:00` in tables, ISO 8601 with
+//! milliseconds and offset (`2024-03-01T10:15:00.000+00:00`) in CSV and JSON. Multivalue fields are one
+//! value per line in tables, newline-joined in one CSV cell (as Splunk's CSV export), arrays in JSON.
+
+use crate::event::Event;
+use crate::value::Value;
+use chrono::TimeZone;
+use chrono_tz::Tz;
+use std::io::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown format `{s}` (table, csv or json)")),
+        }
+    }
+}
+
+/// The columns of a result: `fixed` ones first (from a final `table`), then every other field in first-seen order.
+pub fn columns(rows: &[Event], fixed: Option<&[String]>) -> Vec<String> {
+    if let Some(f) = fixed {
+        if !f.iter().any(|c| c.contains('*')) {
+            return f.to_vec();
+        }
+    }
+    let mut cols: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in rows {
+        for name in r.names() {
+            if name.starts_with('_') && name.as_ref() != "_time" && name.as_ref() != "_raw" {
+                continue;
+            }
+            if seen.insert(name.clone()) {
+                cols.push(name.to_string());
+            }
+        }
+    }
+    cols
+}
+
+pub fn format_time(t: f64, tz: Tz, iso: bool) -> String {
+    let secs = t.floor() as i64;
+    let nanos = ((t - t.floor()) * 1e9).round().min(999_999_999.0) as u32;
+    match tz.timestamp_opt(secs, nanos) {
+        chrono::LocalResult::Single(dt) | chrono::LocalResult::Ambiguous(dt, _) => {
+            if iso {
+                dt.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+            } else if nanos >= 1_000_000 {
+                dt.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+            } else {
+                dt.format("%Y-%m-%d %H:%M:%S").to_string()
+            }
+        }
+        chrono::LocalResult::None => crate::value::format_num(t),
+    }
+}
+
+fn cell(col: &str, v: &Value, tz: Tz, iso: bool) -> String {
+    if col == "_time" {
+        if let Some(t) = v.as_num() {
+            return format_time(t, tz, iso);
+        }
+    }
+    v.to_string()
+}
+
+pub struct Rendered {
+    pub shown: usize,
+    pub total: usize,
+}
+
+/// Write rows in a format. `limit` caps the rows printed.
+pub fn render(
+    w: &mut dyn Write,
+    rows: &[Event],
+    cols: &[String],
+    format: Format,
+    tz: Tz,
+    limit: Option<usize>,
+    width: Option<u16>,
+) -> std::io::Result<Rendered> {
+    let shown = limit.unwrap_or(usize::MAX).min(rows.len());
+    let rows_shown = &rows[..shown];
+    match format {
+        Format::Csv => {
+            if cols.is_empty() {
+                return Ok(Rendered {
+                    shown,
+                    total: rows.len(),
+                });
+            }
+            let mut wr = csv::Writer::from_writer(w);
+            wr.write_record(cols)?;
+            for r in rows_shown {
+                let rec: Vec<String> = cols
+                    .iter()
+                    .map(|c| r.get(c).map(|v| cell(c, v, tz, true)).unwrap_or_default())
+                    .collect();
+                wr.write_record(&rec)?;
+            }
+            wr.flush()?;
+        }
+        Format::Json => {
+            for r in rows_shown {
+                let mut obj = serde_json::Map::new();
+                for c in cols {
+                    if let Some(v) = r.get(c) {
+                        let j = match v {
+                            Value::Multi(vs) => serde_json::Value::Array(
+                                vs.iter()
+                                    .map(|x| serde_json::Value::String(cell(c, x, tz, true)))
+                                    .collect(),
+                            ),
+                            single => serde_json::Value::String(cell(c, single, tz, true)),
+                        };
+                        obj.insert(c.clone(), j);
+                    }
+                }
+                serde_json::to_writer(&mut *w, &serde_json::Value::Object(obj))?;
+                w.write_all(b"\n")?;
+            }
+        }
+        Format::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+            if let Some(wd) = width {
+                t.set_width(wd);
+            }
+            t.set_header(cols);
+            for r in rows_shown {
+                t.add_row(
+                    cols.iter()
+                        .map(|c| r.get(c).map(|v| cell(c, v, tz, false)).unwrap_or_default())
+                        .collect::<Vec<_>>(),
+                );
+            }
+            if !cols.is_empty() {
+                writeln!(w, "{t}")?;
+            }
+        }
+    }
+    Ok(Rendered {
+        shown,
+        total: rows.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_renders_in_the_zone() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        assert_eq!(
+            format_time(1709288100.0, chrono_tz::UTC, true),
+            "2024-03-01T10:15:00.000+00:00"
+        );
+        assert_eq!(
+            format_time(1709288100.0, tz, true),
+            "2024-03-01T05:15:00.000-05:00"
+        );
+        assert_eq!(
+            format_time(1709288100.5, chrono_tz::UTC, false),
+            "2024-03-01 10:15:00.500"
+        );
+    }
+
+    #[test]
+    fn csv_joins_multivalues_with_newlines() {
+        let mut e = Event::new();
+        e.set("a", Value::multi(vec!["x".into(), "y".into()]).unwrap());
+        let mut out = Vec::new();
+        render(
+            &mut out,
+            &[e],
+            &["a".into(), "b".into()],
+            Format::Csv,
+            chrono_tz::UTC,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a,b\n\"x\ny\",\n");
+    }
+}

@@ -1,0 +1,446 @@
+//! The pipeline parser: expanded query text → [`Pipeline`] with byte spans.
+//!
+//! A query is stages separated by `|`. The first stage of a query (or subsearch) is an implied `search`
+//! unless the text starts with `|`, in which case it is a generating command (`| inputlookup`). After a
+//! command's name the parser commits to that command (it never backtracks into `search`), and an unknown
+//! command name is an error that names it. Each command parses its own arguments in its file under
+//! `commands/`, using the lexemes of [`Cursor`]; tokens are recognised with nom.
+//!
+//! The grammar is written down in `grammar/spl.ebnf`.
+
+use crate::commands::{self, Command};
+use crate::diag::{suggest, Diagnostic, Result, Span};
+use nom::bytes::complete::{take_while, take_while1};
+use nom::IResult;
+use nom::Parser;
+
+/// Deepest nesting of subsearches and parentheses accepted.
+pub const MAX_NESTING: usize = 100;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub stages: Vec<Stage>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub command: Command,
+    /// The whole stage, command name and arguments.
+    pub span: Span,
+    /// The command name (or the start of the implied search).
+    pub name_span: Span,
+}
+
+/// Parse a whole query (after macro expansion).
+pub fn parse_query(text: &str) -> Result<Pipeline> {
+    let mut c = Cursor::new(text);
+    let p = parse_pipeline(&mut c)?;
+    c.ws();
+    if !c.at_end() {
+        let found = c.peek_char().unwrap_or(' ');
+        return Err(Diagnostic::at(
+            format!("unexpected `{found}`: expected `|` and a command, or the end of the query"),
+            c.span_here(),
+        ));
+    }
+    Ok(p)
+}
+
+/// Parse stages until the end of the text or, inside a subsearch, the closing `]`.
+pub fn parse_pipeline(c: &mut Cursor) -> Result<Pipeline> {
+    let start = c.pos;
+    let mut stages = Vec::new();
+    c.ws();
+    if !c.at('|') {
+        // implied search (possibly empty: a query of only whitespace matches everything); a query
+        // may also name it: `search index=main ...`
+        let s = c.pos;
+        if c.at_keyword("search") {
+            c.keyword("search");
+        }
+        let search = commands::search::Search::parse(c)?;
+        stages.push(Stage {
+            command: Command::Search(search),
+            span: Span::new(s, c.pos),
+            name_span: Span::new(s, s),
+        });
+    }
+    loop {
+        c.ws();
+        if !c.eat('|') {
+            break;
+        }
+        c.ws();
+        let s = c.pos;
+        if c.at_stage_end() {
+            // an empty stage, e.g. left by a `*_filter` macro that expands to nothing
+            stages.push(Stage {
+                command: Command::Noop,
+                span: Span::new(s, s),
+                name_span: Span::new(s, s),
+            });
+            continue;
+        }
+        let (name, name_span) = c.command_name()?;
+        let command = commands::parse_command(&name, name_span, c, stages.is_empty())?;
+        stages.push(Stage {
+            command,
+            span: Span::new(s, c.pos),
+            name_span,
+        });
+    }
+    Ok(Pipeline {
+        stages,
+        span: Span::new(start, c.pos),
+    })
+}
+
+/// Position in the query text with the lexemes every command uses.
+pub struct Cursor<'a> {
+    pub src: &'a str,
+    pub pos: usize,
+    /// How many `[` subsearches we are inside: `]` ends a stage only there.
+    pub depth: usize,
+}
+
+fn is_name_char(c: char) -> bool {
+    !(c.is_whitespace()
+        || matches!(
+            c,
+            ',' | '|' | '(' | ')' | '=' | '"' | '[' | ']' | '!' | '<' | '>' | '\''
+        ))
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(src: &'a str) -> Cursor<'a> {
+        Cursor {
+            src,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    pub fn rest(&self) -> &'a str {
+        &self.src[self.pos..]
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.src.len()
+    }
+
+    pub fn peek_char(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+
+    pub fn at(&self, ch: char) -> bool {
+        self.peek_char() == Some(ch)
+    }
+
+    pub fn eat(&mut self, ch: char) -> bool {
+        if self.at(ch) {
+            self.pos += ch.len_utf8();
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn span_here(&self) -> Span {
+        let len = self.peek_char().map(|c| c.len_utf8()).unwrap_or(1);
+        Span::new(self.pos, self.pos + len)
+    }
+
+    /// Skip whitespace (line breaks included).
+    pub fn ws(&mut self) {
+        let r: IResult<&str, &str> = take_while(|c: char| c.is_whitespace()).parse(self.rest());
+        if let Ok((rest, _)) = r {
+            self.pos = self.src.len() - rest.len();
+        }
+    }
+
+    /// At `|`, at the end, or (inside a subsearch) at `]`, after whitespace.
+    pub fn at_stage_end(&mut self) -> bool {
+        self.ws();
+        self.at_end() || self.at('|') || (self.depth > 0 && self.at(']'))
+    }
+
+    pub fn expect(&mut self, ch: char, what: &str) -> Result<()> {
+        self.ws();
+        if self.eat(ch) {
+            Ok(())
+        } else {
+            Err(self.expected(what))
+        }
+    }
+
+    /// An error at the current position: "expected X, found Y".
+    pub fn expected(&self, what: &str) -> Diagnostic {
+        let found = match self.peek_char() {
+            None => "the end of the query".to_string(),
+            Some('|') => "`|`".to_string(),
+            Some(_) => {
+                let w: String = self
+                    .rest()
+                    .chars()
+                    .take_while(|c| !c.is_whitespace())
+                    .take(20)
+                    .collect();
+                format!("`{w}`")
+            }
+        };
+        Diagnostic::at(format!("expected {what}, found {found}"), self.span_here())
+    }
+
+    /// A command name: letters, digits, `_` and `-`.
+    pub fn command_name(&mut self) -> Result<(String, Span)> {
+        self.ws();
+        let start = self.pos;
+        let r: IResult<&str, &str> =
+            take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                .parse(self.rest());
+        match r {
+            Ok((rest, name)) => {
+                self.pos = self.src.len() - rest.len();
+                Ok((name.to_string(), Span::new(start, self.pos)))
+            }
+            Err(_) => Err(self.expected("a command name")),
+        }
+    }
+
+    /// A bare word made of name characters (no quotes, operators or brackets).
+    pub fn bare(&mut self) -> Option<(&'a str, Span)> {
+        let start = self.pos;
+        let r: IResult<&str, &str> = take_while1(is_name_char).parse(self.rest());
+        match r {
+            Ok((rest, w)) => {
+                self.pos = self.src.len() - rest.len();
+                Some((w, Span::new(start, self.pos)))
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The case-insensitive keyword `kw` as a whole word, consumed if present.
+    pub fn keyword(&mut self, kw: &str) -> bool {
+        self.ws();
+        let r = self.rest();
+        if r.len() >= kw.len()
+            && r.is_char_boundary(kw.len())
+            && r[..kw.len()].eq_ignore_ascii_case(kw)
+            && r[kw.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !is_name_char(c))
+        {
+            self.pos += kw.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Peek for a keyword without consuming it.
+    pub fn at_keyword(&mut self, kw: &str) -> bool {
+        let save = self.pos;
+        let r = self.keyword(kw);
+        self.pos = save;
+        r
+    }
+
+    /// A double-quoted string with `\"` and `\\` escapes, unescaped.
+    pub fn quoted(&mut self) -> Result<(String, Span)> {
+        let start = self.pos;
+        if !self.eat('"') {
+            return Err(self.expected("`\"`"));
+        }
+        let mut out = String::new();
+        let mut chars = self.rest().char_indices();
+        while let Some((i, ch)) = chars.next() {
+            match ch {
+                '"' => {
+                    self.pos += i + 1;
+                    return Ok((out, Span::new(start, self.pos)));
+                }
+                '\\' => match chars.next() {
+                    Some((_, n @ ('"' | '\\'))) => out.push(n),
+                    Some((_, n)) => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                    None => break,
+                },
+                _ => out.push(ch),
+            }
+        }
+        Err(Diagnostic::at(
+            "unclosed quote: expected a closing `\"`",
+            Span::new(start, start + 1),
+        ))
+    }
+
+    /// A field name: bare (`userIdentity.arn`, `resources{}.ARN`, `count(x)`-free) or double-quoted.
+    pub fn field(&mut self, what: &str) -> Result<(String, Span)> {
+        self.ws();
+        if self.at('"') {
+            return self.quoted();
+        }
+        match self.bare() {
+            Some((w, s)) => Ok((w.to_string(), s)),
+            None => Err(self.expected(what)),
+        }
+    }
+
+    /// A field name if one is here (used by lists that end at a keyword or the stage end).
+    pub fn try_field(&mut self) -> Result<Option<(String, Span)>> {
+        self.ws();
+        if self.at_stage_end() || !(self.at('"') || self.peek_char().is_some_and(is_name_char)) {
+            return Ok(None);
+        }
+        self.field("a field name").map(Some)
+    }
+
+    /// A value: quoted string or bare word (which may contain `=`, `(` and `)` when balanced).
+    pub fn value(&mut self, what: &str) -> Result<(String, Span)> {
+        self.ws();
+        if self.at('"') {
+            return self.quoted();
+        }
+        let start = self.pos;
+        let mut depth = 0usize;
+        for (i, ch) in self.rest().char_indices() {
+            let stop = match ch {
+                c if c.is_whitespace() => true,
+                '|' | ',' => depth == 0,
+                ']' => true,
+                '(' => {
+                    depth += 1;
+                    false
+                }
+                ')' => {
+                    if depth == 0 {
+                        true
+                    } else {
+                        depth -= 1;
+                        false
+                    }
+                }
+                _ => false,
+            };
+            if stop {
+                if i == 0 {
+                    return Err(self.expected(what));
+                }
+                self.pos += i;
+                return Ok((
+                    self.src[start..self.pos].to_string(),
+                    Span::new(start, self.pos),
+                ));
+            }
+        }
+        if self.at_end() {
+            return Err(self.expected(what));
+        }
+        self.pos = self.src.len();
+        Ok((self.src[start..].to_string(), Span::new(start, self.pos)))
+    }
+
+    /// `key=value` options at the current position (e.g. `append=t`), in any order; stops at the first
+    /// word that is not followed by `=`.
+    pub fn options(&mut self, known: &[&str]) -> Result<Vec<(String, String, Span)>> {
+        let mut out = Vec::new();
+        loop {
+            self.ws();
+            let save = self.pos;
+            let Some((k, ks)) = self.bare() else { break };
+            if !self.eat('=') || self.at('=') {
+                self.pos = save;
+                break;
+            }
+            let key = k.to_ascii_lowercase();
+            if !known.contains(&key.as_str()) {
+                self.pos = save;
+                break;
+            }
+            let (v, vs) = self.value("an option value")?;
+            out.push((key, v, Span::new(ks.start, vs.end)));
+        }
+        Ok(out)
+    }
+
+    /// The raw text up to the end of this stage (top-level `|`, or `]` closing the subsearch), skipping
+    /// over quoted strings (`"..."` and `'...'`), parentheses and brackets. Used by commands whose
+    /// arguments are an expression (eval, where) or that spelunk keeps unparsed.
+    pub fn stage_text(&mut self) -> Result<(&'a str, Span)> {
+        let start = self.pos;
+        let bytes = self.src.as_bytes();
+        let mut i = self.pos;
+        let mut stack: Vec<u8> = Vec::new();
+        while i < bytes.len() {
+            match bytes[i] {
+                q @ (b'"' | b'\'') => {
+                    let open = i;
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != q {
+                        if bytes[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                    if i >= bytes.len() {
+                        return Err(Diagnostic::at(
+                            format!("unclosed quote: expected a closing `{}`", q as char),
+                            Span::new(open, open + 1),
+                        ));
+                    }
+                }
+                b'(' => stack.push(b')'),
+                b'[' => stack.push(b']'),
+                c @ (b')' | b']') => {
+                    if stack.last() == Some(&c) {
+                        stack.pop();
+                    } else if c == b']' && stack.is_empty() && self.depth > 0 {
+                        break;
+                    } else {
+                        return Err(Diagnostic::at(
+                            format!("unbalanced `{}`", c as char),
+                            Span::at(i),
+                        ));
+                    }
+                }
+                b'|' if stack.is_empty() => break,
+                _ => {}
+            }
+            if stack.len() > MAX_NESTING {
+                return Err(Diagnostic::at("nested too deeply", Span::at(i)));
+            }
+            i += 1;
+        }
+        if let Some(&close) = stack.last() {
+            return Err(Diagnostic::at(
+                format!("unclosed bracket: expected `{}`", close as char),
+                Span::new(start, i),
+            ));
+        }
+        self.pos = i;
+        Ok((&self.src[start..i], Span::new(start, i)))
+    }
+
+    /// Error unless the stage ends here.
+    pub fn end_of_stage(&mut self, command: &str) -> Result<()> {
+        if self.at_stage_end() {
+            Ok(())
+        } else {
+            Err(self.expected(&format!("`|` or the end of `{command}`")))
+        }
+    }
+}
+
+/// The error for a command name that Splunk does not have.
+pub fn unknown_command(name: &str, span: Span) -> Diagnostic {
+    let mut d = Diagnostic::at(format!("unknown command `{name}`"), span);
+    if let Some(s) = suggest(name, commands::ALL_COMMANDS.iter().copied()) {
+        d.message = format!("unknown command `{name}` (did you mean `{s}`?)");
+    }
+    d
+}

@@ -1,0 +1,335 @@
+//! Running a parsed pipeline: subsearches first (their rows formatted into search terms, as Splunk's
+//! implied `format` does), then events from the inputs — or the rows of a generating command — pushed
+//! through one operator per stage.
+
+use crate::commands::search::{parse_search_text, Matcher, SearchExpr};
+use crate::commands::{Command, Context, Operator};
+use crate::diag::{Diagnostic, Result};
+use crate::event::Event;
+use crate::input::{read_source, EventBuilder, FileReport, ReadOptions, Source};
+use crate::parse::{Pipeline, Stage};
+use crate::props::Knowledge;
+use std::ops::ControlFlow;
+
+/// Splunk's default cap on subsearch rows (limits.conf `maxout`).
+pub const SUBSEARCH_MAXOUT: usize = 10_000;
+
+/// What a pipeline runs against.
+pub struct Env<'a> {
+    pub ctx: &'a Context<'a>,
+    pub knowledge: &'a Knowledge,
+    pub sources: &'a [Source],
+    pub read: &'a ReadOptions,
+    pub subsearch_maxout: usize,
+}
+
+/// Rows and what reading produced.
+#[derive(Default)]
+pub struct RunResult {
+    pub rows: Vec<Event>,
+    pub reports: Vec<FileReport>,
+}
+
+/// Format subsearch rows as search terms: `( ( f1="v1" AND f2="v2" ) OR ( ... ) )`; `NOT ()` for none.
+/// Internal fields (`_` prefix) are left out; a field named `search` or `query` is inserted as it is.
+pub fn format_rows(rows: &[Event]) -> String {
+    let mut groups = Vec::new();
+    for r in rows {
+        let mut terms = Vec::new();
+        for (k, v) in r.iter() {
+            if k.starts_with('_') {
+                continue;
+            }
+            if k.as_ref() == "search" || k.as_ref() == "query" {
+                terms.push(
+                    v.values()
+                        .iter()
+                        .map(|x| x.text().into_owned())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+                continue;
+            }
+            let vals: Vec<String> = v
+                .values()
+                .iter()
+                .map(|x| format!("{}=\"{}\"", quote_field(k), escape(&x.text())))
+                .collect();
+            if vals.len() == 1 {
+                terms.extend(vals);
+            } else {
+                terms.push(format!("( {} )", vals.join(" OR ")));
+            }
+        }
+        if !terms.is_empty() {
+            groups.push(format!("( {} )", terms.join(" AND ")));
+        }
+    }
+    if groups.is_empty() {
+        "NOT ()".to_string()
+    } else {
+        format!("( {} )", groups.join(" OR "))
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn quote_field(k: &str) -> String {
+    if k.chars().any(|c| {
+        c.is_whitespace() || matches!(c, '=' | '"' | '(' | ')' | '[' | ']' | '|' | '!' | '<' | '>')
+    }) {
+        format!("\"{}\"", escape(k))
+    } else {
+        k.to_string()
+    }
+}
+
+/// Run every subsearch in the pipeline and replace it by its formatted rows.
+pub fn resolve_subsearches(
+    p: &mut Pipeline,
+    env: &Env,
+    reports: &mut Vec<FileReport>,
+) -> Result<()> {
+    for stage in &mut p.stages {
+        if let Command::Search(s) = &mut stage.command {
+            if let Some(e) = &mut s.expr {
+                resolve_expr(e, env, reports)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) -> Result<()> {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => {
+            for x in v {
+                resolve_expr(x, env, reports)?;
+            }
+        }
+        SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
+        SearchExpr::Subsearch(p, span) => {
+            let mut inner = (**p).clone();
+            let mut res = run(&mut inner, env)?;
+            reports.append(&mut res.reports);
+            if res.rows.len() > env.subsearch_maxout {
+                env.ctx.warn(format!(
+                    "subsearch produced {} rows; only the first {} are used (Splunk's subsearch limit)",
+                    res.rows.len(),
+                    env.subsearch_maxout
+                ));
+                res.rows.truncate(env.subsearch_maxout);
+            }
+            let text = format_rows(&res.rows);
+            let span = *span;
+            let parsed = parse_search_text(&text).map_err(|d| {
+                Diagnostic::at(
+                    format!(
+                        "the subsearch's results do not form a search: {}",
+                        d.message
+                    ),
+                    span,
+                )
+            })?;
+            *e = parsed.unwrap_or(SearchExpr::Empty);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn build(stage: &Stage, env: &Env) -> Result<Box<dyn Operator>> {
+    let ctx = env.ctx;
+    Ok(match &stage.command {
+        Command::Search(s) => {
+            let now = ctx.eval.now;
+            let tz = ctx.eval.tz;
+            let resolver = move |t: &str| crate::eval::time::parse_time_modifier(t, now, tz);
+            let m = match &s.expr {
+                Some(e) => Matcher::compile(e, &resolver)?,
+                None => Matcher::True,
+            };
+            Box::new(SearchOp(m))
+        }
+        Command::Fields(f) => f.operator(),
+        Command::Table(t) => t.operator(),
+        Command::Head(h) => h.operator(),
+        Command::Rename(r) => r.operator(),
+        Command::Stats(s) => s.operator(),
+        Command::Convert(c) => c.operator(ctx),
+        Command::Eval(e) => e.operator(ctx),
+        Command::Where(w) => w.operator(ctx),
+        Command::InputLookup(il) => {
+            if !il.append {
+                return Err(Diagnostic::at(
+                    "`inputlookup` makes its own rows: it must be the first command (`| inputlookup ...`), or use `append=t`",
+                    stage.name_span,
+                ));
+            }
+            Box::new(AppendRows(Some(il.rows(ctx)?)))
+        }
+        Command::Noop => Box::new(Noop),
+        Command::Unsupported { name, span, .. } => {
+            return Err(Diagnostic::at(
+                format!("command `{name}` is not supported yet"),
+                *span,
+            ))
+        }
+    })
+}
+
+struct SearchOp(Matcher);
+impl Operator for SearchOp {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        if self.0.matches(&ev) {
+            out.push(ev);
+        }
+        Ok(())
+    }
+}
+
+struct Noop;
+impl Operator for Noop {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        out.push(ev);
+        Ok(())
+    }
+}
+
+struct AppendRows(Option<Vec<Event>>);
+impl Operator for AppendRows {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        out.push(ev);
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        out.extend(self.0.take().unwrap_or_default());
+        Ok(())
+    }
+}
+
+/// Push one row through `ops`; what comes out of the last lands in `sink`.
+fn feed(
+    ops: &mut [Box<dyn Operator>],
+    bufs: &mut [Vec<Event>],
+    ev: Event,
+    sink: &mut Vec<Event>,
+) -> Result<()> {
+    let (Some((op, rest_ops)), Some((buf, rest_bufs))) =
+        (ops.split_first_mut(), bufs.split_first_mut())
+    else {
+        sink.push(ev);
+        return Ok(());
+    };
+    op.push(ev, buf)?;
+    if buf.is_empty() {
+        return Ok(());
+    }
+    let mut tmp = std::mem::take(buf);
+    for e in tmp.drain(..) {
+        feed(rest_ops, rest_bufs, e, sink)?;
+    }
+    *buf = tmp;
+    Ok(())
+}
+
+fn finish(
+    ops: &mut [Box<dyn Operator>],
+    bufs: &mut [Vec<Event>],
+    sink: &mut Vec<Event>,
+) -> Result<()> {
+    for i in 0..ops.len() {
+        let mut held = Vec::new();
+        ops[i].finish(&mut held)?;
+        for e in held {
+            feed(&mut ops[i + 1..], &mut bufs[i + 1..], e, sink)?;
+        }
+    }
+    Ok(())
+}
+
+/// Run a pipeline to its rows.
+pub fn run(p: &mut Pipeline, env: &Env) -> Result<RunResult> {
+    let mut result = RunResult::default();
+    resolve_subsearches(p, env, &mut result.reports)?;
+    let stages: Vec<&Stage> = p.stages.iter().collect();
+    let (generated, rest): (Option<Vec<Event>>, &[&Stage]) = match stages.first() {
+        Some(st) => match &st.command {
+            Command::InputLookup(il) => (Some(il.rows(env.ctx)?), &stages[1..]),
+            _ => (None, &stages[..]),
+        },
+        None => (None, &stages[..]),
+    };
+    let mut ops: Vec<Box<dyn Operator>> =
+        rest.iter().map(|s| build(s, env)).collect::<Result<_>>()?;
+    let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
+    let mut sink = Vec::new();
+    match generated {
+        Some(rows) => {
+            for r in rows {
+                feed(&mut ops, &mut bufs, r, &mut sink)?;
+            }
+        }
+        None => {
+            let mut builder = EventBuilder::new(env.knowledge, env.read);
+            let mut error: Option<Diagnostic> = None;
+            for src in env.sources {
+                let report = read_source(src, &mut builder, &mut |ev| {
+                    if let Err(e) = feed(&mut ops, &mut bufs, ev, &mut sink) {
+                        error = Some(e);
+                        return ControlFlow::Break(());
+                    }
+                    if ops.iter().any(|o| o.is_done()) {
+                        return ControlFlow::Break(());
+                    }
+                    ControlFlow::Continue(())
+                });
+                result.reports.push(report);
+                if let Some(e) = error.take() {
+                    return Err(e);
+                }
+                if ops.iter().any(|o| o.is_done()) {
+                    break;
+                }
+            }
+        }
+    }
+    finish(&mut ops, &mut bufs, &mut sink)?;
+    result.rows = sink;
+    Ok(result)
+}
+
+/// Columns a final `table` fixes (shown even when no row has them).
+pub fn fixed_columns(p: &Pipeline) -> Option<Vec<String>> {
+    for st in p.stages.iter().rev() {
+        match &st.command {
+            Command::Noop | Command::Head(_) | Command::Search(_) | Command::Where(_) => continue,
+            Command::Table(t) => return Some(t.fixed_columns()),
+            _ => return None,
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn rows_format_as_splunk_does() {
+        assert_eq!(format_rows(&[]), "NOT ()");
+        let mut a = Event::new();
+        a.set("user", Value::str("bob"));
+        a.set("_time", Value::Num(1.0));
+        let mut b = Event::new();
+        b.set("user", Value::str("a\"b"));
+        b.set("x", Value::multi(vec!["1".into(), "2".into()]).unwrap());
+        assert_eq!(
+            format_rows(&[a, b]),
+            r#"( ( user="bob" ) OR ( user="a\"b" AND ( x="1" OR x="2" ) ) )"#
+        );
+    }
+}

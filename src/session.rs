@@ -1,0 +1,293 @@
+//! A session owns what a query runs against — macros, sourcetype knowledge, lookups, inputs and options —
+//! and runs queries: text → macro expansion → parse → plan → rows. The CLI, the REPL and the test runner
+//! all go through it.
+
+use crate::commands::Context;
+use crate::diag::{Diagnostic, Span};
+use crate::eval::EvalContext;
+use crate::event::Event;
+use crate::input::{self, DataArg, FileReport, ReadOptions, Source};
+use crate::lookups::Lookups;
+use crate::macros::{self, Expansion, MacroLibrary};
+use crate::output;
+use crate::parse::{parse_query, Pipeline};
+use crate::plan::{self, Env};
+use crate::props::Knowledge;
+use chrono_tz::Tz;
+use std::path::{Path, PathBuf};
+
+/// Macros shipped with spelunk.
+pub const SHIPPED_MACROS: &str = include_str!("../queries/macros.conf");
+
+/// Everything a session is configured with (the CLI's options).
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub data: Vec<DataArg>,
+    pub macros: Vec<PathBuf>,
+    pub lookups: Vec<PathBuf>,
+    pub props: Vec<PathBuf>,
+    /// A security_content checkout: its `macros/` and `lookups/` are loaded.
+    pub content: Option<PathBuf>,
+    pub tz: Option<Tz>,
+    /// Pin `now()` (epoch seconds) for reproducible runs.
+    pub now: Option<f64>,
+    pub read: ReadOptions,
+}
+
+pub struct Session {
+    pub macros: MacroLibrary,
+    pub knowledge: Knowledge,
+    pub lookups: Lookups,
+    pub sources: Vec<Source>,
+    pub tz: Tz,
+    pub now: f64,
+    pub read: ReadOptions,
+    pub subsearch_maxout: usize,
+    /// True when no `--data` was given and the shipped samples are used.
+    pub using_samples: bool,
+}
+
+/// The rows of a query and what happened on the way.
+pub struct QueryOutput {
+    pub rows: Vec<Event>,
+    pub columns: Vec<String>,
+    pub reports: Vec<FileReport>,
+    pub warnings: Vec<String>,
+    /// `*_filter` macros that had no definition and were treated as empty.
+    pub defaulted_filters: Vec<String>,
+}
+
+/// An error in a query, with the text it points into (the user's text, before macro expansion).
+#[derive(Debug)]
+pub struct QueryError {
+    pub diag: Diagnostic,
+    pub text: String,
+}
+
+impl QueryError {
+    pub fn render(&self) -> String {
+        self.diag.render(&self.text)
+    }
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Session {
+    pub fn new(cfg: &Config) -> Result<Session, Diagnostic> {
+        let mut macros = MacroLibrary::new();
+        macros
+            .load_conf_str(SHIPPED_MACROS, "shipped queries/macros.conf")
+            .map_err(|e| Diagnostic::new(e.message))?;
+        let mut lookups = Lookups::shipped();
+        if let Some(dir) = &cfg.content {
+            if !dir.is_dir() {
+                return Err(Diagnostic::new(format!(
+                    "--content `{}` is not a folder (expected a security_content checkout)",
+                    dir.display()
+                )));
+            }
+            let m = dir.join("macros");
+            if m.is_dir() {
+                macros
+                    .load_path(&m)
+                    .map_err(|e| Diagnostic::new(e.message))?;
+            }
+            let l = dir.join("lookups");
+            if l.is_dir() {
+                lookups.add_dir(&l)?;
+            }
+        }
+        for p in &cfg.macros {
+            macros.load_path(p).map_err(|e| {
+                Diagnostic::new(format!("--macros `{}`: {}", p.display(), e.message))
+            })?;
+        }
+        for d in &cfg.lookups {
+            lookups.add_dir(d)?;
+        }
+        let mut knowledge = Knowledge::default();
+        for (name, text) in crate::props::SHIPPED {
+            knowledge.add_text(text, name)?;
+        }
+        for p in &cfg.props {
+            knowledge.add_file(p)?;
+        }
+        knowledge.compile()?;
+        let tz = cfg.tz.unwrap_or(chrono_tz::UTC);
+        let now = cfg.now.unwrap_or_else(now_epoch);
+        knowledge.set_context(EvalContext { now, tz });
+        let (sources, using_samples) = if cfg.data.is_empty() {
+            (input::sample_sources(), true)
+        } else {
+            (input::resolve(&cfg.data)?, false)
+        };
+        Ok(Session {
+            macros,
+            knowledge,
+            lookups,
+            sources,
+            tz,
+            now,
+            read: cfg.read.clone(),
+            subsearch_maxout: plan::SUBSEARCH_MAXOUT,
+            using_samples,
+        })
+    }
+
+    /// Expand macros; errors point at the user's text.
+    pub fn expand(&self, text: &str) -> Result<Expansion, QueryError> {
+        macros::expand(text, &self.macros).map_err(|e| QueryError {
+            diag: Diagnostic::at(
+                e.message.clone(),
+                Span::new(e.offset, e.offset + e.len.max(1)),
+            ),
+            text: text.to_string(),
+        })
+    }
+
+    /// Expand and parse.
+    pub fn parse(&self, text: &str) -> Result<(Expansion, Pipeline), QueryError> {
+        let exp = self.expand(text)?;
+        match parse_query(&exp.text) {
+            Ok(p) => Ok((exp, p)),
+            Err(d) => Err(self.map_error(d, &exp, text)),
+        }
+    }
+
+    /// Move a diagnostic's span from the expanded text back to the user's text.
+    fn map_error(&self, mut d: Diagnostic, exp: &Expansion, text: &str) -> QueryError {
+        if let Some(span) = d.span {
+            let (range, chain) = exp
+                .map
+                .origin_span(span.start, span.end.max(span.start + 1));
+            d.span = Some(Span::new(range.start, range.end.max(range.start + 1)));
+            if !chain.is_empty() {
+                let near: String = exp
+                    .text
+                    .get(span.start..)
+                    .unwrap_or("")
+                    .chars()
+                    .take(30)
+                    .collect();
+                d.notes.push(format!(
+                    "in expansion of {} (near `{}`)",
+                    chain
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    near.trim_end()
+                ));
+            }
+        }
+        QueryError {
+            diag: d,
+            text: text.to_string(),
+        }
+    }
+
+    /// Run a query to its rows.
+    pub fn run(&self, text: &str) -> Result<QueryOutput, QueryError> {
+        let (exp, mut pipeline) = self.parse(text)?;
+        let ctx = Context {
+            eval: EvalContext {
+                now: self.now,
+                tz: self.tz,
+            },
+            lookups: &self.lookups,
+            warnings: Default::default(),
+        };
+        let env = Env {
+            ctx: &ctx,
+            knowledge: &self.knowledge,
+            sources: &self.sources,
+            read: &self.read,
+            subsearch_maxout: self.subsearch_maxout,
+        };
+        let fixed = plan::fixed_columns(&pipeline);
+        let res = plan::run(&mut pipeline, &env).map_err(|d| self.map_error(d, &exp, text))?;
+        let columns = output::columns(&res.rows, fixed.as_deref());
+        Ok(QueryOutput {
+            rows: res.rows,
+            columns,
+            reports: res.reports,
+            warnings: ctx.warnings.into_inner().unwrap_or_default(),
+            defaulted_filters: exp.defaulted_filters,
+        })
+    }
+}
+
+/// Find a detection in a security_content checkout by its `name` or file stem; returns its search text.
+pub fn find_detection(content: &Path, name: &str) -> Result<(PathBuf, String), Diagnostic> {
+    #[derive(serde::Deserialize)]
+    struct Det {
+        name: Option<String>,
+        search: Option<String>,
+    }
+    let dir = content.join("detections");
+    let mut files = Vec::new();
+    collect_yaml(&dir, &mut files, 0);
+    files.sort();
+    let wanted = name.trim_end_matches(".yml");
+    let mut names = Vec::new();
+    for f in &files {
+        let stem = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(det) = serde_saphyr::from_str::<Det>(&text) else {
+            continue;
+        };
+        let dname = det.name.clone().unwrap_or_default();
+        if stem == wanted || dname == name || dname.eq_ignore_ascii_case(name) {
+            return match det.search {
+                Some(s) => Ok((f.clone(), s)),
+                None => Err(Diagnostic::new(format!(
+                    "detection `{}` has no `search`",
+                    f.display()
+                ))),
+            };
+        }
+        names.push(stem);
+    }
+    let mut d = Diagnostic::new(format!(
+        "no detection named `{name}` in `{}`",
+        dir.display()
+    ));
+    if let Some(s) = crate::diag::suggest(wanted, names.iter().map(String::as_str)) {
+        d.message.push_str(&format!(" (did you mean `{s}`?)"));
+    }
+    Err(d)
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            collect_yaml(&p, out, depth + 1);
+        } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+            out.push(p);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Golden cases: `tests/golden/<case>/` holds `query.spl`, `events*` files, optional `args`,
+//! `expected.csv` (exact stdout of `spelunk run --format csv`), optional `expected_stderr` (lines that must
+//! each appear in stderr) and `exit`, and `notes.md` with the Splunk rule behind each expected row.
+//! See tests/golden/README.md. Every case runs; all failures are reported together with a diff.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/golden")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("query.spl").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+fn diff(expected: &str, actual: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => out.push_str(&format!("   {x}\n")),
+            (x, y) => {
+                if let Some(x) = x {
+                    out.push_str(&format!(" - {x}\n"));
+                }
+                if let Some(y) = y {
+                    out.push_str(&format!(" + {y}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Run one case; `Err` describes how it failed.
+fn run_case(dir: &Path) -> Result<(), String> {
+    let mut args: Vec<String> = vec!["run".into(), "--format".into(), "csv".into()];
+    let extra: Vec<String> = std::fs::read_to_string(dir.join("args"))
+        .map(|s| s.lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    if !extra.iter().any(|a| a == "--data") {
+        let mut events: Vec<String> = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("events"))
+            .collect();
+        events.sort();
+        for e in events {
+            args.push("--data".into());
+            args.push(e);
+        }
+    }
+    args.extend(extra);
+    args.push("-f".into());
+    args.push("query.spl".into());
+    let out = Command::new(env!("CARGO_BIN_EXE_spelunk"))
+        .args(&args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let mut problems = Vec::new();
+    let want_exit: i32 = std::fs::read_to_string(dir.join("exit"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    if out.status.code() != Some(want_exit) {
+        problems.push(format!("exit code {:?}, expected {want_exit}", out.status.code()));
+    }
+    if let Ok(expected) = std::fs::read_to_string(dir.join("expected.csv")) {
+        let norm = |s: &str| s.replace("\r\n", "\n").trim_end_matches('\n').to_string();
+        if norm(&expected) != norm(&stdout) {
+            problems.push(format!("stdout differs (- expected, + actual):\n{}", diff(&norm(&expected), &norm(&stdout))));
+        }
+    }
+    if let Ok(lines) = std::fs::read_to_string(dir.join("expected_stderr")) {
+        for l in lines.lines().filter(|l| !l.trim().is_empty()) {
+            if !stderr.contains(l) {
+                problems.push(format!("stderr lacks `{l}`"));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n  stderr:\n{}", problems.join("\n"), stderr))
+    }
+}
+
+#[test]
+fn golden_cases() {
+    let cases = cases();
+    assert!(cases.len() >= 50, "expected the golden cases to be present, found {}", cases.len());
+    let mut failures = Vec::new();
+    for dir in &cases {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if let Err(e) = run_case(dir) {
+            failures.push(format!("--- {name}\n{e}"));
+        }
+    }
+    if !failures.is_empty() {
+        panic!("{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    }
+}
