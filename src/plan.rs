@@ -3,7 +3,7 @@
 //! through one operator per stage.
 
 use crate::commands::search::{parse_search_text, Matcher, SearchExpr};
-use crate::commands::{Command, Context, Operator};
+use crate::commands::{Command, Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
 use crate::input::{read_source, EventBuilder, FileReport, ReadOptions, Source};
@@ -21,6 +21,24 @@ pub struct Env<'a> {
     pub sources: &'a [Source],
     pub read: &'a ReadOptions,
     pub subsearch_maxout: usize,
+    /// Reports of inputs read by sub-pipelines (`append [...]` ...).
+    pub sub_reports: std::sync::Mutex<Vec<FileReport>>,
+}
+
+impl SubRunner for Env<'_> {
+    fn run(&self, p: &Pipeline) -> Result<Vec<Event>> {
+        let mut p = p.clone();
+        let res = run_with(&mut p, self, None)?;
+        if let Ok(mut r) = self.sub_reports.lock() {
+            r.extend(res.reports);
+        }
+        Ok(res.rows)
+    }
+
+    fn run_over(&self, p: &Pipeline, rows: Vec<Event>) -> Result<Vec<Event>> {
+        let mut p = p.clone();
+        Ok(run_with(&mut p, self, Some(rows))?.rows)
+    }
 }
 
 /// Rows and what reading produced.
@@ -140,7 +158,7 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
     Ok(())
 }
 
-fn build(stage: &Stage, env: &Env) -> Result<Box<dyn Operator>> {
+fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
     let ctx = env.ctx;
     Ok(match &stage.command {
         Command::Search(s) => {
@@ -162,7 +180,7 @@ fn build(stage: &Stage, env: &Env) -> Result<Box<dyn Operator>> {
         Command::Eval(e) => e.operator(ctx),
         Command::Where(w) => w.operator(ctx),
         Command::InputLookup(il) => {
-            if !il.append {
+            if !il.append && !first {
                 return Err(Diagnostic::at(
                     "`inputlookup` makes its own rows: it must be the first command (`| inputlookup ...`), or use `append=t`",
                     stage.name_span,
@@ -170,6 +188,34 @@ fn build(stage: &Stage, env: &Env) -> Result<Box<dyn Operator>> {
             }
             Box::new(AppendRows(Some(il.rows(ctx)?)))
         }
+        Command::Spath(x) => x.operator(ctx, env)?,
+        Command::EventStats(x) => x.operator(ctx, env)?,
+        Command::StreamStats(x) => x.operator(ctx, env)?,
+        Command::Lookup(x) => x.operator(ctx, env)?,
+        Command::OutputLookup(x) => x.operator(ctx, env)?,
+        Command::Dedup(x) => x.operator(ctx, env)?,
+        Command::Sort(x) => x.operator(ctx, env)?,
+        Command::Tail(x) => x.operator(ctx, env)?,
+        Command::FillNull(x) => x.operator(ctx, env)?,
+        Command::Rex(x) => x.operator(ctx, env)?,
+        Command::Regex(x) => x.operator(ctx, env)?,
+        Command::Bin(x) => x.operator(ctx, env)?,
+        Command::MvExpand(x) => x.operator(ctx, env)?,
+        Command::MakeMv(x) => x.operator(ctx, env)?,
+        Command::MvCombine(x) => x.operator(ctx, env)?,
+        Command::Top(x) => x.operator(ctx, env)?,
+        Command::Join(x) => x.operator(ctx, env)?,
+        Command::Append(x) => x.operator(ctx, env)?,
+        Command::AppendPipe(x) => x.operator(ctx, env)?,
+        Command::AddTotals(x) => x.operator(ctx, env)?,
+        Command::Foreach(x) => x.operator(ctx, env)?,
+        Command::Transaction(x) => x.operator(ctx, env)?,
+        Command::XmlKv(x) => x.operator(ctx, env)?,
+        Command::FromJson(x) => x.operator(ctx, env)?,
+        Command::Return(x) => x.operator(ctx, env)?,
+        Command::Format(x) => x.operator(ctx, env)?,
+        Command::MakeResults(x) => x.operator(ctx, env)?,
+        Command::IpLocation(x) => x.operator(ctx, env)?,
         Command::Noop => Box::new(Noop),
         Command::Unsupported { name, span, .. } => {
             return Err(Diagnostic::at(
@@ -252,47 +298,51 @@ fn finish(
 
 /// Run a pipeline to its rows.
 pub fn run(p: &mut Pipeline, env: &Env) -> Result<RunResult> {
+    let mut res = run_with(p, env, None)?;
+    if let Ok(mut r) = env.sub_reports.lock() {
+        res.reports.append(&mut r);
+    }
+    Ok(res)
+}
+
+/// Run a pipeline over `rows`, or over the inputs when `rows` is `None` and the pipeline does not start
+/// with a generating command.
+fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<RunResult> {
     let mut result = RunResult::default();
     resolve_subsearches(p, env, &mut result.reports)?;
-    let stages: Vec<&Stage> = p.stages.iter().collect();
-    let (generated, rest): (Option<Vec<Event>>, &[&Stage]) = match stages.first() {
-        Some(st) => match &st.command {
-            Command::InputLookup(il) => (Some(il.rows(env.ctx)?), &stages[1..]),
-            _ => (None, &stages[..]),
-        },
-        None => (None, &stages[..]),
-    };
-    let mut ops: Vec<Box<dyn Operator>> =
-        rest.iter().map(|s| build(s, env)).collect::<Result<_>>()?;
+    let generating = p.stages.first().is_some_and(|s| s.command.is_generating());
+    let mut ops: Vec<Box<dyn Operator>> = p
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| build(s, env, i == 0))
+        .collect::<Result<_>>()?;
     let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
     let mut sink = Vec::new();
-    match generated {
-        Some(rows) => {
-            for r in rows {
-                feed(&mut ops, &mut bufs, r, &mut sink)?;
-            }
+    if let Some(rows) = rows {
+        for r in rows {
+            feed(&mut ops, &mut bufs, r, &mut sink)?;
         }
-        None => {
-            let mut builder = EventBuilder::new(env.knowledge, env.read);
-            let mut error: Option<Diagnostic> = None;
-            for src in env.sources {
-                let report = read_source(src, &mut builder, &mut |ev| {
-                    if let Err(e) = feed(&mut ops, &mut bufs, ev, &mut sink) {
-                        error = Some(e);
-                        return ControlFlow::Break(());
-                    }
-                    if ops.iter().any(|o| o.is_done()) {
-                        return ControlFlow::Break(());
-                    }
-                    ControlFlow::Continue(())
-                });
-                result.reports.push(report);
-                if let Some(e) = error.take() {
-                    return Err(e);
+    } else if !generating {
+        let mut builder = EventBuilder::new(env.knowledge, env.read);
+        let mut error: Option<Diagnostic> = None;
+        for src in env.sources {
+            let report = read_source(src, &mut builder, &mut |ev| {
+                if let Err(e) = feed(&mut ops, &mut bufs, ev, &mut sink) {
+                    error = Some(e);
+                    return ControlFlow::Break(());
                 }
                 if ops.iter().any(|o| o.is_done()) {
-                    break;
+                    return ControlFlow::Break(());
                 }
+                ControlFlow::Continue(())
+            });
+            result.reports.push(report);
+            if let Some(e) = error.take() {
+                return Err(e);
+            }
+            if ops.iter().any(|o| o.is_done()) {
+                break;
             }
         }
     }

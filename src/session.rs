@@ -214,6 +214,7 @@ impl Session {
             sources: &self.sources,
             read: &self.read,
             subsearch_maxout: self.subsearch_maxout,
+            sub_reports: Default::default(),
         };
         let fixed = plan::fixed_columns(&pipeline);
         let res = plan::run(&mut pipeline, &env).map_err(|d| self.map_error(d, &exp, text))?;

@@ -42,7 +42,12 @@ fn diff(expected: &str, actual: &str) -> String {
 fn run_case(dir: &Path) -> Result<(), String> {
     let mut args: Vec<String> = vec!["run".into(), "--format".into(), "csv".into()];
     let extra: Vec<String> = std::fs::read_to_string(dir.join("args"))
-        .map(|s| s.lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+        .map(|s| {
+            s.lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     if !extra.iter().any(|a| a == "--data") {
         let mut events: Vec<String> = std::fs::read_dir(dir)
@@ -74,12 +79,18 @@ fn run_case(dir: &Path) -> Result<(), String> {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
     if out.status.code() != Some(want_exit) {
-        problems.push(format!("exit code {:?}, expected {want_exit}", out.status.code()));
+        problems.push(format!(
+            "exit code {:?}, expected {want_exit}",
+            out.status.code()
+        ));
     }
     if let Ok(expected) = std::fs::read_to_string(dir.join("expected.csv")) {
         let norm = |s: &str| s.replace("\r\n", "\n").trim_end_matches('\n').to_string();
         if norm(&expected) != norm(&stdout) {
-            problems.push(format!("stdout differs (- expected, + actual):\n{}", diff(&norm(&expected), &norm(&stdout))));
+            problems.push(format!(
+                "stdout differs (- expected, + actual):\n{}",
+                diff(&norm(&expected), &norm(&stdout))
+            ));
         }
     }
     if let Ok(lines) = std::fs::read_to_string(dir.join("expected_stderr")) {
@@ -99,15 +110,28 @@ fn run_case(dir: &Path) -> Result<(), String> {
 #[test]
 fn golden_cases() {
     let cases = cases();
-    assert!(cases.len() >= 50, "expected the golden cases to be present, found {}", cases.len());
+    assert!(
+        cases.len() >= 50,
+        "expected the golden cases to be present, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for dir in &cases {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if let Err(e) = run_case(dir) {
             failures.push(format!("--- {name}\n{e}"));
         }
     }
     if !failures.is_empty() {
-        panic!("{} of {} golden cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+        panic!(
+            "{} of {} golden cases failed:\n{}",
+            failures.len(),
+            cases.len(),
+            failures.join("\n")
+        );
     }
 }

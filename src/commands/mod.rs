@@ -3,16 +3,44 @@
 //! [`Command`] has one variant per supported command. Commands that Splunk has but spelunk cannot run yet
 //! parse into [`Command::Unsupported`] with their argument text kept, and fail when the plan is built.
 
+pub mod addtotals;
+pub mod append;
+pub mod appendpipe;
+pub mod bin;
 pub mod convert;
+pub mod dedup;
 pub mod eval;
+pub mod eventstats;
 pub mod fields;
+pub mod fillnull;
+pub mod foreach;
+pub mod format;
+pub mod fromjson;
 pub mod head;
 pub mod inputlookup;
+pub mod iplocation;
+pub mod join;
+pub mod lookup;
+pub mod makemv;
+pub mod makeresults;
+pub mod mvcombine;
+pub mod mvexpand;
+pub mod outputlookup;
+pub mod regex;
 pub mod rename;
+pub mod r#return;
+pub mod rex;
 pub mod search;
+pub mod sort;
+pub mod spath;
 pub mod stats;
+pub mod streamstats;
 pub mod table;
+pub mod tail;
+pub mod top;
+pub mod transaction;
 pub mod where_;
+pub mod xmlkv;
 
 use crate::diag::{Diagnostic, Result, Span};
 use crate::eval::EvalContext;
@@ -32,6 +60,34 @@ pub enum Command {
     InputLookup(inputlookup::InputLookup),
     Eval(eval::Eval),
     Where(where_::Where),
+    Spath(spath::Spath),
+    EventStats(eventstats::EventStats),
+    StreamStats(streamstats::StreamStats),
+    Lookup(lookup::Lookup),
+    OutputLookup(outputlookup::OutputLookup),
+    Dedup(dedup::Dedup),
+    Sort(sort::Sort),
+    Tail(tail::Tail),
+    FillNull(fillnull::FillNull),
+    Rex(rex::Rex),
+    Regex(regex::Regex),
+    Bin(bin::Bin),
+    MvExpand(mvexpand::MvExpand),
+    MakeMv(makemv::MakeMv),
+    MvCombine(mvcombine::MvCombine),
+    Top(top::Top),
+    Join(join::Join),
+    Append(append::Append),
+    AppendPipe(appendpipe::AppendPipe),
+    AddTotals(addtotals::AddTotals),
+    Foreach(foreach::Foreach),
+    Transaction(transaction::Transaction),
+    XmlKv(xmlkv::XmlKv),
+    FromJson(fromjson::FromJson),
+    Return(r#return::Return),
+    Format(format::Format),
+    MakeResults(makeresults::MakeResults),
+    IpLocation(iplocation::IpLocation),
     /// An empty stage (`| |`, or a `*_filter` macro that expands to nothing).
     Noop,
     /// A command Splunk has that spelunk cannot run yet; its argument text is kept.
@@ -41,20 +97,6 @@ pub enum Command {
         span: Span,
     },
 }
-
-/// Commands spelunk runs.
-pub const SUPPORTED: &[&str] = &[
-    "convert",
-    "eval",
-    "fields",
-    "head",
-    "inputlookup",
-    "rename",
-    "search",
-    "stats",
-    "table",
-    "where",
-];
 
 /// Every command name Splunk's Search Reference lists (used to tell "not supported yet" from "unknown",
 /// and for suggestions).
@@ -236,6 +278,34 @@ pub fn parse_command(name: &str, name_span: Span, c: &mut Cursor, first: bool) -
         "inputlookup" => Command::InputLookup(inputlookup::InputLookup::parse(c, name_span)?),
         "eval" => Command::Eval(eval::Eval::parse(c)?),
         "where" => Command::Where(where_::Where::parse(c)?),
+        "spath" => Command::Spath(spath::Spath::parse(c, name_span)?),
+        "eventstats" => Command::EventStats(eventstats::EventStats::parse(c, name_span)?),
+        "streamstats" => Command::StreamStats(streamstats::StreamStats::parse(c, name_span)?),
+        "lookup" => Command::Lookup(lookup::Lookup::parse(c, name_span)?),
+        "outputlookup" => Command::OutputLookup(outputlookup::OutputLookup::parse(c, name_span)?),
+        "dedup" => Command::Dedup(dedup::Dedup::parse(c, name_span)?),
+        "sort" => Command::Sort(sort::Sort::parse(c, name_span)?),
+        "tail" => Command::Tail(tail::Tail::parse(c, name_span)?),
+        "fillnull" => Command::FillNull(fillnull::FillNull::parse(c, name_span)?),
+        "rex" => Command::Rex(rex::Rex::parse(c, name_span)?),
+        "regex" => Command::Regex(regex::Regex::parse(c, name_span)?),
+        "bin" | "bucket" => Command::Bin(bin::Bin::parse(c, name_span)?),
+        "mvexpand" => Command::MvExpand(mvexpand::MvExpand::parse(c, name_span)?),
+        "makemv" => Command::MakeMv(makemv::MakeMv::parse(c, name_span)?),
+        "mvcombine" => Command::MvCombine(mvcombine::MvCombine::parse(c, name_span)?),
+        "top" | "rare" => Command::Top(top::Top::parse(c, name_span)?),
+        "join" => Command::Join(join::Join::parse(c, name_span)?),
+        "append" => Command::Append(append::Append::parse(c, name_span)?),
+        "appendpipe" => Command::AppendPipe(appendpipe::AppendPipe::parse(c, name_span)?),
+        "addtotals" => Command::AddTotals(addtotals::AddTotals::parse(c, name_span)?),
+        "foreach" => Command::Foreach(foreach::Foreach::parse(c, name_span)?),
+        "transaction" => Command::Transaction(transaction::Transaction::parse(c, name_span)?),
+        "xmlkv" => Command::XmlKv(xmlkv::XmlKv::parse(c, name_span)?),
+        "fromjson" => Command::FromJson(fromjson::FromJson::parse(c, name_span)?),
+        "return" => Command::Return(r#return::Return::parse(c, name_span)?),
+        "format" => Command::Format(format::Format::parse(c, name_span)?),
+        "makeresults" => Command::MakeResults(makeresults::MakeResults::parse(c, name_span)?),
+        "iplocation" => Command::IpLocation(iplocation::IpLocation::parse(c, name_span)?),
         other if ALL_COMMANDS.contains(&other) => {
             let (args, _) = c.stage_text()?;
             Command::Unsupported {
@@ -263,14 +333,78 @@ impl Command {
             Command::InputLookup(_) => "inputlookup",
             Command::Eval(_) => "eval",
             Command::Where(_) => "where",
+            Command::Spath(_) => "spath",
+            Command::EventStats(_) => "eventstats",
+            Command::StreamStats(_) => "streamstats",
+            Command::Lookup(_) => "lookup",
+            Command::OutputLookup(_) => "outputlookup",
+            Command::Dedup(_) => "dedup",
+            Command::Sort(_) => "sort",
+            Command::Tail(_) => "tail",
+            Command::FillNull(_) => "fillnull",
+            Command::Rex(_) => "rex",
+            Command::Regex(_) => "regex",
+            Command::Bin(_) => "bin",
+            Command::MvExpand(_) => "mvexpand",
+            Command::MakeMv(_) => "makemv",
+            Command::MvCombine(_) => "mvcombine",
+            Command::Top(_) => "top",
+            Command::Join(_) => "join",
+            Command::Append(_) => "append",
+            Command::AppendPipe(_) => "appendpipe",
+            Command::AddTotals(_) => "addtotals",
+            Command::Foreach(_) => "foreach",
+            Command::Transaction(_) => "transaction",
+            Command::XmlKv(_) => "xmlkv",
+            Command::FromJson(_) => "fromjson",
+            Command::Return(_) => "return",
+            Command::Format(_) => "format",
+            Command::MakeResults(_) => "makeresults",
+            Command::IpLocation(_) => "iplocation",
             Command::Noop => "noop",
             Command::Unsupported { name, .. } => name,
         }
     }
 
+    /// Can spelunk run this command? (`check` reports the others.)
+    pub fn is_runnable(&self) -> bool {
+        match self {
+            Command::Spath(_) => spath::RUNNABLE,
+            Command::EventStats(_) => eventstats::RUNNABLE,
+            Command::StreamStats(_) => streamstats::RUNNABLE,
+            Command::Lookup(_) => lookup::RUNNABLE,
+            Command::OutputLookup(_) => outputlookup::RUNNABLE,
+            Command::Dedup(_) => dedup::RUNNABLE,
+            Command::Sort(_) => sort::RUNNABLE,
+            Command::Tail(_) => tail::RUNNABLE,
+            Command::FillNull(_) => fillnull::RUNNABLE,
+            Command::Rex(_) => rex::RUNNABLE,
+            Command::Regex(_) => regex::RUNNABLE,
+            Command::Bin(_) => bin::RUNNABLE,
+            Command::MvExpand(_) => mvexpand::RUNNABLE,
+            Command::MakeMv(_) => makemv::RUNNABLE,
+            Command::MvCombine(_) => mvcombine::RUNNABLE,
+            Command::Top(_) => top::RUNNABLE,
+            Command::Join(_) => join::RUNNABLE,
+            Command::Append(_) => append::RUNNABLE,
+            Command::AppendPipe(_) => appendpipe::RUNNABLE,
+            Command::AddTotals(_) => addtotals::RUNNABLE,
+            Command::Foreach(_) => foreach::RUNNABLE,
+            Command::Transaction(_) => transaction::RUNNABLE,
+            Command::XmlKv(_) => xmlkv::RUNNABLE,
+            Command::FromJson(_) => fromjson::RUNNABLE,
+            Command::Return(_) => r#return::RUNNABLE,
+            Command::Format(_) => format::RUNNABLE,
+            Command::MakeResults(_) => makeresults::RUNNABLE,
+            Command::IpLocation(_) => iplocation::RUNNABLE,
+            Command::Unsupported { .. } => false,
+            _ => true,
+        }
+    }
+
     /// Does the command make its own rows (it must start a pipeline, after `|`)?
     pub fn is_generating(&self) -> bool {
-        matches!(self, Command::InputLookup(_))
+        matches!(self, Command::InputLookup(_) | Command::MakeResults(_))
     }
 }
 
@@ -291,6 +425,14 @@ impl Context<'_> {
             }
         }
     }
+}
+
+/// Runs sub-pipelines for commands that hold one (`append [...]`, `join [...]`, `appendpipe [...]`).
+pub trait SubRunner {
+    /// Run a complete search (a subsearch) to its rows.
+    fn run(&self, p: &crate::parse::Pipeline) -> Result<Vec<Event>>;
+    /// Run a pipeline over the given rows instead of the inputs.
+    fn run_over(&self, p: &crate::parse::Pipeline, rows: Vec<Event>) -> Result<Vec<Event>>;
 }
 
 /// A pipeline stage at run time: receives rows one by one, emits rows into `out`.

@@ -1,0 +1,35 @@
+//! `fillnull` — give absent fields a value.
+//!
+//! ```text
+//! fillnull ...    (not written yet: parses its argument text and refuses to run)
+//! ```
+
+use super::{Context, Operator, SubRunner};
+use crate::diag::{Diagnostic, Result, Span};
+use crate::parse::Cursor;
+
+/// Whether spelunk runs this command (`check` reports the others as unsupported).
+pub const RUNNABLE: bool = false;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FillNull {
+    pub args: String,
+    pub span: Span,
+}
+
+impl FillNull {
+    pub fn parse(c: &mut Cursor, name_span: Span) -> Result<FillNull> {
+        let (text, _) = c.stage_text()?;
+        Ok(FillNull {
+            args: text.trim().to_string(),
+            span: name_span,
+        })
+    }
+
+    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Err(Diagnostic::at(
+            "command `fillnull` is not supported yet",
+            self.span,
+        ))
+    }
+}

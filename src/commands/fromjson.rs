@@ -1,0 +1,35 @@
+//! `fromjson` — extract fields from a JSON field.
+//!
+//! ```text
+//! fromjson ...    (not written yet: parses its argument text and refuses to run)
+//! ```
+
+use super::{Context, Operator, SubRunner};
+use crate::diag::{Diagnostic, Result, Span};
+use crate::parse::Cursor;
+
+/// Whether spelunk runs this command (`check` reports the others as unsupported).
+pub const RUNNABLE: bool = false;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FromJson {
+    pub args: String,
+    pub span: Span,
+}
+
+impl FromJson {
+    pub fn parse(c: &mut Cursor, name_span: Span) -> Result<FromJson> {
+        let (text, _) = c.stage_text()?;
+        Ok(FromJson {
+            args: text.trim().to_string(),
+            span: name_span,
+        })
+    }
+
+    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Err(Diagnostic::at(
+            "command `fromjson` is not supported yet",
+            self.span,
+        ))
+    }
+}
