@@ -145,6 +145,31 @@ impl Session {
         })
     }
 
+    /// Read the inputs into memory once, so that later queries skip reading and parsing (the REPL does
+    /// this). Returns the number of events kept.
+    pub fn cache_events(&mut self) -> u64 {
+        self.sources = input::cache(&self.sources, &self.knowledge, &self.read);
+        self.sources
+            .iter()
+            .map(|s| match &s.content {
+                input::Content::Cached { events, .. } => events.len() as u64,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Add inputs (the REPL's `.data`).
+    pub fn add_data(&mut self, args: &[DataArg]) -> Result<usize, Diagnostic> {
+        let new = input::resolve(args)?;
+        let n = new.len();
+        if self.using_samples {
+            self.sources.clear();
+            self.using_samples = false;
+        }
+        self.sources.extend(new);
+        Ok(n)
+    }
+
     /// Expand macros; errors point at the user's text.
     pub fn expand(&self, text: &str) -> Result<Expansion, QueryError> {
         macros::expand(text, &self.macros).map_err(|e| QueryError {
