@@ -6,9 +6,14 @@ use crate::commands::search::{parse_search_text, Matcher, SearchExpr};
 use crate::commands::{Command, Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
-use crate::input::{read_source, EventBuilder, FileReport, ReadOptions, Source};
+use crate::input::json::Projection;
+use crate::input::{
+    EventBuilder, FileReport, RawLiteral, ReadOptions, ReadPlan, Source, UnitReport,
+};
 use crate::parse::{Pipeline, Stage};
 use crate::props::Knowledge;
+use rayon::prelude::*;
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 /// Splunk's default cap on subsearch rows (limits.conf `maxout`).
@@ -311,11 +316,21 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
     let mut result = RunResult::default();
     resolve_subsearches(p, env, &mut result.reports)?;
     let generating = p.stages.first().is_some_and(|s| s.command.is_generating());
-    let mut ops: Vec<Box<dyn Operator>> = p
-        .stages
+    let reading = rows.is_none() && !generating;
+    // the stateless streaming stages at the front run on every core, next to the reading
+    let split = if reading {
+        p.stages
+            .iter()
+            .take_while(|s| s.command.is_stateless())
+            .count()
+    } else {
+        0
+    };
+    let (prefix, tail) = p.stages.split_at(split);
+    let mut ops: Vec<Box<dyn Operator>> = tail
         .iter()
         .enumerate()
-        .map(|(i, s)| build(s, env, i == 0))
+        .map(|(i, s)| build(s, env, split + i == 0))
         .collect::<Result<_>>()?;
     let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
     let mut sink = Vec::new();
@@ -323,32 +338,257 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
         for r in rows {
             feed(&mut ops, &mut bufs, r, &mut sink)?;
         }
-    } else if !generating {
-        let mut builder = EventBuilder::new(env.knowledge, env.read);
-        let mut error: Option<Diagnostic> = None;
-        for src in env.sources {
-            let report = read_source(src, &mut builder, &mut |ev| {
-                if let Err(e) = feed(&mut ops, &mut bufs, ev, &mut sink) {
-                    error = Some(e);
-                    return ControlFlow::Break(());
+    } else if reading {
+        let read_plan = read_plan(&p.stages, env)?;
+        let units = crate::input::units(env.sources, UNIT_BYTES);
+        let mut reports: Vec<FileReport> = env
+            .sources
+            .iter()
+            .map(|s| FileReport {
+                source: s.name.clone(),
+                ..FileReport::default()
+            })
+            .collect();
+        let threads = rayon::current_num_threads().max(1);
+        let mut next = 0;
+        'batches: while next < units.len() {
+            let batch = &units[next..(next + threads * 2).min(units.len())];
+            next += batch.len();
+            let outs: Vec<Result<(Vec<Event>, UnitReport)>> = batch
+                .par_iter()
+                .map(|unit| {
+                    let mut pre: Vec<Box<dyn Operator>> = prefix
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| build(s, env, i == 0))
+                        .collect::<Result<_>>()?;
+                    let mut pbufs: Vec<Vec<Event>> = pre.iter().map(|_| Vec::new()).collect();
+                    let mut out = Vec::new();
+                    let mut builder = EventBuilder::with_plan(env.knowledge, env.read, &read_plan);
+                    let mut error = None;
+                    let src = &env.sources[unit.source];
+                    let report = crate::input::read_unit(src, unit, &mut builder, &mut |ev| {
+                        if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
+                            error = Some(e);
+                            return ControlFlow::Break(());
+                        }
+                        ControlFlow::Continue(())
+                    });
+                    if let Some(e) = error {
+                        return Err(e);
+                    }
+                    Ok((out, report))
+                })
+                .collect();
+            for (unit, out) in batch.iter().zip(outs) {
+                let (events, report) = out?;
+                reports[unit.source].merge(&report);
+                for ev in events {
+                    feed(&mut ops, &mut bufs, ev, &mut sink)?;
+                    if ops.iter().any(|o| o.is_done()) {
+                        break 'batches;
+                    }
                 }
-                if ops.iter().any(|o| o.is_done()) {
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            });
-            result.reports.push(report);
-            if let Some(e) = error.take() {
-                return Err(e);
-            }
-            if ops.iter().any(|o| o.is_done()) {
-                break;
             }
         }
+        result.reports.extend(reports);
     }
     finish(&mut ops, &mut bufs, &mut sink)?;
     result.rows = sink;
     Ok(result)
+}
+
+/// Bytes of a large file that one core reads at a time.
+pub const UNIT_BYTES: u64 = 8 << 20;
+
+/// Names that every event has without extraction.
+const DEFAULT_FIELDS: &[&str] = &["_raw", "_time", "source", "sourcetype", "host", "index"];
+
+/// The fields the stages read, worked back from the end: `None` when everything may be needed (the rows
+/// are shown as they are, or a stage's needs are not known).
+pub fn needed_fields(stages: &[Stage]) -> Option<HashSet<String>> {
+    let mut need: Option<HashSet<String>> = None;
+    for st in stages.iter().rev() {
+        let has_wild = |v: &[String]| v.iter().any(|f| f.contains('*'));
+        match &st.command {
+            Command::Noop | Command::Head(_) => {}
+            Command::Table(t) => {
+                if has_wild(&t.fields) {
+                    need = None;
+                } else {
+                    need = Some(t.fields.iter().cloned().collect());
+                }
+            }
+            Command::Fields(f) => {
+                if f.remove {
+                    if let Some(n) = &mut need {
+                        for x in &f.fields {
+                            if !x.contains('*') {
+                                n.remove(x);
+                            }
+                        }
+                    }
+                } else if has_wild(&f.fields) {
+                    need = None;
+                } else {
+                    let mut n: HashSet<String> = f.fields.iter().cloned().collect();
+                    n.insert("_time".into());
+                    n.insert("_raw".into());
+                    need = Some(n);
+                }
+            }
+            Command::Stats(s) => {
+                let mut n: HashSet<String> = s.by.iter().cloned().collect();
+                for a in &s.aggs {
+                    match &a.field {
+                        Some(f) if f.contains('*') => return None,
+                        Some(f) => {
+                            n.insert(f.clone());
+                        }
+                        None => {}
+                    }
+                }
+                n.insert("_time".into());
+                if has_wild(&s.by) {
+                    return None;
+                }
+                need = Some(n);
+            }
+            Command::Search(s) => {
+                if let (Some(n), Some(e)) = (&mut need, &s.expr) {
+                    let m = Matcher::compile(e, &|_| Some(0.0)).ok()?;
+                    let mut fs = Vec::new();
+                    m.fields(&mut fs);
+                    n.extend(fs);
+                }
+            }
+            Command::Where(w) => {
+                if let Some(n) = &mut need {
+                    n.extend(w.expr.fields());
+                }
+            }
+            Command::Eval(e) => {
+                if let Some(n) = &mut need {
+                    for (f, _) in &e.assignments {
+                        n.remove(f);
+                    }
+                    for (_, x) in &e.assignments {
+                        n.extend(x.fields());
+                    }
+                }
+            }
+            Command::Rename(r) => {
+                if r.pairs
+                    .iter()
+                    .any(|(a, b)| a.contains('*') || b.contains('*'))
+                {
+                    need = None;
+                } else if let Some(n) = &mut need {
+                    for (from, to) in r.pairs.iter().rev() {
+                        if n.remove(to) {
+                            n.insert(from.clone());
+                        }
+                        // a rename whose source is absent leaves the target as it was
+                        n.insert(to.clone());
+                    }
+                }
+            }
+            Command::Convert(c) => {
+                if let Some(n) = &mut need {
+                    for conv in &c.conversions {
+                        if conv.field.contains('*') {
+                            return None;
+                        }
+                        n.insert(conv.field.clone());
+                    }
+                }
+            }
+            _ => need = None,
+        }
+    }
+    need
+}
+
+/// What the reader should extract and which events it may drop early.
+fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
+    let mut plan = ReadPlan::default();
+    let computed = env.knowledge.computed_fields();
+    if let Some(need) = needed_fields(stages) {
+        let deps = env.knowledge.dependencies(&need);
+        let mut proj = Projection::new(deps.iter().map(String::as_str));
+        for f in ["eventVersion", "eventSource", "eventName"]
+            .iter()
+            .chain(crate::props::DEFAULT_TIME_FIELDS)
+        {
+            proj.add(f);
+        }
+        for st in env.knowledge.sourcetypes() {
+            if let Some(tf) = env
+                .knowledge
+                .stanza(st)
+                .and_then(|s| s.time_field.as_deref())
+            {
+                proj.add(tf);
+            }
+        }
+        plan.projection = Some(proj);
+        plan.computed = Some(deps.intersection(&computed).cloned().collect());
+        plan.drop_raw = !deps.contains("_raw");
+    }
+    // the first search's conditions on extracted fields filter before anything is computed
+    if let Some(Command::Search(s)) = stages.first().map(|s| &s.command) {
+        if let Some(e) = &s.expr {
+            let now = env.ctx.eval.now;
+            let tz = env.ctx.eval.tz;
+            let resolver = move |t: &str| crate::eval::time::parse_time_modifier(t, now, tz);
+            let m = Matcher::compile(e, &resolver)?;
+            let conjuncts: Vec<Matcher> = match m {
+                Matcher::And(v) => v,
+                other => vec![other],
+            };
+            let early: Vec<Matcher> = conjuncts
+                .into_iter()
+                .filter(|c| {
+                    let mut fs = Vec::new();
+                    c.fields(&mut fs);
+                    fs.iter().all(|f| !computed.contains(f))
+                })
+                .collect();
+            for c in &early {
+                if let Some(l) = raw_literal(c, &computed) {
+                    plan.raw_required.push(l);
+                }
+            }
+            if !early.is_empty() {
+                let m = Matcher::And(early);
+                plan.prefilter = Some(Box::new(move |ev: &Event| m.matches(ev)));
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The text a condition on an extracted field needs in the raw JSON (see [`RawLiteral`]).
+fn raw_literal(m: &Matcher, computed: &HashSet<String>) -> Option<RawLiteral> {
+    let (field, glob) = match m {
+        Matcher::Eq(f, g) => (f, Some(g)),
+        Matcher::Exists(f) => (f, None),
+        _ => return None,
+    };
+    if DEFAULT_FIELDS.contains(&field.as_str()) || computed.contains(field) {
+        return None;
+    }
+    let plain = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii() && b >= 0x20 && !matches!(b, b'"' | b'\\' | b'/'))
+    };
+    let last = field.trim_end_matches("{}");
+    let last = last.rsplit(['.', '}']).next().unwrap_or(last);
+    let key = plain(last).then(|| format!("{last}\"").into_bytes());
+    let value = glob.and_then(|g| g.required_literal()).filter(|v| plain(v));
+    (key.is_some() || value.is_some())
+        .then(|| RawLiteral::new(key.as_deref(), value.map(str::as_bytes)))
 }
 
 /// Columns a final `table` fixes (shown even when no row has them).

@@ -19,7 +19,7 @@ use crate::eval::{self, EvalContext, Expr};
 use crate::event::{Event, Field};
 use crate::input::json::Flat;
 use crate::input::parse_time;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -183,10 +183,54 @@ impl Knowledge {
 
     /// Apply aliases then calculated fields to an event of this sourcetype.
     pub fn apply(&self, sourcetype: &str, ev: &mut Event) {
+        self.apply_only(sourcetype, ev, None)
+    }
+
+    /// Every field an alias or EVAL of any stanza makes.
+    pub fn computed_fields(&self) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for st in self.stanzas.values() {
+            out.extend(st.aliases.iter().map(|(_, to)| to.to_string()));
+            out.extend(st.evals.iter().map(|(f, _)| f.to_string()));
+        }
+        out
+    }
+
+    /// The fields needed to compute `wanted`: `wanted` itself plus, for each wanted alias or calculated
+    /// field, the fields it reads (and theirs, for aliases that calculated fields read).
+    pub fn dependencies(&self, wanted: &HashSet<String>) -> HashSet<String> {
+        let mut need: HashSet<String> = wanted.clone();
+        loop {
+            let before = need.len();
+            for st in self.stanzas.values() {
+                for (from, to) in &st.aliases {
+                    if need.contains(to.as_ref()) {
+                        need.insert(from.clone());
+                    }
+                }
+                for (f, e) in &st.evals {
+                    if need.contains(f.as_ref()) {
+                        need.extend(e.fields());
+                    }
+                }
+            }
+            if need.len() == before {
+                return need;
+            }
+        }
+    }
+
+    /// Apply the aliases and calculated fields of this sourcetype whose result is in `only` (all when
+    /// `None`).
+    pub fn apply_only(&self, sourcetype: &str, ev: &mut Event, only: Option<&HashSet<String>>) {
         let Some(st) = self.stanzas.get(sourcetype) else {
             return;
         };
+        let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
         for (from, to) in &st.aliases {
+            if !wanted(to) {
+                continue;
+            }
             match ev.get(from).cloned() {
                 Some(v) => ev.set(to.clone(), v),
                 None => {
@@ -205,6 +249,7 @@ impl Knowledge {
         let results: Vec<_> = st
             .evals
             .iter()
+            .filter(|(f, _)| wanted(f))
             .map(|(f, e)| (f, e.eval(ev, ctx).ok().flatten()))
             .collect();
         for (f, v) in results {

@@ -402,6 +402,22 @@ impl Command {
         }
     }
 
+    /// Does the command act on each row alone, keeping no state between rows? Such stages at the front
+    /// of a pipeline run on every core, beside the reading.
+    pub fn is_stateless(&self) -> bool {
+        matches!(
+            self,
+            Command::Search(_)
+                | Command::Where(_)
+                | Command::Eval(_)
+                | Command::Rename(_)
+                | Command::Fields(_)
+                | Command::Table(_)
+                | Command::Convert(_)
+                | Command::Noop
+        )
+    }
+
     /// Does the command make its own rows (it must start a pipeline, after `|`)?
     pub fn is_generating(&self) -> bool {
         matches!(self, Command::InputLookup(_) | Command::MakeResults(_))

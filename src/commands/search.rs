@@ -536,6 +536,19 @@ impl Glob {
         }
     }
 
+    /// The longest text between wildcards (lower case), unless the pattern is a number (numbers also match
+    /// other spellings of the same number).
+    pub fn required_literal(&self) -> Option<&str> {
+        if self.number.is_some() {
+            return None;
+        }
+        self.parts
+            .iter()
+            .map(String::as_str)
+            .max_by_key(|p| p.len())
+            .filter(|p| !p.is_empty())
+    }
+
     pub fn matches_value(&self, v: &Value) -> bool {
         if let (Some(n), Value::Num(x)) = (self.number, v) {
             return n == *x;

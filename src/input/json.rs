@@ -8,7 +8,7 @@
 
 use crate::event::Field;
 use crate::value::Value;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 use std::sync::Arc;
 
 /// Deepest nesting accepted in an event (Splunk's own JSON extraction stops far earlier).
@@ -42,6 +42,45 @@ impl Names {
             self.names.insert(name.to_string(), f.clone());
         }
         f
+    }
+}
+
+/// The fields a query needs: the walker descends only into objects and arrays that lead to one of them and
+/// skips the rest without building anything.
+#[derive(Clone, Debug, Default)]
+pub struct Projection {
+    fields: FxHashSet<String>,
+    prefixes: FxHashSet<String>,
+}
+
+impl Projection {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Projection {
+        let mut p = Projection::default();
+        for n in names {
+            p.add(n);
+        }
+        p
+    }
+
+    pub fn add(&mut self, name: &str) {
+        let b = name.as_bytes();
+        for i in 0..b.len() {
+            if b[i] == b'.' {
+                self.prefixes.insert(name[..i].to_string());
+            } else if b[i] == b'{' && b.get(i + 1) == Some(&b'}') {
+                self.prefixes.insert(name[..i].to_string());
+                self.prefixes.insert(name[..i + 2].to_string());
+            }
+        }
+        self.fields.insert(name.to_string());
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.fields.contains(name)
+    }
+
+    fn descend(&self, path: &str) -> bool {
+        self.prefixes.contains(path) || self.fields.contains(path)
     }
 }
 
@@ -80,15 +119,32 @@ impl Flat {
     }
 }
 
+/// Walks JSON text that is already known to be valid UTF-8 (so strings need no checking of their own).
 struct Walker<'a> {
+    s: &'a str,
     b: &'a [u8],
     i: usize,
+    only: Option<&'a Projection>,
 }
 
 /// Flatten the JSON object `text` into `out` (which is cleared first).
-pub fn flatten(text: &[u8], out: &mut Flat) -> Result<(), JsonError> {
+pub fn flatten(text: &str, out: &mut Flat) -> Result<(), JsonError> {
+    flatten_only(text, None, out)
+}
+
+/// Flatten only the fields of `only` (all fields when `None`). The whole text is still validated.
+pub fn flatten_only(
+    text: &str,
+    only: Option<&Projection>,
+    out: &mut Flat,
+) -> Result<(), JsonError> {
     out.clear();
-    let mut w = Walker { b: text, i: 0 };
+    let mut w = Walker {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        only,
+    };
     w.ws();
     if w.peek() != Some(b'{') {
         return Err(w.err("expected a JSON object"));
@@ -103,8 +159,13 @@ pub fn flatten(text: &[u8], out: &mut Flat) -> Result<(), JsonError> {
 }
 
 /// Check that `text` is one well-formed JSON value and return its kind ('{', '[', or other first byte).
-pub fn validate(text: &[u8]) -> Result<u8, JsonError> {
-    let mut w = Walker { b: text, i: 0 };
+pub fn validate(text: &str) -> Result<u8, JsonError> {
+    let mut w = Walker {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        only: None,
+    };
     w.ws();
     let first = w.peek().ok_or_else(|| w.err("empty input"))?;
     w.skip_value(0)?;
@@ -116,8 +177,13 @@ pub fn validate(text: &[u8]) -> Result<u8, JsonError> {
 }
 
 /// Split a JSON array's text into the byte ranges of its members (each validated).
-pub fn array_members(text: &[u8]) -> Result<Vec<(usize, usize)>, JsonError> {
-    let mut w = Walker { b: text, i: 0 };
+pub fn array_members(text: &str) -> Result<Vec<(usize, usize)>, JsonError> {
+    let mut w = Walker {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        only: None,
+    };
     w.ws();
     w.expect(b'[')?;
     let mut out = Vec::new();
@@ -142,8 +208,13 @@ pub fn array_members(text: &[u8]) -> Result<Vec<(usize, usize)>, JsonError> {
 
 /// If `text` is an object with a `Records` array (CloudTrail's S3 delivery shape), the byte ranges of the
 /// records; `Ok(None)` for any other object.
-pub fn records_members(text: &[u8]) -> Result<Option<Vec<(usize, usize)>>, JsonError> {
-    let mut w = Walker { b: text, i: 0 };
+pub fn records_members(text: &str) -> Result<Option<Vec<(usize, usize)>>, JsonError> {
+    let mut w = Walker {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+        only: None,
+    };
     w.ws();
     w.expect(b'{')?;
     let mut found = None;
@@ -160,7 +231,7 @@ pub fn records_members(text: &[u8]) -> Result<Option<Vec<(usize, usize)>>, JsonE
         if key == "Records" && w.peek() == Some(b'[') && found.is_none() {
             let start = w.i;
             w.skip_value(1)?;
-            let members = array_members(&text[start..w.i])?;
+            let members = array_members(text.get(start..w.i).unwrap_or(""))?;
             found = Some(
                 members
                     .into_iter()
@@ -243,7 +314,11 @@ impl<'a> Walker<'a> {
                         path.push('.');
                     }
                     path.push_str(&key);
-                    self.value(path, depth + 1, out)?;
+                    if self.only.is_some_and(|p| !p.descend(path)) {
+                        self.skip_value(depth + 1)?;
+                    } else {
+                        self.value(path, depth + 1, out)?;
+                    }
                     path.truncate(base);
                     self.ws();
                     match self.next() {
@@ -278,7 +353,7 @@ impl<'a> Walker<'a> {
             }
             Some(b'"') => {
                 let s = self.string()?;
-                out.add(path, Value::from(s));
+                out.add(path, Value::str(s));
                 Ok(())
             }
             Some(b't') => self.literal(b"true", path, out, Some("true")),
@@ -287,7 +362,7 @@ impl<'a> Walker<'a> {
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.number()?;
-                let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("0");
+                let text = self.s.get(start..self.i).unwrap_or("0");
                 out.add(path, Value::str(text));
                 Ok(())
             }
@@ -353,21 +428,24 @@ impl<'a> Walker<'a> {
     }
 
     /// A JSON string, unescaped. Invalid UTF-8 is an error.
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<std::borrow::Cow<'a, str>, JsonError> {
         self.expect(b'"')?;
         let start = self.i;
         // fast path: no escapes
-        while let Some(c) = self.peek() {
-            match c {
-                b'"' => {
-                    let s = std::str::from_utf8(&self.b[start..self.i])
-                        .map_err(|_| self.err("invalid UTF-8 in string"))?;
-                    self.i += 1;
-                    return Ok(s.to_string());
-                }
-                b'\\' => break,
-                c if c < 0x20 => return Err(self.err("control character in string")),
-                _ => self.i += 1,
+        let s: &'a str = self.s;
+        match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+            Some(k) if self.b[self.i + k] == b'"' => {
+                self.i += k;
+                let text = s
+                    .get(start..self.i)
+                    .ok_or_else(|| self.err("invalid UTF-8 in string"))?;
+                self.i += 1;
+                return Ok(std::borrow::Cow::Borrowed(text));
+            }
+            Some(k) => self.i += k,
+            None => {
+                self.i = self.b.len();
+                return Err(self.err("unterminated string"));
             }
         }
         let mut buf: Vec<u8> = self.b[start..self.i].to_vec();
@@ -405,11 +483,12 @@ impl<'a> Walker<'a> {
                     }
                     _ => return Err(self.err("bad escape in string")),
                 },
-                Some(c) if c < 0x20 => return Err(self.err("control character in string")),
                 Some(c) => buf.push(c),
             }
         }
-        String::from_utf8(buf).map_err(|_| self.err("invalid UTF-8 in string"))
+        String::from_utf8(buf)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|_| self.err("invalid UTF-8 in string"))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -486,7 +565,6 @@ impl<'a> Walker<'a> {
 
     fn skip_string(&mut self) -> Result<(), JsonError> {
         self.expect(b'"')?;
-        let start = self.i;
         loop {
             match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
                 None => {
@@ -502,13 +580,6 @@ impl<'a> Walker<'a> {
                             return Err(self.err("unterminated string"));
                         }
                     } else {
-                        let s = &self.b[start..self.i];
-                        if s.iter().any(|&c| c < 0x20) {
-                            return Err(self.err("control character in string"));
-                        }
-                        if std::str::from_utf8(s).is_err() {
-                            return Err(self.err("invalid UTF-8 in string"));
-                        }
                         self.i += 1;
                         return Ok(());
                     }
@@ -524,7 +595,7 @@ mod tests {
 
     fn flat(s: &str) -> Vec<(String, Vec<String>)> {
         let mut f = Flat::default();
-        flatten(s.as_bytes(), &mut f).unwrap();
+        flatten(s, &mut f).unwrap();
         f.fields
             .into_iter()
             .map(|(k, vs)| (k, vs.iter().map(|v| v.to_string()).collect()))
@@ -569,7 +640,7 @@ mod tests {
             "{\"a\":-}",
             "{\"a\":\"x",
         ] {
-            assert!(flatten(bad.as_bytes(), &mut f).is_err(), "{bad}");
+            assert!(flatten(bad, &mut f).is_err(), "{bad}");
         }
     }
 
@@ -577,17 +648,17 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(10_000), "]".repeat(10_000));
         let mut f = Flat::default();
-        let e = flatten(deep.as_bytes(), &mut f).unwrap_err();
+        let e = flatten(&deep, &mut f).unwrap_err();
         assert!(e.message.contains("nested too deeply"));
-        assert!(validate(deep.as_bytes()).is_err());
+        assert!(validate(&deep).is_err());
     }
 
     #[test]
     fn records_are_found() {
-        let t = br#"{"Records":[{"a":1},{"b":[2]}],"x":1}"#;
+        let t = r#"{"Records":[{"a":1},{"b":[2]}],"x":1}"#;
         let r = records_members(t).unwrap().unwrap();
         assert_eq!(r.len(), 2);
-        assert_eq!(&t[r[1].0..r[1].1], br#"{"b":[2]}"#);
-        assert_eq!(records_members(br#"{"a":1}"#).unwrap(), None);
+        assert_eq!(&t[r[1].0..r[1].1], r#"{"b":[2]}"#);
+        assert_eq!(records_members(r#"{"a":1}"#).unwrap(), None);
     }
 }

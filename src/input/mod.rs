@@ -17,6 +17,7 @@ use crate::event::{Event, Field};
 use crate::props::Knowledge;
 use crate::value::Value;
 use json::{Flat, Names};
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -65,9 +66,29 @@ pub struct FileReport {
     pub first_bad: Option<(u64, String)>,
     /// The file could not be read at all, or reading stopped early.
     pub error: Option<String>,
+    /// Lines read (to number the lines of a file read in several parts).
+    pub lines: u64,
 }
 
+/// What reading one part of a file gave; line numbers are counted from the part's start.
+pub type UnitReport = FileReport;
+
 impl FileReport {
+    /// Add the report of the next part of the same file.
+    pub fn merge(&mut self, part: &FileReport) {
+        self.events += part.events;
+        self.bad_lines += part.bad_lines;
+        if self.first_bad.is_none() {
+            if let Some((line, why)) = &part.first_bad {
+                self.first_bad = Some((self.lines + line, why.clone()));
+            }
+        }
+        if self.error.is_none() {
+            self.error = part.error.clone();
+        }
+        self.lines += part.lines;
+    }
+
     /// One line for stderr, or `None` when the file read cleanly.
     pub fn problem(&self) -> Option<String> {
         let mut parts = Vec::new();
@@ -172,7 +193,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name.ends_with(".md") {
+        if name.starts_with('.') || !is_event_file_name(&name) {
             continue;
         }
         // Symlinked folders are not followed: a link loop must not hang the walk.
@@ -184,6 +205,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Files a folder walk reads: JSON-ish and log names, gzip-compressed or not, and names without an
+/// extension. Other files in a folder (`.md`, `.tsv`, `.csv` ...) are not event files and are left alone;
+/// a file named directly with `--data` is always read.
+pub fn is_event_file_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = n.strip_suffix(".gz").unwrap_or(&n);
+    match n.rsplit_once('.') {
+        None => true,
+        Some((_, ext)) => matches!(ext, "json" | "ndjson" | "jsonl" | "log" | "txt" | "events"),
+    }
 }
 
 /// The shipped samples as sources.
@@ -198,10 +231,116 @@ pub fn sample_sources() -> Vec<Source> {
         .collect()
 }
 
+/// A test of an event, shared by the reading threads.
+pub type EventTest = Box<dyn Fn(&Event) -> bool + Send + Sync>;
+
+/// What a query needs from the inputs, worked out by the planner: only these fields are extracted and
+/// computed, and events that cannot match the query's first search are dropped as early as possible.
+#[derive(Default)]
+pub struct ReadPlan {
+    /// JSON fields to extract (`None`: all).
+    pub projection: Option<json::Projection>,
+    /// Calculated and alias fields to compute (`None`: all).
+    pub computed: Option<HashSet<String>>,
+    /// Byte patterns every matching event's raw text contains (see [`RawLiteral`]).
+    pub raw_required: Vec<RawLiteral>,
+    /// A test on the extracted fields, before calculated fields are computed.
+    pub prefilter: Option<EventTest>,
+    /// Leave `_raw` out of events (no stage reads it and the rows are not shown as events).
+    pub drop_raw: bool,
+}
+
+impl ReadPlan {
+    /// True when one event's raw text shows that it cannot match. A line ruled out this way is counted
+    /// as read after a cheap check of its shape (`{` ... `}`), not fully validated: a truncated line is
+    /// still reported as malformed.
+    pub fn rules_out(&self, raw: &[u8]) -> bool {
+        if self.raw_required.is_empty() || U_ESCAPE.find(raw).is_some() {
+            return false;
+        }
+        let t = raw.trim_ascii();
+        if !(t.starts_with(b"{") && t.ends_with(b"}")) {
+            return false;
+        }
+        !self.raw_required.iter().all(|l| l.found_in(raw))
+    }
+}
+
+static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+
+/// Text that must occur in an event's raw JSON for it to match: a JSON key (`"mfaAuthenticated"` is
+/// looked for as `mfaAuthenticated"`, case-sensitively, as field names are) and/or a value (ASCII
+/// case-insensitively, as search values match). Only built for keys and values that JSON writes without
+/// escapes; a line holding a `\u` escape is never skipped, since the text could be spelt with escapes there.
+#[derive(Clone, Debug)]
+pub struct RawLiteral {
+    key: Option<memchr::memmem::Finder<'static>>,
+    /// Lower-case.
+    value: Option<Vec<u8>>,
+    value_finder: Option<memchr::memmem::Finder<'static>>,
+}
+
+impl RawLiteral {
+    /// `value` is lower-cased here.
+    pub fn new(key: Option<&[u8]>, value: Option<&[u8]>) -> RawLiteral {
+        let value = value.map(|v| v.to_ascii_lowercase());
+        RawLiteral {
+            key: key.map(|k| memchr::memmem::Finder::new(k).into_owned()),
+            value_finder: value
+                .as_ref()
+                .map(|v| memchr::memmem::Finder::new(v).into_owned()),
+            value,
+        }
+    }
+
+    fn found_in(&self, raw: &[u8]) -> bool {
+        if let Some(k) = &self.key {
+            if k.find(raw).is_none() {
+                return false;
+            }
+        }
+        if let (Some(v), Some(f)) = (&self.value, &self.value_finder) {
+            // the lower-case spelling first (the usual one), then any case
+            if f.find(raw).is_none() && !contains_ignore_ascii_case(raw, v) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// `needle` is lower-case ASCII.
+fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    let upper = first.to_ascii_uppercase();
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let Some(k) = memchr::memchr2(first, upper, &hay[i..]) else {
+            return false;
+        };
+        let at = i + k;
+        if at + needle.len() > hay.len() {
+            return false;
+        }
+        if hay[at..at + needle.len()]
+            .iter()
+            .zip(needle)
+            .all(|(h, n)| h.to_ascii_lowercase() == *n)
+        {
+            return true;
+        }
+        i = at + 1;
+    }
+    false
+}
+
 /// Reads events of one source, turning each JSON object into a Splunk event.
 pub struct EventBuilder<'k> {
     knowledge: &'k Knowledge,
-    opts: &'k ReadOptions,
+    plan: &'k ReadPlan,
     names: Names,
     flat: Flat,
     f_raw: Field,
@@ -210,14 +349,25 @@ pub struct EventBuilder<'k> {
     f_sourcetype: Field,
     f_host: Field,
     f_index: Field,
+    v_host: Value,
+    v_index: Value,
+    v_source: Option<(String, Value)>,
+    v_sourcetypes: Vec<(String, Value)>,
 }
 
+static READ_ALL: std::sync::OnceLock<ReadPlan> = std::sync::OnceLock::new();
+
 impl<'k> EventBuilder<'k> {
+    /// A builder that extracts every field.
     pub fn new(knowledge: &'k Knowledge, opts: &'k ReadOptions) -> Self {
+        EventBuilder::with_plan(knowledge, opts, READ_ALL.get_or_init(ReadPlan::default))
+    }
+
+    pub fn with_plan(knowledge: &'k Knowledge, opts: &'k ReadOptions, plan: &'k ReadPlan) -> Self {
         let mut names = Names::default();
         EventBuilder {
             knowledge,
-            opts,
+            plan,
             f_raw: names.get("_raw"),
             f_time: names.get("_time"),
             f_source: names.get("source"),
@@ -226,17 +376,46 @@ impl<'k> EventBuilder<'k> {
             f_index: names.get("index"),
             names,
             flat: Flat::default(),
+            v_host: Value::str(&opts.host),
+            v_index: Value::str(&opts.index),
+            v_source: None,
+            v_sourcetypes: Vec::new(),
         }
     }
 
-    /// Build the event of one JSON object. `fallback_time` is used when the event has no time of its own.
+    fn source_value(&mut self, name: &str) -> Value {
+        match &self.v_source {
+            Some((n, v)) if n == name => v.clone(),
+            _ => {
+                let v = Value::str(name);
+                self.v_source = Some((name.to_string(), v.clone()));
+                v
+            }
+        }
+    }
+
+    fn sourcetype_value(&mut self, st: &str) -> Value {
+        if let Some((_, v)) = self.v_sourcetypes.iter().find(|(n, _)| n == st) {
+            return v.clone();
+        }
+        let v = Value::str(st);
+        self.v_sourcetypes.push((st.to_string(), v.clone()));
+        v
+    }
+
+    /// Build the event of one JSON object, or `None` when the read plan shows it cannot match.
+    /// `fallback_time` is used when the event has no time of its own.
     pub fn build(
         &mut self,
         raw: &str,
         source: &Source,
         fallback_time: f64,
-    ) -> std::result::Result<Event, json::JsonError> {
-        json::flatten(raw.as_bytes(), &mut self.flat)?;
+    ) -> std::result::Result<Option<Event>, json::JsonError> {
+        let plan = self.plan;
+        if plan.rules_out(raw.as_bytes()) {
+            return Ok(None);
+        }
+        json::flatten_only(raw, plan.projection.as_ref(), &mut self.flat)?;
         let sourcetype = match &source.sourcetype {
             Some(st) => st.clone(),
             None => sniff_sourcetype(&self.flat).to_string(),
@@ -246,12 +425,16 @@ impl<'k> EventBuilder<'k> {
             .time_of(&sourcetype, &self.flat)
             .unwrap_or(fallback_time);
         let mut ev = Event::with_capacity(self.flat.fields.len() + 8);
-        ev.push(self.f_raw.clone(), Value::str(raw));
+        if !plan.drop_raw {
+            ev.push(self.f_raw.clone(), Value::str(raw));
+        }
         ev.push(self.f_time.clone(), Value::Num(time));
-        ev.push(self.f_source.clone(), Value::str(&source.name));
-        ev.push(self.f_sourcetype.clone(), Value::str(&sourcetype));
-        ev.push(self.f_host.clone(), Value::str(&self.opts.host));
-        ev.push(self.f_index.clone(), Value::str(&self.opts.index));
+        let src = self.source_value(&source.name);
+        ev.push(self.f_source.clone(), src);
+        let st = self.sourcetype_value(&sourcetype);
+        ev.push(self.f_sourcetype.clone(), st);
+        ev.push(self.f_host.clone(), self.v_host.clone());
+        ev.push(self.f_index.clone(), self.v_index.clone());
         for (name, values) in self.flat.fields.drain(..) {
             // a JSON key named like a default field (e.g. `source`) does not replace it
             if matches!(
@@ -265,8 +448,14 @@ impl<'k> EventBuilder<'k> {
                 ev.push(f, v);
             }
         }
-        self.knowledge.apply(&sourcetype, &mut ev);
-        Ok(ev)
+        if let Some(pre) = &plan.prefilter {
+            if !pre(&ev) {
+                return Ok(None);
+            }
+        }
+        self.knowledge
+            .apply_only(&sourcetype, &mut ev, plan.computed.as_ref());
+        Ok(Some(ev))
     }
 }
 
@@ -419,9 +608,11 @@ fn read_stream(
             }
         }
         if read_value(text, line_no, source, builder, mtime, report, sink).is_break() {
+            report.lines = line_no;
             return;
         }
     }
+    report.lines = line_no;
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {
@@ -454,15 +645,20 @@ fn read_value(
     report: &mut FileReport,
     sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    let start = text
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(0);
-    let text = &text[start..];
-    let members = match text.first() {
+    if builder.plan.rules_out(text) && memchr::memmem::find(text, b"\"Records\"").is_none() {
+        report.events += 1;
+        return ControlFlow::Continue(());
+    }
+    let Ok(text) = std::str::from_utf8(text) else {
+        bad(report, line_no, "invalid UTF-8".into());
+        return ControlFlow::Continue(());
+    };
+    let text = text.trim_start();
+    let members = match text.as_bytes().first() {
+        // only an object that mentions `"Records"` can be a CloudTrail delivery file
+        Some(b'{') if memchr::memmem::find(text.as_bytes(), b"\"Records\"").is_none() => None,
         Some(b'{') => match json::records_members(text) {
-            Ok(Some(m)) => Some(m),
-            Ok(None) => None,
+            Ok(m) => m,
             Err(e) => {
                 bad(report, line_no, e.message);
                 return ControlFlow::Continue(());
@@ -482,18 +678,15 @@ fn read_value(
     };
     let ranges = members.unwrap_or_else(|| vec![(0, text.len())]);
     for (a, b) in ranges {
-        let Some(member) = text.get(a..b) else {
-            continue;
-        };
-        let Ok(raw) = std::str::from_utf8(member) else {
-            bad(report, line_no, "invalid UTF-8".into());
+        let Some(raw) = text.get(a..b) else {
             continue;
         };
         match builder.build(raw, source, mtime) {
-            Ok(ev) => {
+            Ok(Some(ev)) => {
                 report.events += 1;
                 sink(ev)?;
             }
+            Ok(None) => report.events += 1,
             Err(e) => bad(report, line_no, e.message),
         }
     }
@@ -510,7 +703,15 @@ fn read_document(
     sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) {
     let doc = trim_line(doc);
-    match json::validate(doc) {
+    let Ok(text) = std::str::from_utf8(doc) else {
+        bad(
+            report,
+            first_line,
+            "invalid UTF-8 (the rest of the document is unreadable)".into(),
+        );
+        return;
+    };
+    match json::validate(text) {
         Ok(_) => {
             let _ = read_value(doc, first_line, source, builder, mtime, report, sink);
         }
@@ -552,4 +753,143 @@ pub fn cache(sources: &[Source], knowledge: &Knowledge, opts: &ReadOptions) -> V
             }
         })
         .collect()
+}
+
+/// A piece of reading work: a whole source, or a byte range of a large file of one-event-per-line JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    /// Index into the sources.
+    pub source: usize,
+    /// Byte range; always starts at a line start.
+    pub range: Option<(u64, u64)>,
+}
+
+/// Split the sources into units of about `bytes` each. Only plain (not gzip) files whose first line is a
+/// complete JSON value are split, at line boundaries.
+pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let whole = Unit {
+            source: i,
+            range: None,
+        };
+        let Content::File(path) = &src.content else {
+            out.push(whole);
+            continue;
+        };
+        match split_points(path, bytes) {
+            Some(points) if points.len() > 2 => {
+                for w in points.windows(2) {
+                    out.push(Unit {
+                        source: i,
+                        range: Some((w[0], w[1])),
+                    });
+                }
+            }
+            _ => out.push(whole),
+        }
+    }
+    out
+}
+
+fn split_points(path: &Path, bytes: u64) -> Option<Vec<u64>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len <= bytes {
+        return None;
+    }
+    let mut head = vec![0u8; 64 * 1024];
+    let n = f.read(&mut head).ok()?;
+    let head = &head[..n];
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return None;
+    }
+    let first_line = head.split(|&b| b == b'\n').next()?;
+    if starts_document(&String::from_utf8_lossy(first_line)) || first_line.len() == head.len() {
+        return None;
+    }
+    let mut points = vec![0u64];
+    let mut at = bytes;
+    let mut buf = vec![0u8; 64 * 1024];
+    while at < len {
+        f.seek(SeekFrom::Start(at)).ok()?;
+        let mut pos = at;
+        let next = loop {
+            let n = f.read(&mut buf).ok()?;
+            if n == 0 {
+                break len;
+            }
+            if let Some(k) = memchr::memchr(b'\n', &buf[..n]) {
+                break pos + k as u64 + 1;
+            }
+            pos += n as u64;
+        };
+        if next >= len {
+            break;
+        }
+        points.push(next);
+        at = next + bytes;
+    }
+    points.push(len);
+    Some(points)
+}
+
+/// Read one unit (see [`units`]).
+pub fn read_unit(
+    source: &Source,
+    unit: &Unit,
+    builder: &mut EventBuilder<'_>,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> UnitReport {
+    let Some((start, end)) = unit.range else {
+        return read_source(source, builder, sink);
+    };
+    let mut report = FileReport {
+        source: source.name.clone(),
+        ..FileReport::default()
+    };
+    let Content::File(path) = &source.content else {
+        return read_source(source, builder, sink);
+    };
+    let data = (|| -> std::io::Result<(Vec<u8>, f64)> {
+        use std::io::{Seek, SeekFrom};
+        let mut f = std::fs::File::open(path)?;
+        let mtime = f
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        f.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((end - start) as usize);
+        f.take(end - start).read_to_end(&mut buf)?;
+        Ok((buf, mtime))
+    })();
+    let (buf, mtime) = match data {
+        Ok(x) => x,
+        Err(e) => {
+            report.error = Some(format!("cannot read: {e}"));
+            return report;
+        }
+    };
+    let mut line_no = 0;
+    for line in buf.split(|&b| b == b'\n') {
+        line_no += 1;
+        let text = trim_line(line);
+        if text.iter().all(|c| c.is_ascii_whitespace()) {
+            continue;
+        }
+        if read_value(text, line_no, source, builder, mtime, &mut report, sink).is_break() {
+            break;
+        }
+    }
+    // the part ends with a line break, so splitting gave one empty piece after it
+    report.lines = if buf.ends_with(b"\n") {
+        line_no - 1
+    } else {
+        line_no
+    };
+    report
 }
