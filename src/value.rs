@@ -112,6 +112,13 @@ impl From<f64> for Value {
 /// Read text as a number the way Splunk's `tonumber`/`isnum` do for decimal text: optional sign, digits,
 /// optional fraction and exponent, surrounding spaces allowed. `inf`/`nan` words are not numbers.
 pub fn parse_num(s: &str) -> Option<f64> {
+    // fast exit for the common case of text that starts with a letter
+    match s.as_bytes().first() {
+        Some(b)
+            if b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.') || b.is_ascii_whitespace() => {
+        }
+        _ => return None,
+    }
     let t = s.trim();
     if t.is_empty() {
         return None;

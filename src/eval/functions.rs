@@ -214,6 +214,9 @@ pub(crate) enum Pre {
     Bound(Arc<str>),
     /// `random()`: this call's generator state
     Rng(AtomicU64),
+    /// `in(x, "a", "b", ...)` with only non-numeric text literals: a set lookup instead of a scan
+    /// (the calculated fields of the AWS add-on test event names against long lists).
+    TextSet(std::collections::HashSet<Arc<str>>),
 }
 
 impl Clone for Pre {
@@ -223,6 +226,7 @@ impl Clone for Pre {
             Pre::Regex(r) => Pre::Regex(r.clone()),
             Pre::Bound(b) => Pre::Bound(b.clone()),
             Pre::Rng(s) => Pre::Rng(AtomicU64::new(s.load(AtomicOrdering::Relaxed))),
+            Pre::TextSet(t) => Pre::TextSet(t.clone()),
         }
     }
 }
@@ -252,6 +256,22 @@ impl Call {
                 }) => Pre::Regex(regex_arg(p, span.start)?),
                 _ => Pre::None,
             },
+            Func::In
+                if args.len() > 4
+                    && args.iter().skip(1).all(
+                        |a| matches!(&a.kind, Kind::Str(t) if crate::value::parse_num(t).is_none()),
+                    ) =>
+            {
+                Pre::TextSet(
+                    args.iter()
+                        .skip(1)
+                        .filter_map(|a| match &a.kind {
+                            Kind::Str(t) => Some(Arc::from(t.as_ref())),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            }
             Func::Like => match args.get(1) {
                 Some(Expr {
                     kind: Kind::Str(p),
@@ -411,6 +431,20 @@ impl Call {
             True => Ok(bool_ev(true)),
             False => Ok(bool_ev(false)),
             Null => Ok(None),
+            In if matches!(self.pre, Pre::TextSet(_)) => {
+                let Pre::TextSet(set) = &self.pre else {
+                    return Ok(None);
+                };
+                let hit = match self.arg(0, s)? {
+                    None => false,
+                    Some(v) => v
+                        .into_value()
+                        .values()
+                        .iter()
+                        .any(|x| set.contains(x.text().as_ref())),
+                };
+                Ok(bool_ev(hit))
+            }
             In => {
                 let subject = self.arg(0, s)?;
                 let mut items = Vec::with_capacity(self.args.len());

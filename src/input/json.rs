@@ -8,7 +8,7 @@
 
 use crate::event::Field;
 use crate::value::Value;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 /// Deepest nesting accepted in an event (Splunk's own JSON extraction stops far earlier).
@@ -46,11 +46,57 @@ impl Names {
 }
 
 /// The fields a query needs: the walker descends only into objects and arrays that lead to one of them and
-/// skips the rest without building anything.
-#[derive(Clone, Debug, Default)]
+/// skips the rest without building anything. A trie of name segments (`resources{}.ARN` is `resources`,
+/// `{}`, `ARN`); a JSON key holding a dot walks several segments, since `{"a.b":1}` and `{"a":{"b":1}}`
+/// both give the field `a.b`.
+#[derive(Clone, Debug)]
 pub struct Projection {
-    fields: FxHashSet<String>,
-    prefixes: FxHashSet<String>,
+    nodes: Vec<Node>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Node {
+    children: HashMap<Box<str>, usize>,
+    leaf: bool,
+}
+
+impl Default for Projection {
+    fn default() -> Self {
+        Projection {
+            nodes: vec![Node::default()],
+        }
+    }
+}
+
+fn segments(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let b = name.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'.' {
+            out.push(&name[start..i]);
+            start = i + 1;
+        } else if b[i] == b'{' && b.get(i + 1) == Some(&b'}') {
+            if i > start {
+                out.push(&name[start..i]);
+            }
+            out.push("{}");
+            i += 2;
+            start = i;
+            // `{}.x`: the dot after braces only separates
+            if b.get(i) == Some(&b'.') {
+                i += 1;
+                start = i;
+            }
+            continue;
+        }
+        i += 1;
+    }
+    if start < b.len() || out.is_empty() {
+        out.push(&name[start..]);
+    }
+    out
 }
 
 impl Projection {
@@ -63,24 +109,36 @@ impl Projection {
     }
 
     pub fn add(&mut self, name: &str) {
-        let b = name.as_bytes();
-        for i in 0..b.len() {
-            if b[i] == b'.' {
-                self.prefixes.insert(name[..i].to_string());
-            } else if b[i] == b'{' && b.get(i + 1) == Some(&b'}') {
-                self.prefixes.insert(name[..i].to_string());
-                self.prefixes.insert(name[..i + 2].to_string());
-            }
+        let mut at = 0;
+        for seg in segments(name) {
+            at = match self.nodes[at].children.get(seg) {
+                Some(&n) => n,
+                None => {
+                    self.nodes.push(Node::default());
+                    let n = self.nodes.len() - 1;
+                    self.nodes[at].children.insert(seg.into(), n);
+                    n
+                }
+            };
         }
-        self.fields.insert(name.to_string());
+        self.nodes[at].leaf = true;
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        self.fields.contains(name)
+    /// The node reached from `at` by a JSON key.
+    fn child(&self, at: usize, key: &str) -> Option<usize> {
+        let node = self.nodes.get(at)?;
+        if !key.contains('.') && !key.contains("{}") {
+            return node.children.get(key).copied();
+        }
+        let mut n = at;
+        for seg in segments(key) {
+            n = *self.nodes.get(n)?.children.get(seg)?;
+        }
+        Some(n)
     }
 
-    fn descend(&self, path: &str) -> bool {
-        self.prefixes.contains(path) || self.fields.contains(path)
+    fn is_leaf(&self, at: usize) -> bool {
+        self.nodes.get(at).is_some_and(|n| n.leaf)
     }
 }
 
@@ -150,7 +208,7 @@ pub fn flatten_only(
         return Err(w.err("expected a JSON object"));
     }
     let mut path = String::new();
-    w.value(&mut path, 0, out)?;
+    w.value(&mut path, 0, 0, out)?;
     w.ws();
     if w.i != w.b.len() {
         return Err(w.err("unexpected text after the JSON object"));
@@ -263,6 +321,11 @@ impl<'a> Walker<'a> {
             message,
         }
     }
+    /// Is a scalar at this trie node a wanted field (always, without a projection)?
+    fn wanted(&self, node: usize) -> bool {
+        self.only.is_none_or(|p| p.is_leaf(node))
+    }
+
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -291,7 +354,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn value(&mut self, path: &mut String, depth: usize, out: &mut Flat) -> Result<(), JsonError> {
+    fn value(
+        &mut self,
+        path: &mut String,
+        node: usize,
+        depth: usize,
+        out: &mut Flat,
+    ) -> Result<(), JsonError> {
         if depth > MAX_DEPTH {
             return Err(self.err("JSON nested too deeply"));
         }
@@ -314,10 +383,10 @@ impl<'a> Walker<'a> {
                         path.push('.');
                     }
                     path.push_str(&key);
-                    if self.only.is_some_and(|p| !p.descend(path)) {
-                        self.skip_value(depth + 1)?;
-                    } else {
-                        self.value(path, depth + 1, out)?;
+                    match self.only.map(|p| p.child(node, &key)) {
+                        Some(None) => self.skip_value(depth + 1)?,
+                        Some(Some(child)) => self.value(path, child, depth + 1, out)?,
+                        None => self.value(path, 0, depth + 1, out)?,
                     }
                     path.truncate(base);
                     self.ws();
@@ -336,11 +405,20 @@ impl<'a> Walker<'a> {
                     self.i += 1;
                     return Ok(());
                 }
+                let elem = match self.only.map(|p| p.child(node, "{}")) {
+                    Some(None) => {
+                        // no wanted field inside this array
+                        self.i -= 1;
+                        return self.skip_value(depth);
+                    }
+                    Some(Some(n)) => n,
+                    None => 0,
+                };
                 let base = path.len();
                 path.push_str("{}");
                 loop {
                     self.ws();
-                    self.value(path, depth + 1, out)?;
+                    self.value(path, elem, depth + 1, out)?;
                     self.ws();
                     match self.next() {
                         Some(b',') => continue,
@@ -353,17 +431,21 @@ impl<'a> Walker<'a> {
             }
             Some(b'"') => {
                 let s = self.string()?;
-                out.add(path, Value::str(s));
+                if self.wanted(node) {
+                    out.add(path, Value::str(s));
+                }
                 Ok(())
             }
-            Some(b't') => self.literal(b"true", path, out, Some("true")),
-            Some(b'f') => self.literal(b"false", path, out, Some("false")),
+            Some(b't') => self.literal(b"true", path, out, self.wanted(node).then_some("true")),
+            Some(b'f') => self.literal(b"false", path, out, self.wanted(node).then_some("false")),
             Some(b'n') => self.literal(b"null", path, out, None),
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.number()?;
-                let text = self.s.get(start..self.i).unwrap_or("0");
-                out.add(path, Value::str(text));
+                if self.wanted(node) {
+                    let text = self.s.get(start..self.i).unwrap_or("0");
+                    out.add(path, Value::str(text));
+                }
                 Ok(())
             }
             _ => Err(self.err("expected a JSON value")),
@@ -592,6 +674,22 @@ impl<'a> Walker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projection_extracts_only_the_named_fields() {
+        let p = Projection::new(["a.b", "r{}.ARN", "x.y", "l{}"]);
+        let mut f = Flat::default();
+        flatten_only(
+            r#"{"a":{"b":1,"c":2},"r":[{"ARN":"1","t":"z"},{"ARN":"2"}],"x.y":"dotted","l":["p"],"q":[1,2]}"#,
+            Some(&p),
+            &mut f,
+        )
+        .unwrap();
+        let names: Vec<&str> = f.fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a.b", "r{}.ARN", "x.y", "l{}"]);
+        assert_eq!(segments("r{}.ARN"), ["r", "{}", "ARN"]);
+        assert_eq!(segments("a{}{}"), ["a", "{}", "{}"]);
+    }
 
     fn flat(s: &str) -> Vec<(String, Vec<String>)> {
         let mut f = Flat::default();

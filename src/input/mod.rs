@@ -875,9 +875,12 @@ pub fn read_unit(
         }
     };
     let mut line_no = 0;
-    for line in buf.split(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |k| start + k);
         line_no += 1;
-        let text = trim_line(line);
+        let text = trim_line(&buf[start..end]);
+        start = end + 1;
         if text.iter().all(|c| c.is_ascii_whitespace()) {
             continue;
         }
@@ -885,11 +888,6 @@ pub fn read_unit(
             break;
         }
     }
-    // the part ends with a line break, so splitting gave one empty piece after it
-    report.lines = if buf.ends_with(b"\n") {
-        line_no - 1
-    } else {
-        line_no
-    };
+    report.lines = line_no;
     report
 }
