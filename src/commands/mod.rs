@@ -494,6 +494,27 @@ pub fn wildcard_match(pattern: &str, name: &str) -> bool {
     wildcard_captures(pattern, name).is_some()
 }
 
+/// End of a command's arguments: fine at the stage end; otherwise an error naming what `command` accepts
+/// here, with a suggestion when the word found looks like one of its `options` misspelt (`cont=3`).
+pub fn end_of_args(c: &mut Cursor, command: &str, expected: &str, options: &[&str]) -> Result<()> {
+    if c.at_stage_end() {
+        return Ok(());
+    }
+    let mut d = c.expected(&format!("{expected}, `|` or the end of `{command}`"));
+    let save = c.pos;
+    let word = c.bare().map(|(w, _)| w.to_ascii_lowercase());
+    let is_option = c.at('=');
+    c.pos = save;
+    if let (Some(w), true) = (word, is_option) {
+        if let Some(s) = crate::diag::suggest(&w, options.iter().copied()) {
+            d.message = format!("unknown option `{w}` of `{command}` (did you mean `{s}`?)");
+        } else {
+            d.message = format!("unknown option `{w}` of `{command}`");
+        }
+    }
+    Err(d)
+}
+
 /// A parse error for a stage that expected something else.
 pub fn expected_at(what: &str, span: Span) -> Diagnostic {
     Diagnostic::at(format!("expected {what}"), span)

@@ -37,7 +37,7 @@ mod digest;
 mod functions;
 mod json;
 mod parse;
-mod strings;
+pub(crate) mod strings;
 pub mod time;
 
 #[cfg(test)]
