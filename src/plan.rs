@@ -175,7 +175,7 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
         Command::Table(t) => t.operator(),
         Command::Head(h) => h.operator(),
         Command::Rename(r) => r.operator(),
-        Command::Stats(s) => s.operator(),
+        Command::Stats(s) => s.operator_in(ctx.eval),
         Command::Convert(c) => c.operator(ctx),
         Command::Eval(e) => e.operator(ctx),
         Command::Where(w) => w.operator(ctx),

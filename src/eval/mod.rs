@@ -50,6 +50,8 @@ use std::fmt;
 
 pub use functions::FUNCTIONS;
 pub use parse::{parse_assignments, parse_expr};
+/// The `spath` command extracts with the same path rules as the eval function.
+pub(crate) use json::spath;
 
 /// A byte range in the parsed text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
