@@ -275,7 +275,8 @@ impl Lookups {
             }
             if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
                 stanzas.push((name.trim().to_string(), Vec::new()));
-            } else if let (Some((_, keys)), Some((k, v))) = (stanzas.last_mut(), t.split_once('=')) {
+            } else if let (Some((_, keys)), Some((k, v))) = (stanzas.last_mut(), t.split_once('='))
+            {
                 keys.push((k.trim().to_string(), v.trim().to_string()));
             }
         }

@@ -29,14 +29,21 @@ pub struct Append {
 
 /// `[ <search> ]` at the cursor: the pipeline inside, and the span of the brackets. With `commands_first`,
 /// the text inside starts with a command (`appendpipe [stats count]`) rather than search terms.
-pub fn parse_subsearch(c: &mut Cursor, command: &str, commands_first: bool) -> Result<(Pipeline, Span)> {
+pub fn parse_subsearch(
+    c: &mut Cursor,
+    command: &str,
+    commands_first: bool,
+) -> Result<(Pipeline, Span)> {
     c.ws();
     let start = c.pos;
     if !c.eat('[') {
         return Err(c.expected(&format!("`[` and a subsearch after `{command}`")));
     }
     if c.depth >= MAX_NESTING {
-        return Err(Diagnostic::at("subsearches nested too deeply", Span::at(start)));
+        return Err(Diagnostic::at(
+            "subsearches nested too deeply",
+            Span::at(start),
+        ));
     }
     c.depth += 1;
     let p = if commands_first {

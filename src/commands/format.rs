@@ -76,9 +76,9 @@ impl Format {
                 break;
             }
             if !c.at('"') {
-                return Err(c.expected(
-                    "`mvsep=`, `maxresults=`, `emptystr=` or six quoted separators",
-                ));
+                return Err(
+                    c.expected("`mvsep=`, `maxresults=`, `emptystr=` or six quoted separators")
+                );
             }
             texts.push(c.quoted()?);
         }

@@ -106,7 +106,10 @@ impl Operator for IpLocationOp {
             if let Ok(city) = self.reader.lookup::<maxminddb::geoip2::City>(ip) {
                 let lang = self.cmd.lang.as_str();
                 let mut fields: Vec<(&str, Option<Value>)> = vec![
-                    ("City", city.city.as_ref().and_then(|c| name(&c.names, lang))),
+                    (
+                        "City",
+                        city.city.as_ref().and_then(|c| name(&c.names, lang)),
+                    ),
                     (
                         "Country",
                         city.country.as_ref().and_then(|c| name(&c.names, lang)),
@@ -120,11 +123,17 @@ impl Operator for IpLocationOp {
                     ),
                     (
                         "lat",
-                        city.location.as_ref().and_then(|l| l.latitude).map(Value::Num),
+                        city.location
+                            .as_ref()
+                            .and_then(|l| l.latitude)
+                            .map(Value::Num),
                     ),
                     (
                         "lon",
-                        city.location.as_ref().and_then(|l| l.longitude).map(Value::Num),
+                        city.location
+                            .as_ref()
+                            .and_then(|l| l.longitude)
+                            .map(Value::Num),
                     ),
                 ];
                 if self.cmd.allfields {

@@ -100,13 +100,14 @@ impl Join {
                         Diagnostic::at(format!("`max` takes a number, not `{v}`"), span)
                     })?
                 }
-                "usetime" | "earlier" => {
-                    if flag(&v)? && k == "usetime" {
-                        return Err(Diagnostic::at(
-                            "`usetime=true` is not supported: join matches on field values only",
-                            span,
-                        ));
-                    }
+                "usetime" if flag(&v)? => {
+                    return Err(Diagnostic::at(
+                        "`usetime=true` is not supported: join matches on field values only",
+                        span,
+                    ));
+                }
+                "earlier" | "usetime" => {
+                    flag(&v)?;
                 }
                 _ => {}
             }

@@ -55,9 +55,9 @@ impl Return {
             }
             let (word, span) = c.field("a field, `alias=field` or `$field`")?;
             if first && word.chars().all(|ch| ch.is_ascii_digit()) {
-                r.count = word.parse().map_err(|_| {
-                    Diagnostic::at(format!("`{word}` is too large a count"), span)
-                })?;
+                r.count = word
+                    .parse()
+                    .map_err(|_| Diagnostic::at(format!("`{word}` is too large a count"), span))?;
                 first = false;
                 continue;
             }

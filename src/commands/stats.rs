@@ -246,7 +246,9 @@ impl Stats {
             } else {
                 text
             };
-            if wild && name.matches('*').count() > field.as_deref().unwrap_or("").matches('*').count() {
+            if wild
+                && name.matches('*').count() > field.as_deref().unwrap_or("").matches('*').count()
+            {
                 return Err(Diagnostic::at(
                     "the `AS` name has more `*` than the field it aggregates",
                     Span::new(start, c.pos),
@@ -339,8 +341,8 @@ fn parse_eval_arg(c: &mut Cursor) -> Result<AggExpr> {
             Span::new(open, i + 1),
         ));
     }
-    let expr = crate::eval::parse_expr(text)
-        .map_err(|e| super::eval::parse_error(e, body_start))?;
+    let expr =
+        crate::eval::parse_expr(text).map_err(|e| super::eval::parse_error(e, body_start))?;
     c.pos = i + 1;
     Ok(AggExpr {
         expr,
@@ -627,7 +629,11 @@ struct StatsOp {
 }
 
 /// The value of an `eval(...)` argument for one row: a comparison's false counts as null.
-fn eval_arg(e: &AggExpr, ev: &Event, ctx: &EvalContext) -> std::result::Result<Option<Value>, String> {
+fn eval_arg(
+    e: &AggExpr,
+    ev: &Event,
+    ctx: &EvalContext,
+) -> std::result::Result<Option<Value>, String> {
     let scope = crate::eval::Scope {
         event: ev,
         ctx,
@@ -783,9 +789,9 @@ impl Operator for StatsOp {
                     for input in order {
                         let v = match wild.get(input) {
                             Some(st) => st.result(&a.func),
-                            None => new_state(&a.func).result(&a.func).filter(|_| {
-                                matches!(a.func, Func::Count | Func::DistinctCount)
-                            }),
+                            None => new_state(&a.func)
+                                .result(&a.func)
+                                .filter(|_| matches!(a.func, Func::Count | Func::DistinctCount)),
                         };
                         row.set_opt(wild_name(a, input), v);
                     }

@@ -132,9 +132,8 @@ fn parse_filter(c: &mut Cursor, key: &str) -> Result<Filter> {
     c.ws();
     if c.at('"') {
         let (text, span) = c.quoted()?;
-        parse_search_text(&text).map_err(|d| {
-            Diagnostic::at(format!("`{key}`: {}", d.message), span)
-        })?;
+        parse_search_text(&text)
+            .map_err(|d| Diagnostic::at(format!("`{key}`: {}", d.message), span))?;
         return Ok(Filter::Search(text));
     }
     if c.at('(') {
@@ -151,8 +150,7 @@ fn parse_filter(c: &mut Cursor, key: &str) -> Result<Filter> {
         }
         let body = c.pos + 1;
         let (text, _) = balanced(c)?;
-        let expr = crate::eval::parse_expr(&text)
-            .map_err(|e| super::eval::parse_error(e, body))?;
+        let expr = crate::eval::parse_expr(&text).map_err(|e| super::eval::parse_error(e, body))?;
         return Ok(Filter::Eval { expr, text });
     }
     // a bare word is a one-term search
@@ -208,7 +206,7 @@ impl Transaction {
                 return Err(c.expected("a field name or a `transaction` option"));
             };
             let word = word.to_string();
-            if !(c.at('=') && !c.rest().starts_with("==")) {
+            if !c.at('=') || c.rest().starts_with("==") {
                 t.fields.push(word);
                 continue;
             }
@@ -240,7 +238,9 @@ impl Transaction {
             let dur = |v: &str| {
                 duration(v).ok_or_else(|| {
                     Diagnostic::at(
-                        format!("`{key}` takes a duration such as `30s`, `5m`, `1h` or `1d`, not `{v}`"),
+                        format!(
+                            "`{key}` takes a duration such as `30s`, `5m`, `1h` or `1d`, not `{v}`"
+                        ),
                         vspan,
                     )
                 })
@@ -375,7 +375,12 @@ impl TransactionOp {
                     .events
                     .iter()
                     .filter_map(|e| e.get(&n))
-                    .flat_map(|v| v.values().iter().map(|x| x.text().into_owned()).collect::<Vec<_>>())
+                    .flat_map(|v| {
+                        v.values()
+                            .iter()
+                            .map(|x| x.text().into_owned())
+                            .collect::<Vec<_>>()
+                    })
                     .collect();
                 set.into_iter().map(Value::str).collect()
             };
@@ -429,7 +434,10 @@ impl Operator for TransactionOp {
                 continue;
             }
             let t = ev.time().unwrap_or(0.0);
-            let starts = self.start.as_ref().is_some_and(|s| s.matches(&ev, &self.ctx));
+            let starts = self
+                .start
+                .as_ref()
+                .is_some_and(|s| s.matches(&ev, &self.ctx));
             let ends = self.end.as_ref().is_some_and(|s| s.matches(&ev, &self.ctx));
             let mut found = open.iter().rposition(|o| compatible(&keys, &o.keys));
             if let Some(i) = found {

@@ -49,9 +49,9 @@ use std::cmp::Ordering;
 use std::fmt;
 
 pub use functions::FUNCTIONS;
-pub use parse::{parse_assignments, parse_expr};
 /// The `spath` command extracts with the same path rules as the eval function.
 pub(crate) use json::spath;
+pub use parse::{parse_assignments, parse_expr};
 
 /// A byte range in the parsed text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
