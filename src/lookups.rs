@@ -161,6 +161,9 @@ pub enum Written {
 pub struct Lookups {
     /// User folders, in the order given (a later folder wins).
     dirs: Vec<PathBuf>,
+    /// The folder `outputlookup` writes into: the last one added with [`Lookups::add_dir`] (not one
+    /// added with [`Lookups::add_read_only_dir`], such as a security_content checkout's).
+    writable: Option<PathBuf>,
     definitions: BTreeMap<String, Definition>,
 }
 
@@ -239,6 +242,15 @@ impl Lookups {
             }
         }
         self.dirs.push(dir.to_path_buf());
+        self.writable = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Add a folder to read lookups from that `outputlookup` never writes into (`--content`'s `lookups/`).
+    pub fn add_read_only_dir(&mut self, dir: &Path) -> Result<()> {
+        let writable = self.writable.clone();
+        self.add_dir(dir)?;
+        self.writable = writable;
         Ok(())
     }
 
@@ -406,7 +418,7 @@ impl Lookups {
     /// values joined by a line break, which is how it reads back.
     pub fn write(&self, name: &str, rows: &[Event], opts: WriteOptions) -> Result<Written> {
         let filename = self.table_file(name)?;
-        let Some(dir) = self.dirs.last() else {
+        let Some(dir) = self.writable.as_ref() else {
             return Err(Diagnostic::new(format!(
                 "outputlookup `{name}`: there is no lookup folder to write to"
             ))
