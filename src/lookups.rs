@@ -7,6 +7,14 @@
 //! is a file whose real path (after symlinks) leaves its folder.
 //!
 //! A CSV's header gives the field names; every row is a result; an empty cell means the field is absent.
+//!
+//! A definition that names a KV store `collection` instead of a `filename` (security_content ships its
+//! baselines that way) is kept in the CSV file `<collection>.csv`: spelunk has no KV store, and a CSV
+//! in the lookup folder holds the same rows between runs. The KV store's internal `_key` column is not kept.
+//!
+//! Writing (`outputlookup`) goes only into the last `--lookups DIR` given, through a temporary file in that
+//! folder renamed over the table, so a run that fails half-way never leaves a torn table. The shipped
+//! lookups are never written.
 
 use crate::diag::{suggest, Diagnostic, Result};
 use crate::event::{Event, Field};
@@ -17,6 +25,30 @@ use std::sync::Arc;
 
 /// Lookup tables shipped with spelunk (`lookups/`), compiled in.
 pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "api_call_by_user_baseline.csv",
+        include_str!("../lookups/api_call_by_user_baseline.csv"),
+    ),
+    (
+        "api_call_by_user_baseline.yml",
+        include_str!("../lookups/api_call_by_user_baseline.yml"),
+    ),
+    (
+        "previously_seen_api_calls_from_user_roles.csv",
+        include_str!("../lookups/previously_seen_api_calls_from_user_roles.csv"),
+    ),
+    (
+        "previously_seen_api_calls_from_user_roles.yml",
+        include_str!("../lookups/previously_seen_api_calls_from_user_roles.yml"),
+    ),
+    (
+        "security_group_activity_baseline.csv",
+        include_str!("../lookups/security_group_activity_baseline.csv"),
+    ),
+    (
+        "security_group_activity_baseline.yml",
+        include_str!("../lookups/security_group_activity_baseline.yml"),
+    ),
     (
         "aws_service_accounts.csv",
         include_str!("../lookups/aws_service_accounts.csv"),
@@ -46,6 +78,82 @@ pub struct Definition {
     pub name: String,
     pub filename: String,
     pub origin: String,
+    /// transforms.conf `case_sensitive_match` (default true).
+    pub case_sensitive: bool,
+    /// transforms.conf `max_matches` (default 1000 for a lookup that is not time-based).
+    pub max_matches: usize,
+    /// transforms.conf `min_matches` (default 0) and `default_match`: when an event matches fewer rows than
+    /// `min_matches`, each output field gets `default_match`.
+    pub min_matches: usize,
+    pub default_match: Option<String>,
+}
+
+impl Definition {
+    fn new(name: String, filename: String, origin: &str) -> Definition {
+        Definition {
+            name,
+            filename,
+            origin: origin.to_string(),
+            case_sensitive: true,
+            max_matches: DEFAULT_MAX_MATCHES,
+            min_matches: 0,
+            default_match: None,
+        }
+    }
+
+    /// Apply one setting (a YAML key or a transforms.conf key); unknown keys are ignored.
+    fn set(&mut self, key: &str, value: &str) {
+        let v = value.trim();
+        match key {
+            "case_sensitive_match" => {
+                if let Some(b) = parse_bool(v) {
+                    self.case_sensitive = b;
+                }
+            }
+            "max_matches" => {
+                if let Ok(n) = v.parse::<usize>() {
+                    self.max_matches = n.clamp(1, DEFAULT_MAX_MATCHES);
+                }
+            }
+            "min_matches" => {
+                if let Ok(n) = v.parse::<usize>() {
+                    self.min_matches = n;
+                }
+            }
+            "default_match" => self.default_match = Some(v.to_string()),
+            _ => {}
+        }
+    }
+}
+
+/// Splunk's `max_matches` for a lookup that is not time-based (transforms.conf.spec).
+pub const DEFAULT_MAX_MATCHES: usize = 1000;
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "t" | "true" | "1" | "yes" | "y" => Some(true),
+        "f" | "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// How `outputlookup` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Add the rows after the table's rows instead of replacing them.
+    pub append: bool,
+    /// With no rows: create an empty table when there is none.
+    pub create_empty: bool,
+    /// With no rows: empty an existing table (else leave it as it is).
+    pub override_if_empty: bool,
+}
+
+/// What a write did, for messages and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Written {
+    Rows(usize),
+    /// No rows, and the table was left as it was (or not created).
+    Untouched,
 }
 
 /// The lookup folders and definitions of a session.
@@ -53,6 +161,9 @@ pub struct Definition {
 pub struct Lookups {
     /// User folders, in the order given (a later folder wins).
     dirs: Vec<PathBuf>,
+    /// The folder `outputlookup` writes into: the last one added with [`Lookups::add_dir`] (not one
+    /// added with [`Lookups::add_read_only_dir`], such as a security_content checkout's).
+    writable: Option<PathBuf>,
     definitions: BTreeMap<String, Definition>,
 }
 
@@ -60,6 +171,32 @@ pub struct Lookups {
 struct YamlDef {
     name: Option<String>,
     filename: Option<String>,
+    collection: Option<String>,
+    case_sensitive_match: Option<Scalar>,
+    max_matches: Option<Scalar>,
+    min_matches: Option<Scalar>,
+    default_match: Option<Scalar>,
+}
+
+/// A YAML scalar whatever its type (`'false'`, `false` and `1` are all written in the corpus).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Int(n) => n.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Text(t) => t.clone(),
+        }
+    }
 }
 
 impl Lookups {
@@ -105,44 +242,79 @@ impl Lookups {
             }
         }
         self.dirs.push(dir.to_path_buf());
+        self.writable = Some(dir.to_path_buf());
+        Ok(())
+    }
+
+    /// Add a folder to read lookups from that `outputlookup` never writes into (`--content`'s `lookups/`).
+    pub fn add_read_only_dir(&mut self, dir: &Path) -> Result<()> {
+        let writable = self.writable.clone();
+        self.add_dir(dir)?;
+        self.writable = writable;
         Ok(())
     }
 
     fn add_yaml_definition(&mut self, text: &str, origin: &str) -> Result<()> {
         let def: YamlDef =
             serde_saphyr::from_str(text).map_err(|e| Diagnostic::new(format!("{origin}: {e}")))?;
-        if let (Some(name), Some(filename)) = (def.name, def.filename) {
-            self.definitions.insert(
-                name.clone(),
-                Definition {
-                    name,
-                    filename,
-                    origin: origin.to_string(),
-                },
-            );
+        let filename = def
+            .filename
+            .or_else(|| def.collection.map(|c| format!("{c}.csv")));
+        if let (Some(name), Some(filename)) = (def.name, filename) {
+            let mut d = Definition::new(name.clone(), filename, origin);
+            for (k, v) in [
+                ("case_sensitive_match", &def.case_sensitive_match),
+                ("max_matches", &def.max_matches),
+                ("min_matches", &def.min_matches),
+                ("default_match", &def.default_match),
+            ] {
+                if let Some(v) = v {
+                    d.set(k, &v.text());
+                }
+            }
+            self.definitions.insert(name, d);
         }
         Ok(())
     }
 
     fn add_transforms(&mut self, text: &str, origin: &str) {
-        let mut current: Option<String> = None;
+        // settings are gathered per stanza; a stanza becomes a definition once it names its table
+        let mut stanzas: Vec<(String, Vec<(String, String)>)> = Vec::new();
         for line in text.lines() {
             let t = line.trim();
-            if t.starts_with('[') && t.ends_with(']') {
-                current = Some(t[1..t.len() - 1].trim().to_string());
-            } else if let (Some(name), Some((k, v))) = (&current, t.split_once('=')) {
-                if k.trim() == "filename" {
-                    self.definitions.insert(
-                        name.clone(),
-                        Definition {
-                            name: name.clone(),
-                            filename: v.trim().to_string(),
-                            origin: origin.to_string(),
-                        },
-                    );
-                }
+            if t.starts_with('#') {
+                continue;
+            }
+            if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                stanzas.push((name.trim().to_string(), Vec::new()));
+            } else if let (Some((_, keys)), Some((k, v))) = (stanzas.last_mut(), t.split_once('='))
+            {
+                keys.push((k.trim().to_string(), v.trim().to_string()));
             }
         }
+        for (name, keys) in stanzas {
+            let table = keys.iter().find_map(|(k, v)| match k.as_str() {
+                "filename" => Some(v.clone()),
+                "collection" => Some(format!("{v}.csv")),
+                _ => None,
+            });
+            let Some(filename) = table else { continue };
+            let mut d = Definition::new(name.clone(), filename, origin);
+            for (k, v) in &keys {
+                d.set(k, v);
+            }
+            self.definitions.insert(name, d);
+        }
+    }
+
+    /// The definition of a lookup name, if it has one (a bare `.csv` name has none).
+    pub fn definition(&self, name: &str) -> Option<&Definition> {
+        self.definitions.get(name)
+    }
+
+    /// Whether a lookup name leads to a table that exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.resolve(name).is_ok()
     }
 
     /// Lookup names known (definitions and CSV files), for completion and `.lookups`.
@@ -218,6 +390,121 @@ impl Lookups {
     }
 }
 
+impl Lookups {
+    /// The file name a lookup name writes to: its definition's table, or the name itself when it ends in `.csv`.
+    fn table_file(&self, name: &str) -> Result<String> {
+        check_name(name)?;
+        match self.definitions.get(name) {
+            Some(d) => {
+                check_name(&d.filename)?;
+                Ok(d.filename.clone())
+            }
+            None if name.ends_with(".csv") => Ok(name.to_string()),
+            None => {
+                let names = self.names();
+                let mut d = Diagnostic::new(format!(
+                    "unknown lookup `{name}`: outputlookup writes a lookup definition's table or a file name ending in `.csv`"
+                ));
+                if let Some(s) = suggest(name, names.iter().map(String::as_str)) {
+                    d.message.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                Err(d.with_help(format!("write `{name}.csv` to create a new table")))
+            }
+        }
+    }
+
+    /// Write rows to a lookup table in the last `--lookups DIR`. Columns are the rows' fields in the order
+    /// they first appear (after the table's own columns when appending); a multivalue is written as its
+    /// values joined by a line break, which is how it reads back.
+    pub fn write(&self, name: &str, rows: &[Event], opts: WriteOptions) -> Result<Written> {
+        let filename = self.table_file(name)?;
+        let Some(dir) = self.writable.as_ref() else {
+            return Err(Diagnostic::new(format!(
+                "outputlookup `{name}`: there is no lookup folder to write to"
+            ))
+            .with_help(
+                "give a folder with --lookups DIR: lookups are written only into the last folder given",
+            ));
+        };
+        let target = dir.join(&filename);
+        if target.exists() {
+            confined(dir, &target)?;
+        }
+        let exists = target.is_file();
+        if rows.is_empty() && !opts.append {
+            // Search Reference, outputlookup: with no results, `override_if_empty=false` keeps the table;
+            // `create_empty=false` creates none.
+            if exists && !opts.override_if_empty {
+                return Ok(Written::Untouched);
+            }
+            if !exists && !opts.create_empty {
+                return Ok(Written::Untouched);
+            }
+        }
+        let mut columns: Vec<String> = Vec::new();
+        let mut old: Vec<Event> = Vec::new();
+        if opts.append && exists {
+            let bytes = std::fs::read(&target).map_err(|e| {
+                Diagnostic::new(format!("cannot read lookup `{}`: {e}", target.display()))
+            })?;
+            let (header, rows) = read_csv_with_header(&bytes, &target.display().to_string())?;
+            columns = header;
+            old = rows;
+        }
+        if opts.append && rows.is_empty() {
+            return Ok(Written::Untouched);
+        }
+        for r in rows {
+            for k in r.names() {
+                if !columns.iter().any(|c| c == k.as_ref()) {
+                    columns.push(k.to_string());
+                }
+            }
+        }
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        let io = |e: csv::Error| Diagnostic::new(format!("outputlookup `{name}`: {e}"));
+        if !columns.is_empty() {
+            w.write_record(&columns).map_err(io)?;
+        }
+        for r in old.iter().chain(rows) {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| r.get(c).map(|v| v.to_string()).unwrap_or_default())
+                .collect();
+            w.write_record(&cells).map_err(io)?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Diagnostic::new(format!("outputlookup `{name}`: {e}")))?;
+        write_atomic(dir, &filename, &bytes)?;
+        Ok(Written::Rows(rows.len()))
+    }
+}
+
+/// Write `bytes` to `dir/filename` through a temporary file in the same folder and a rename, so readers
+/// see the old table or the new one, never a part.
+fn write_atomic(dir: &Path, filename: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let target = dir.join(filename);
+    let tmp = dir.join(format!(".{filename}.{}.tmp", std::process::id()));
+    let fail = |what: &str, e: std::io::Error| {
+        Diagnostic::new(format!(
+            "cannot write lookup `{}`: {what}: {e}",
+            target.display()
+        ))
+    };
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(|e| fail("create", e))?;
+        f.write_all(bytes).map_err(|e| fail("write", e))?;
+        f.sync_all().map_err(|e| fail("sync", e))?;
+        std::fs::rename(&tmp, &target).map_err(|e| fail("rename", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// A lookup name or file name must stay inside its folder.
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty()
@@ -252,6 +539,12 @@ fn confined(dir: &Path, file: &Path) -> Result<()> {
 
 /// Parse CSV bytes into rows (header = field names; empty cells are absent fields; a BOM is ignored).
 pub fn read_csv(bytes: &[u8], origin: &str) -> Result<Vec<Event>> {
+    read_csv_with_header(bytes, origin).map(|(_, rows)| rows)
+}
+
+/// [`read_csv`], also giving the header's names. A cell holding line breaks is a multivalue (that is how
+/// `outputlookup` writes one).
+pub fn read_csv_with_header(bytes: &[u8], origin: &str) -> Result<(Vec<String>, Vec<Event>)> {
     let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let header: Vec<Field> = rdr
@@ -267,12 +560,19 @@ pub fn read_csv(bytes: &[u8], origin: &str) -> Result<Vec<Event>> {
         let mut ev = Event::with_capacity(header.len());
         for (k, v) in header.iter().zip(rec.iter()) {
             if !v.is_empty() && !k.is_empty() && !ev.contains(k) {
-                ev.push(k.clone(), Value::str(v));
+                let value = if v.contains('\n') {
+                    Value::multi(v.split('\n').map(Value::str).collect())
+                } else {
+                    Some(Value::str(v))
+                };
+                if let Some(value) = value {
+                    ev.push(k.clone(), value);
+                }
             }
         }
         rows.push(ev);
     }
-    Ok(rows)
+    Ok((header.iter().map(|h| h.to_string()).collect(), rows))
 }
 
 #[cfg(test)]

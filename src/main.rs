@@ -58,6 +58,9 @@ struct Common {
     /// Value of the `index` field of events.
     #[arg(long, default_value = "main")]
     index: String,
+    /// GeoIP City database (MaxMind .mmdb) for `iplocation`; else the SPELUNK_GEOIP environment variable.
+    #[arg(long, value_name = "FILE")]
+    geoip: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -243,6 +246,11 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Cmd::Run(args)) => {
+            if let Some(g) = &args.common.geoip {
+                // `iplocation` reads its database path from the environment; set here, before
+                // anything else runs, the option wins over an inherited variable
+                std::env::set_var(spelunk::commands::iplocation::GEOIP_ENV, g);
+            }
             let sub = matches
                 .subcommand_matches("run")
                 .cloned()

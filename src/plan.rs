@@ -44,6 +44,38 @@ impl SubRunner for Env<'_> {
         let mut p = p.clone();
         Ok(run_with(&mut p, self, Some(rows))?.rows)
     }
+
+    fn compile(&self, p: &Pipeline) -> Result<Box<dyn Operator>> {
+        let mut p = p.clone();
+        let mut reports = Vec::new();
+        resolve_subsearches(&mut p, self, &mut reports)?;
+        if let Ok(mut r) = self.sub_reports.lock() {
+            r.extend(reports);
+        }
+        let ops: Vec<Box<dyn Operator>> = p
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| build(s, self, i == 0))
+            .collect::<Result<_>>()?;
+        let bufs = ops.iter().map(|_| Vec::new()).collect();
+        Ok(Box::new(Chain { ops, bufs }))
+    }
+}
+
+/// A compiled pipeline as one operator.
+struct Chain {
+    ops: Vec<Box<dyn Operator>>,
+    bufs: Vec<Vec<Event>>,
+}
+
+impl Operator for Chain {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        feed(&mut self.ops, &mut self.bufs, ev, out)
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        finish(&mut self.ops, &mut self.bufs, out)
+    }
 }
 
 /// Rows and what reading produced.
@@ -180,7 +212,7 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
         Command::Table(t) => t.operator(),
         Command::Head(h) => h.operator(),
         Command::Rename(r) => r.operator(),
-        Command::Stats(s) => s.operator(),
+        Command::Stats(s) => s.operator_in(ctx.eval),
         Command::Convert(c) => c.operator(ctx),
         Command::Eval(e) => e.operator(ctx),
         Command::Where(w) => w.operator(ctx),
@@ -224,7 +256,7 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
         Command::Noop => Box::new(Noop),
         Command::Unsupported { name, span, .. } => {
             return Err(Diagnostic::at(
-                format!("command `{name}` is not supported yet"),
+                crate::commands::unsupported_message(name),
                 *span,
             ))
         }

@@ -2,6 +2,11 @@
 //! `expected.csv` (exact stdout of `spelunk run --format csv`), optional `expected_stderr` (lines that must
 //! each appear in stderr) and `exit`, and `notes.md` with the Splunk rule behind each expected row.
 //! See tests/golden/README.md. Every case runs; all failures are reported together with a diff.
+//!
+//! Setup for cases that write lookups: when `args` mentions `{lookups}`, the case's `lookups/` folder is
+//! copied into a fresh temporary folder whose path replaces `{lookups}`, so `outputlookup` never changes
+//! the checked-in tables; afterwards each file in the case's `expected_lookups/` must equal the file of
+//! the same name in that temporary folder.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,7 +46,7 @@ fn diff(expected: &str, actual: &str) -> String {
 /// Run one case; `Err` describes how it failed.
 fn run_case(dir: &Path) -> Result<(), String> {
     let mut args: Vec<String> = vec!["run".into(), "--format".into(), "csv".into()];
-    let extra: Vec<String> = std::fs::read_to_string(dir.join("args"))
+    let mut extra: Vec<String> = std::fs::read_to_string(dir.join("args"))
         .map(|s| {
             s.lines()
                 .map(str::to_string)
@@ -49,6 +54,24 @@ fn run_case(dir: &Path) -> Result<(), String> {
                 .collect()
         })
         .unwrap_or_default();
+    let scratch = if extra.iter().any(|a| a.contains("{lookups}")) {
+        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let src = dir.join("lookups");
+        for entry in std::fs::read_dir(&src)
+            .map_err(|e| format!("{}: {e}", src.display()))?
+            .flatten()
+        {
+            std::fs::copy(entry.path(), tmp.path().join(entry.file_name()))
+                .map_err(|e| e.to_string())?;
+        }
+        let path = tmp.path().to_string_lossy().into_owned();
+        for a in &mut extra {
+            *a = a.replace("{lookups}", &path);
+        }
+        Some(tmp)
+    } else {
+        None
+    };
     if !extra.iter().any(|a| a == "--data") {
         let mut events: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| e.to_string())?
@@ -97,6 +120,23 @@ fn run_case(dir: &Path) -> Result<(), String> {
         for l in lines.lines().filter(|l| !l.trim().is_empty()) {
             if !stderr.contains(l) {
                 problems.push(format!("stderr lacks `{l}`"));
+            }
+        }
+    }
+    if let (Some(tmp), Ok(entries)) = (&scratch, std::fs::read_dir(dir.join("expected_lookups"))) {
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let want = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let got = std::fs::read_to_string(tmp.path().join(e.file_name()))
+                .unwrap_or_else(|_| "(missing)".into());
+            let norm = |s: &str| s.replace("\r\n", "\n").trim_end_matches('\n').to_string();
+            if norm(&want) != norm(&got) {
+                problems.push(format!(
+                    "lookup {} differs (- expected, + actual):\n{}",
+                    e.file_name().to_string_lossy(),
+                    diff(&norm(&want), &norm(&got))
+                ));
             }
         }
     }

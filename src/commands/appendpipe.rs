@@ -1,35 +1,65 @@
-//! `appendpipe` — add the rows of a sub-pipeline run over the rows.
+//! `appendpipe` — run a sub-pipeline over the results so far and add its rows after them.
 //!
 //! ```text
-//! appendpipe ...    (not written yet: parses its argument text and refuses to run)
+//! appendpipe [run_in_preview=<bool>] [ <command> [| <command>]... ]
 //! ```
+//! The sub-pipeline starts with a command (`appendpipe [stats count by user]`; a leading `|` is allowed
+//! too). It sees every row that reached `appendpipe`; the rows pass on unchanged and its own rows follow
+//! them. `run_in_preview` is accepted and changes nothing.
 
+use super::append::parse_subsearch;
 use super::{Context, Operator, SubRunner};
-use crate::diag::{Diagnostic, Result, Span};
-use crate::parse::Cursor;
+use crate::diag::{Result, Span};
+use crate::event::Event;
+use crate::parse::{Cursor, Pipeline};
 
 /// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = false;
+pub const RUNNABLE: bool = true;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppendPipe {
-    pub args: String,
+    pub pipeline: Pipeline,
     pub span: Span,
 }
 
 impl AppendPipe {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<AppendPipe> {
-        let (text, _) = c.stage_text()?;
+        let _ = c.options(&["run_in_preview"])?;
+        let (pipeline, _) = parse_subsearch(c, "appendpipe", true)?;
+        c.end_of_stage("appendpipe")?;
         Ok(AppendPipe {
-            args: text.trim().to_string(),
+            pipeline,
             span: name_span,
         })
     }
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Err(Diagnostic::at(
-            "command `appendpipe` is not supported yet",
-            self.span,
-        ))
+    pub fn operator(&self, _ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(AppendPipeOp {
+            chain: sub.compile(&self.pipeline)?,
+            seen: Vec::new(),
+        }))
+    }
+}
+
+struct AppendPipeOp {
+    chain: Box<dyn Operator>,
+    /// Copies of the rows, for the sub-pipeline at the end.
+    seen: Vec<Event>,
+}
+
+impl Operator for AppendPipeOp {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        self.seen.push(ev.clone());
+        out.push(ev);
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        let mut extra = Vec::new();
+        for ev in self.seen.drain(..) {
+            self.chain.push(ev, &mut extra)?;
+        }
+        self.chain.finish(&mut extra)?;
+        out.append(&mut extra);
+        Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! `inputlookup` — the rows of a lookup table (a generating command).
 //!
 //! ```text
-//! | inputlookup [append=<bool>] [start=<N>] [max=<N>] <lookup> [WHERE <search expression>]
+//! | inputlookup [append=<bool>] [start=<N>] [max=<N>] <lookup> [append=<bool>] ... [WHERE <search expression>]
 //! ```
+//! Options may also follow the name (`inputlookup api_call_by_user_baseline append=t`, as published
+//! detections write it).
 //! `<lookup>` is a lookup definition name or a `.csv` file name in the lookup folders. `append=t` adds the
 //! rows after the rows that came in instead of starting the pipeline. `start` skips rows (0-based), `max`
 //! caps them. `where` filters rows with search semantics.
@@ -41,7 +43,10 @@ impl InputLookup {
             filter: None,
             span: name_span,
         };
-        for (k, v, span) in c.options(&["append", "start", "max", "strict"])? {
+        let mut opts = c.options(&["append", "start", "max", "strict"])?;
+        let (name, span) = c.field("a lookup name")?;
+        opts.extend(c.options(&["append", "start", "max", "strict"])?);
+        for (k, v, span) in opts {
             match k.as_str() {
                 "append" => {
                     out.append = parse_bool(&v).ok_or_else(|| {
@@ -61,7 +66,6 @@ impl InputLookup {
                 _ => {}
             }
         }
-        let (name, span) = c.field("a lookup name")?;
         out.name = name;
         out.span = span;
         if c.keyword("where") {

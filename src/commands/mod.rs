@@ -264,6 +264,26 @@ pub const ALL_COMMANDS: &[&str] = &[
     "geomfilter",
 ];
 
+/// Why a command in [`Command::Unsupported`] does not run: commands that write into a Splunk deployment
+/// (an index, an alert action, mail, its dispatch folder) have nothing to write to here.
+pub fn unsupported_message(name: &str) -> String {
+    match name {
+        "collect" | "mcollect" | "meventcollect" | "tscollect" => format!(
+            "command `{name}` writes results into a Splunk index: not supported here (spelunk has no index); use `outputlookup <name>.csv` to keep rows"
+        ),
+        "sendalert" => format!(
+            "command `{name}` runs a Splunk alert action: not supported here"
+        ),
+        "sendemail" => format!(
+            "command `{name}` sends mail from a Splunk server: not supported here"
+        ),
+        "outputcsv" => format!(
+            "command `{name}` writes into Splunk's dispatch folder: not supported here; use `outputlookup <name>.csv`, or `--format csv` for the output"
+        ),
+        _ => format!("command `{name}` is not supported yet"),
+    }
+}
+
 /// Parse the arguments of the command `name` (the cursor is just after the name).
 pub fn parse_command(name: &str, name_span: Span, c: &mut Cursor, first: bool) -> Result<Command> {
     let lower = name.to_ascii_lowercase();
@@ -449,6 +469,15 @@ pub trait SubRunner {
     fn run(&self, p: &crate::parse::Pipeline) -> Result<Vec<Event>>;
     /// Run a pipeline over the given rows instead of the inputs.
     fn run_over(&self, p: &crate::parse::Pipeline, rows: Vec<Event>) -> Result<Vec<Event>>;
+    /// Build a pipeline's operators now (its subsearches run now) as one operator, to push rows through
+    /// later: an operator's rows exist only once it has seen its input (`appendpipe [...]`), when the
+    /// runner is no longer at hand.
+    fn compile(&self, p: &crate::parse::Pipeline) -> Result<Box<dyn Operator>> {
+        Err(Diagnostic::at(
+            "this runner cannot build sub-pipelines",
+            p.span,
+        ))
+    }
 }
 
 /// A pipeline stage at run time: receives rows one by one, emits rows into `out`.

@@ -11,10 +11,22 @@
 //! by-fields first then aggregates in the order written; every other field (`_time`, `_raw`) is gone.
 //! With no by-clause and no rows, `count` and `dc` give 0 in a single row. Memory grows with the number of
 //! groups, not rows (`list` keeps at most 100 values per group, as Splunk does; `values` keeps each
-//! distinct value once). Refused for now: `count(eval(...))`, `sparkline`, time-window options.
+//! distinct value once). Refused for now: `sparkline`, time-window options.
+//!
+//! Wildcard fields: `values(*) AS *`, `avg(*)`, `sum(bytes_*) AS total_*` aggregate every field whose
+//! name matches, each on its own; the `*` of the output name takes the part the input's `*` matched (without
+//! `AS`, the call text with that part filled in: `avg(*)` gives `avg(x)`, `avg(y)`). Internal fields (`_`
+//! prefix) and the by-fields are not matched. Output columns of one wildcard aggregate follow the order in
+//! which their input fields were first seen. A group that never saw a field gets no value for it (0 for
+//! `count`/`dc`).
+//!
+//! Eval arguments: `count(eval(<expr>))`, `sum(eval(...))` ... aggregate the expression's value per row; a
+//! comparison's false is null there, so `count(eval(status=404))` counts the rows where it holds. Named by
+//! the call text (`count(eval(status=404))`) unless `AS` names it.
 
 use super::Operator;
 use crate::diag::{Diagnostic, Result, Span};
+use crate::eval::{EvalContext, Expr};
 use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::{sort_order, Value};
@@ -53,10 +65,33 @@ pub enum Func {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Agg {
     pub func: Func,
-    /// `None` for plain `count`.
+    /// `None` for plain `count` and for an eval argument. May hold `*` wildcards.
     pub field: Option<String>,
+    /// `count(eval(<expr>))`: the expression whose value is aggregated.
+    pub expr: Option<AggExpr>,
+    /// The output name; for a wildcard field, with `*` where the matched part goes.
     pub name: String,
     pub span: Span,
+}
+
+/// An eval expression inside a stats function, compared by its text.
+#[derive(Clone, Debug)]
+pub struct AggExpr {
+    pub expr: Expr,
+    pub text: String,
+}
+
+impl PartialEq for AggExpr {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Agg {
+    /// Does this aggregate read fields by a wildcard pattern?
+    pub fn is_wildcard(&self) -> bool {
+        self.field.as_deref().is_some_and(|f| f.contains('*'))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -164,32 +199,65 @@ impl Stats {
                 }
                 return Err(d);
             };
+            let mut expr = None;
             let field = if c.eat('(') {
                 c.ws();
-                if c.rest().starts_with("eval(") {
-                    return Err(Diagnostic::at(
-                        "`eval(...)` inside a stats function is not supported yet",
-                        c.span_here(),
-                    ));
+                if c.at_keyword("eval") && c.rest()[4..].trim_start().starts_with('(') {
+                    expr = Some(parse_eval_arg(c)?);
+                    c.expect(')', "`)` closing the stats function")?;
+                    None
+                } else {
+                    let (f, _) = c.field("a field name inside the parentheses")?;
+                    c.expect(')', "`)`")?;
+                    Some(f)
                 }
-                let (f, _) = c.field("a field name inside the parentheses")?;
-                c.expect(')', "`)`")?;
-                Some(f)
             } else {
                 if func != Func::Count {
                     return Err(c.expected(&format!("`(` and a field after `{fname}`")));
                 }
                 None
             };
-            let text = c.src[start..c.pos].to_string();
+            let text: String = c.src[start..c.pos]
+                .chars()
+                .filter(|ch| !ch.is_whitespace())
+                .collect();
+            let wild = field.as_deref().is_some_and(|f| f.contains('*'));
             let name = if c.keyword("as") {
-                c.field("a name after `AS`")?.0
+                let (n, nspan) = c.field("a name after `AS`")?;
+                if wild && !n.contains('*') {
+                    return Err(Diagnostic::at(
+                        format!("`{text}` aggregates several fields: its `AS` name needs a `*` for each field's name (e.g. `AS *`)"),
+                        nspan,
+                    ));
+                }
+                if !wild && n.contains('*') {
+                    return Err(Diagnostic::at(
+                        format!("`*` in the `AS` name needs a wildcard field in `{text}`"),
+                        nspan,
+                    ));
+                }
+                n
+            } else if wild {
+                // the call text with its field's `*` kept as the place of the matched part
+                text.clone()
+            } else if let Some(e) = &expr {
+                // named by the call text as written (spaces inside the expression kept)
+                format!("{fname}(eval({}))", e.text)
             } else {
-                text.chars().filter(|ch| !ch.is_whitespace()).collect()
+                text
             };
+            if wild
+                && name.matches('*').count() > field.as_deref().unwrap_or("").matches('*').count()
+            {
+                return Err(Diagnostic::at(
+                    "the `AS` name has more `*` than the field it aggregates",
+                    Span::new(start, c.pos),
+                ));
+            }
             aggs.push(Agg {
                 func,
                 field,
+                expr,
                 name,
                 span: Span::new(start, c.pos),
             });
@@ -206,12 +274,80 @@ impl Stats {
     }
 
     pub fn operator(&self) -> Box<dyn Operator> {
+        self.operator_in(EvalContext {
+            now: 0.0,
+            tz: chrono_tz::UTC,
+        })
+    }
+
+    /// The operator, with the context that `eval(...)` arguments are evaluated in.
+    pub fn operator_in(&self, ctx: EvalContext) -> Box<dyn Operator> {
         Box::new(StatsOp {
             stats: self.clone(),
             groups: HashMap::new(),
             seq: 0,
+            ctx,
+            wild_order: vec![Vec::new(); self.aggs.len()],
+            error: None,
         })
     }
+}
+
+/// `eval(<expr>)` inside a stats function; the cursor is at `eval`. Leaves the cursor after its `)`.
+fn parse_eval_arg(c: &mut Cursor) -> Result<AggExpr> {
+    c.keyword("eval");
+    c.ws();
+    let open = c.pos;
+    if !c.eat('(') {
+        return Err(c.expected("`(` after `eval`"));
+    }
+    let body_start = c.pos;
+    let bytes = c.src.as_bytes();
+    let mut depth = 1usize;
+    let mut i = body_start;
+    while i < bytes.len() {
+        match bytes.get(i) {
+            Some(q @ (b'"' | b'\'')) => {
+                let q = *q;
+                i += 1;
+                while i < bytes.len() && bytes.get(i) != Some(&q) {
+                    if bytes.get(i) == Some(&b'\\') {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            Some(b'(') => depth += 1,
+            Some(b')') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 || i > bytes.len() {
+        return Err(Diagnostic::at(
+            "unclosed `eval(`: expected `)`",
+            Span::new(open, open + 1),
+        ));
+    }
+    let text = c.src.get(body_start..i).unwrap_or("");
+    if text.trim().is_empty() {
+        return Err(Diagnostic::at(
+            "expected an expression inside `eval(...)`",
+            Span::new(open, i + 1),
+        ));
+    }
+    let expr =
+        crate::eval::parse_expr(text).map_err(|e| super::eval::parse_error(e, body_start))?;
+    c.pos = i + 1;
+    Ok(AggExpr {
+        expr,
+        text: text.trim().to_string(),
+    })
 }
 
 /// Running state of one aggregate in one group.
@@ -477,12 +613,37 @@ impl State {
 struct Group {
     key: Vec<Value>,
     states: Vec<State>,
+    /// Per aggregate: the states of a wildcard aggregate, by matched input field.
+    wild: Vec<HashMap<String, State>>,
 }
 
 struct StatsOp {
     stats: Stats,
     groups: HashMap<Vec<String>, Group>,
     seq: u64,
+    ctx: EvalContext,
+    /// Per aggregate: the input fields a wildcard matched, in order of first sight.
+    wild_order: Vec<Vec<String>>,
+    /// The first failure of an `eval(...)` argument, reported at the end.
+    error: Option<Diagnostic>,
+}
+
+/// The value of an `eval(...)` argument for one row: a comparison's false counts as null.
+fn eval_arg(
+    e: &AggExpr,
+    ev: &Event,
+    ctx: &EvalContext,
+) -> std::result::Result<Option<Value>, String> {
+    let scope = crate::eval::Scope {
+        event: ev,
+        ctx,
+        bound: None,
+    };
+    match e.expr.ev(&scope) {
+        Ok(Some(crate::eval::Ev::Bool(false))) | Ok(None) => Ok(None),
+        Ok(Some(v)) => Ok(Some(v.into_value())),
+        Err(err) => Err(err.message),
+    }
 }
 
 impl StatsOp {
@@ -491,13 +652,45 @@ impl StatsOp {
         let g = self.groups.entry(key_text).or_insert_with(|| Group {
             key,
             states: aggs.iter().map(|a| new_state(&a.func)).collect(),
+            wild: vec![HashMap::new(); aggs.len()],
         });
         let time = ev.time();
-        for (a, st) in aggs.iter().zip(g.states.iter_mut()) {
+        for (i, (a, st)) in aggs.iter().zip(g.states.iter_mut()).enumerate() {
+            if let Some(e) = &a.expr {
+                match eval_arg(e, ev, &self.ctx) {
+                    Ok(v) => st.add(v.as_ref(), time, self.seq),
+                    Err(m) => {
+                        if self.error.is_none() {
+                            self.error = Some(Diagnostic::at(format!("stats: {m}"), a.span));
+                        }
+                    }
+                }
+                continue;
+            }
             match (&a.func, &a.field) {
                 (Func::Count, None) => {
                     if let State::Count(n) = st {
                         *n += 1
+                    }
+                }
+                (_, Some(f)) if a.is_wildcard() => {
+                    let (Some(wild), Some(order)) = (g.wild.get_mut(i), self.wild_order.get_mut(i))
+                    else {
+                        continue;
+                    };
+                    for (name, v) in ev.iter() {
+                        if name.starts_with('_')
+                            || self.stats.by.iter().any(|b| b == name.as_ref())
+                            || super::wildcard_captures(f, name).is_none()
+                        {
+                            continue;
+                        }
+                        if !order.iter().any(|o| o == name.as_ref()) {
+                            order.push(name.to_string());
+                        }
+                        wild.entry(name.to_string())
+                            .or_insert_with(|| new_state(&a.func))
+                            .add(Some(v), time, self.seq);
                     }
                 }
                 (_, Some(f)) => st.add(ev.get(f), time, self.seq),
@@ -505,6 +698,21 @@ impl StatsOp {
             }
         }
     }
+}
+
+/// The output name of a wildcard aggregate for one matched input field.
+fn wild_name(agg: &Agg, input: &str) -> String {
+    let pattern = agg.field.as_deref().unwrap_or("*");
+    let caps = super::wildcard_captures(pattern, input).unwrap_or_default();
+    let mut out = String::new();
+    let mut caps = caps.iter();
+    for (i, part) in agg.name.split('*').enumerate() {
+        if i > 0 {
+            out.push_str(caps.next().copied().unwrap_or(""));
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 impl Operator for StatsOp {
@@ -542,9 +750,15 @@ impl Operator for StatsOp {
     }
 
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
         if self.groups.is_empty() && self.stats.by.is_empty() {
             let mut row = Event::new();
             for a in &self.stats.aggs {
+                if a.is_wildcard() {
+                    continue;
+                }
                 if matches!(a.func, Func::Count | Func::DistinctCount) {
                     row.set(a.name.as_str(), Value::Num(0.0));
                 }
@@ -567,7 +781,22 @@ impl Operator for StatsOp {
             for (f, v) in self.stats.by.iter().zip(g.key) {
                 row.set(f.as_str(), v);
             }
-            for (a, st) in self.stats.aggs.iter().zip(&g.states) {
+            for (i, (a, st)) in self.stats.aggs.iter().zip(&g.states).enumerate() {
+                if a.is_wildcard() {
+                    let (Some(order), Some(wild)) = (self.wild_order.get(i), g.wild.get(i)) else {
+                        continue;
+                    };
+                    for input in order {
+                        let v = match wild.get(input) {
+                            Some(st) => st.result(&a.func),
+                            None => new_state(&a.func)
+                                .result(&a.func)
+                                .filter(|_| matches!(a.func, Func::Count | Func::DistinctCount)),
+                        };
+                        row.set_opt(wild_name(a, input), v);
+                    }
+                    continue;
+                }
                 row.set_opt(a.name.as_str(), st.result(&a.func));
             }
             out.push(row);

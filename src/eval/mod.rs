@@ -49,6 +49,8 @@ use std::cmp::Ordering;
 use std::fmt;
 
 pub use functions::FUNCTIONS;
+/// The `spath` command extracts with the same path rules as the eval function.
+pub(crate) use json::spath;
 pub use parse::{parse_assignments, parse_expr};
 
 /// A byte range in the parsed text.

@@ -459,10 +459,17 @@ impl<'k> EventBuilder<'k> {
     }
 }
 
-/// `aws:cloudtrail` for an object with `eventVersion`, `eventSource` and `eventName`; `_json` otherwise.
+/// `aws:cloudtrail` for an object with `eventVersion`, `eventSource` and `eventName`;
+/// `aws:cloudtrail:lake` (the sourcetype security_content's `amazon_security_lake` macro searches) for an
+/// Amazon Security Lake OCSF API Activity object: `api.operation` with `class_uid` or `metadata.product.name`;
+/// `_json` otherwise.
 pub fn sniff_sourcetype(flat: &Flat) -> &'static str {
     if flat.has("eventVersion") && flat.has("eventSource") && flat.has("eventName") {
         "aws:cloudtrail"
+    } else if flat.has("api.operation")
+        && (flat.has("class_uid") || flat.has("metadata.product.name"))
+    {
+        "aws:cloudtrail:lake"
     } else {
         "_json"
     }
