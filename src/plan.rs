@@ -472,6 +472,9 @@ pub fn needed_fields(stages: &[Stage]) -> Option<HashSet<String>> {
             Command::Stats(s) => {
                 let mut n: HashSet<String> = s.by.iter().cloned().collect();
                 for a in &s.aggs {
+                    if let Some(e) = &a.expr {
+                        n.extend(e.expr.fields());
+                    }
                     match &a.field {
                         Some(f) if f.contains('*') => return None,
                         Some(f) => {
@@ -548,7 +551,7 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
     if let Some(need) = needed_fields(stages) {
         let deps = env.knowledge.dependencies(&need);
         let mut proj = Projection::new(deps.iter().map(String::as_str));
-        for f in ["eventVersion", "eventSource", "eventName"]
+        for f in crate::input::SNIFF_FIELDS
             .iter()
             .chain(crate::props::DEFAULT_TIME_FIELDS)
         {

@@ -105,7 +105,7 @@ impl Session {
             }
             let l = dir.join("lookups");
             if l.is_dir() {
-                lookups.add_dir(&l)?;
+                lookups.add_read_only_dir(&l)?;
             }
         }
         for p in &cfg.macros {

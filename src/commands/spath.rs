@@ -109,7 +109,7 @@ impl Operator for SpathOp {
             }
             None => {
                 // text that is not a JSON object extracts nothing
-                if flatten(doc.as_bytes(), &mut self.flat).is_ok() {
+                if flatten(&doc, &mut self.flat).is_ok() {
                     for (name, values) in self.flat.fields.drain(..) {
                         if let Some(v) = Value::multi(values) {
                             ev.set(name, v);

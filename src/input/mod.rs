@@ -463,6 +463,16 @@ impl<'k> EventBuilder<'k> {
 /// `aws:cloudtrail:lake` (the sourcetype security_content's `amazon_security_lake` macro searches) for an
 /// Amazon Security Lake OCSF API Activity object: `api.operation` with `class_uid` or `metadata.product.name`;
 /// `_json` otherwise.
+/// The JSON keys [`sniff_sourcetype`] looks at (the reader extracts them whatever the query needs).
+pub const SNIFF_FIELDS: &[&str] = &[
+    "eventVersion",
+    "eventSource",
+    "eventName",
+    "api.operation",
+    "class_uid",
+    "metadata.product.name",
+];
+
 pub fn sniff_sourcetype(flat: &Flat) -> &'static str {
     if flat.has("eventVersion") && flat.has("eventSource") && flat.has("eventName") {
         "aws:cloudtrail"
