@@ -487,6 +487,22 @@ pub trait Operator: Send {
     fn finish(&mut self, _out: &mut Vec<Event>) -> Result<()> {
         Ok(())
     }
+    /// An aggregation that can run over parts of the input at once gives a fresh, empty copy of itself
+    /// for one part; [`Operator::merge`] folds the parts back in input order.
+    fn fork(&self) -> Option<Box<dyn Operator>> {
+        None
+    }
+
+    /// Fold in a fork that ran over the next part of the input.
+    fn merge(&mut self, _part: Box<dyn Operator>) -> Result<()> {
+        Ok(())
+    }
+
+    /// For [`Operator::merge`]: the operator as `Any`, to recover its own type.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
+
     /// True once the operator will not emit anything more (lets `head` stop the reading).
     fn is_done(&self) -> bool {
         false

@@ -385,6 +385,102 @@ enum State {
     },
 }
 
+impl State {
+    /// Fold in the state of the same aggregate over a later part of the input; `offset` turns the
+    /// other's arrival numbers into this one's.
+    fn merge(&mut self, other: State, offset: u64) {
+        match (self, other) {
+            (State::Count(a), State::Count(b)) => *a += b,
+            (State::Distinct(a), State::Distinct(b)) | (State::Values(a), State::Values(b)) => {
+                a.extend(b)
+            }
+            (
+                State::Num { n, sum, sumsq },
+                State::Num {
+                    n: n2,
+                    sum: s2,
+                    sumsq: q2,
+                },
+            ) => {
+                *n += n2;
+                *sum += s2;
+                *sumsq += q2;
+            }
+            (
+                State::MinMax { num, text, max },
+                State::MinMax {
+                    num: n2, text: t2, ..
+                },
+            ) => {
+                if let Some(b) = n2 {
+                    *num = Some(match *num {
+                        Some(a) if (*max && a >= b) || (!*max && a <= b) => a,
+                        _ => b,
+                    });
+                }
+                if let Some(b) = t2 {
+                    let keep = match text {
+                        Some(a) => (*max && *a >= b) || (!*max && *a <= b),
+                        None => false,
+                    };
+                    if !keep {
+                        *text = Some(b);
+                    }
+                }
+            }
+            (State::Range { lo, hi }, State::Range { lo: l2, hi: h2 }) => {
+                if let Some(l) = l2 {
+                    *lo = Some(lo.map_or(l, |x| x.min(l)));
+                }
+                if let Some(h) = h2 {
+                    *hi = Some(hi.map_or(h, |x| x.max(h)));
+                }
+            }
+            (State::Nums(a), State::Nums(b)) => a.extend(b),
+            (State::Mode(a), State::Mode(b)) => {
+                for (k, (n, first)) in b {
+                    let e = a.entry(k).or_insert((0, first + offset));
+                    e.0 += n;
+                }
+            }
+            (State::List(a), State::List(b)) => {
+                let room = LIST_MAX.saturating_sub(a.len());
+                a.extend(b.into_iter().take(room));
+            }
+            (State::First(a), State::First(b)) => {
+                if a.is_none() {
+                    *a = b;
+                }
+            }
+            (State::Last(a), State::Last(b)) => {
+                if b.is_some() {
+                    *a = b;
+                }
+            }
+            (State::Pick { v, latest }, State::Pick { v: v2, .. }) => {
+                if let Some((t, seq, val)) = v2 {
+                    let better = match v {
+                        None => true,
+                        Some((ct, _, _)) => (*latest && t > *ct) || (!*latest && t < *ct),
+                    };
+                    if better {
+                        *v = Some((t, seq + offset, val));
+                    }
+                }
+            }
+            (State::Time { t, latest }, State::Time { t: t2, .. }) => {
+                if let Some(b) = t2 {
+                    *t = Some(match *t {
+                        Some(a) if (*latest && a >= b) || (!*latest && a <= b) => a,
+                        _ => b,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn new_state(f: &Func) -> State {
     match f {
         Func::Count => State::Count(0),
@@ -715,7 +811,70 @@ fn wild_name(agg: &Agg, input: &str) -> String {
     out
 }
 
+impl StatsOp {
+    fn merge_from(&mut self, other: &mut StatsOp) {
+        let offset = self.seq;
+        self.seq += other.seq;
+        if self.error.is_none() {
+            self.error = other.error.take();
+        }
+        for (i, names) in other.wild_order.iter().enumerate() {
+            if let Some(order) = self.wild_order.get_mut(i) {
+                for n in names {
+                    if !order.contains(n) {
+                        order.push(n.clone());
+                    }
+                }
+            }
+        }
+        for (k, g) in other.groups.drain() {
+            match self.groups.get_mut(&k) {
+                None => {
+                    self.groups.insert(k, g);
+                }
+                Some(mine) => {
+                    for (a, b) in mine.states.iter_mut().zip(g.states) {
+                        a.merge(b, offset);
+                    }
+                    for (a, b) in mine.wild.iter_mut().zip(g.wild) {
+                        for (name, st) in b {
+                            match a.get_mut(&name) {
+                                Some(x) => x.merge(st, offset),
+                                None => {
+                                    a.insert(name, st);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Operator for StatsOp {
+    fn fork(&self) -> Option<Box<dyn Operator>> {
+        Some(Box::new(StatsOp {
+            stats: self.stats.clone(),
+            groups: HashMap::new(),
+            seq: 0,
+            ctx: self.ctx,
+            wild_order: vec![Vec::new(); self.stats.aggs.len()],
+            error: None,
+        }))
+    }
+
+    fn merge(&mut self, mut other: Box<dyn Operator>) -> Result<()> {
+        if let Some(o) = other.as_any_mut().and_then(|a| a.downcast_mut::<StatsOp>()) {
+            self.merge_from(o);
+        }
+        Ok(())
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+
     fn push(&mut self, ev: Event, _out: &mut Vec<Event>) -> Result<()> {
         self.seq += 1;
         // the cross product of the by-fields' values
