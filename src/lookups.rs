@@ -145,6 +145,11 @@ impl Lookups {
         }
     }
 
+    /// The lookup definitions read (`.yml` and `transforms.conf`), by name.
+    pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
+        self.definitions.values()
+    }
+
     /// Lookup names known (definitions and CSV files), for completion and `.lookups`.
     pub fn names(&self) -> Vec<String> {
         let mut out: Vec<String> = self.definitions.keys().cloned().collect();

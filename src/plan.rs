@@ -23,6 +23,33 @@ pub struct Env<'a> {
     pub subsearch_maxout: usize,
     /// Reports of inputs read by sub-pipelines (`append [...]` ...).
     pub sub_reports: std::sync::Mutex<Vec<FileReport>>,
+    /// Lets an interactive caller follow and stop the reading.
+    pub watch: Watch,
+}
+
+/// Counts the events read from the inputs and stops the reading once `cancel` is set: the REPL shows a
+/// progress indicator from the count and sets `cancel` on Ctrl-C. Both are optional (the CLI sets neither).
+#[derive(Clone, Debug, Default)]
+pub struct Watch {
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub scanned: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+/// The message of the error a cancelled query ends with.
+pub const CANCELLED: &str = "cancelled";
+
+impl Watch {
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn count(&self) {
+        if let Some(s) = &self.scanned {
+            s.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 impl SubRunner for Env<'_> {
@@ -328,6 +355,11 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
         let mut error: Option<Diagnostic> = None;
         for src in env.sources {
             let report = read_source(src, &mut builder, &mut |ev| {
+                env.watch.count();
+                if env.watch.is_cancelled() {
+                    error = Some(Diagnostic::new(CANCELLED));
+                    return ControlFlow::Break(());
+                }
                 if let Err(e) = feed(&mut ops, &mut bufs, ev, &mut sink) {
                     error = Some(e);
                     return ControlFlow::Break(());
