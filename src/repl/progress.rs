@@ -1,8 +1,8 @@
 //! A progress indicator for long scans: nothing for the first second (most queries answer sooner), then a
 //! bar (or a spinner when the total is unknown) on stderr, fed from a counter the scan increments.
-//! indicatif draws nothing when stderr is not a terminal.
+//! Nothing is drawn when stderr is not a terminal.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -12,6 +12,56 @@ use std::time::Duration;
 /// How long a scan runs before the indicator appears.
 pub const DELAY: Duration = Duration::from_millis(1000);
 const TICK: Duration = Duration::from_millis(100);
+
+/// stderr as a terminal a few columns narrower than it is. indicatif pads its line to the terminal's
+/// width; the `^C` the terminal echoes on Ctrl-C would then wrap to a new line, and clearing the bar would
+/// leave its last state on screen.
+#[derive(Debug)]
+struct Narrower(console::Term);
+
+const SPARE_COLUMNS: u16 = 4;
+
+impl TermLike for Narrower {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(SPARE_COLUMNS).max(20)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+fn target() -> ProgressDrawTarget {
+    let term = console::Term::stderr();
+    if term.is_term() {
+        ProgressDrawTarget::term_like_with_hz(Box::new(Narrower(term)), 10)
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
 
 pub struct Progress {
     label: Arc<Mutex<String>>,
@@ -31,18 +81,18 @@ impl Progress {
             }
             let pb = match total {
                 Some(t) if t > 0 => {
-                    let pb = ProgressBar::new(t);
+                    let pb = ProgressBar::with_draw_target(Some(t), target());
                     if let Ok(st) = ProgressStyle::with_template(
-                        "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} events, {per_sec}, {elapsed} (Ctrl-C cancels)",
+                        "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} events, {elapsed} (Ctrl-C cancels)",
                     ) {
                         pb.set_style(st.progress_chars("=> "));
                     }
                     pb
                 }
                 _ => {
-                    let pb = ProgressBar::new_spinner();
+                    let pb = ProgressBar::with_draw_target(None, target());
                     if let Ok(st) = ProgressStyle::with_template(
-                        "{spinner} {msg}: {human_pos} events, {per_sec}, {elapsed} (Ctrl-C stops)",
+                        "{spinner} {msg}: {human_pos} events, {elapsed} (Ctrl-C stops)",
                     ) {
                         pb.set_style(st);
                     }
