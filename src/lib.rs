@@ -4,7 +4,8 @@
 //! [`parse::Pipeline`] of [`commands::Command`]s with spans) → [`plan`] (subsearches run first, then
 //! operators) → [`commands`] (one file per SPL command: syntax, parser, operator) → [`output`]
 //! (table, CSV, JSON). [`input`] reads event files into [`event::Event`]s, applying the sourcetype
-//! knowledge of [`props`]; [`session::Session`] ties it together for the CLI.
+//! knowledge of [`props`]; [`session::Session`] ties it together for the CLI and the interactive
+//! shell ([`repl`]).
 
 pub mod commands;
 pub mod diag;
@@ -17,5 +18,6 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod props;
+pub mod repl;
 pub mod session;
 pub mod value;

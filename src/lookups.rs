@@ -317,6 +317,11 @@ impl Lookups {
         self.resolve(name).is_ok()
     }
 
+    /// The lookup definitions read (`.yml` and `transforms.conf`), by name.
+    pub fn definitions(&self) -> impl Iterator<Item = &Definition> {
+        self.definitions.values()
+    }
+
     /// Lookup names known (definitions and CSV files), for completion and `.lookups`.
     pub fn names(&self) -> Vec<String> {
         let mut out: Vec<String> = self.definitions.keys().cloned().collect();

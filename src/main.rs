@@ -13,17 +13,36 @@ use std::process::ExitCode;
 #[command(
     name = "spelunk",
     version,
-    about = "Run Splunk SPL searches — published detections as written — over local event files"
+    about = "Run Splunk SPL searches — published detections as written — over local event files",
+    long_about = "Run Splunk SPL searches — published detections as written — over local event files.\n\nWithout a subcommand, spelunk starts the interactive shell (the same as `spelunk repl`).",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
+    /// Options of the interactive shell started when no subcommand is given.
+    #[command(flatten)]
+    repl: ReplArgs,
 }
 
 #[derive(Subcommand)]
 enum Cmd {
     /// Run one search and print its rows.
     Run(RunArgs),
+    /// Interactive shell: type or paste searches, explore fields, macros and lookups (the default).
+    Repl(ReplArgs),
+}
+
+#[derive(Args)]
+struct ReplArgs {
+    /// Output format of results; default: table.
+    #[arg(long, value_parser = ["table", "csv", "json"])]
+    format: Option<String>,
+    /// Print at most N rows of each result (0: all); default 100.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Clone)]
@@ -238,6 +257,20 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     }
 }
 
+fn repl(args: ReplArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
+    let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
+    let format = match &args.format {
+        Some(f) => Some(f.parse().map_err(|e: String| format!("error: {e}"))?),
+        None => None,
+    };
+    let opts = spelunk::repl::Options {
+        format,
+        limit: args.limit,
+    };
+    spelunk::repl::start(&cfg, &opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let matches = <Cli as clap::CommandFactory>::command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
@@ -257,10 +290,14 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             run(args, &sub)
         }
-        None => {
-            let _ = <Cli as clap::CommandFactory>::command().print_help();
-            Ok(ExitCode::SUCCESS)
+        Some(Cmd::Repl(args)) => {
+            let sub = matches
+                .subcommand_matches("repl")
+                .cloned()
+                .unwrap_or_default();
+            repl(args, &sub)
         }
+        None => repl(cli.repl, &matches),
     };
     match result {
         Ok(code) => code,

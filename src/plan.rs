@@ -28,6 +28,33 @@ pub struct Env<'a> {
     pub subsearch_maxout: usize,
     /// Reports of inputs read by sub-pipelines (`append [...]` ...).
     pub sub_reports: std::sync::Mutex<Vec<FileReport>>,
+    /// Lets an interactive caller follow and stop the reading.
+    pub watch: Watch,
+}
+
+/// Counts the events read from the inputs and stops the reading once `cancel` is set: the REPL shows a
+/// progress indicator from the count and sets `cancel` on Ctrl-C. Both are optional (the CLI sets neither).
+#[derive(Clone, Debug, Default)]
+pub struct Watch {
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub scanned: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
+/// The message of the error a cancelled query ends with.
+pub const CANCELLED: &str = "cancelled";
+
+impl Watch {
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn count(&self) {
+        if let Some(s) = &self.scanned {
+            s.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 impl SubRunner for Env<'_> {
@@ -381,25 +408,49 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                 ..FileReport::default()
             })
             .collect();
+        // an aggregation right after the stateless stages runs on every core too, in parts that are
+        // merged in input order
+        let forkable = ops.first().is_some_and(|o| o.fork().is_some());
         let threads = rayon::current_num_threads().max(1);
         let mut next = 0;
         'batches: while next < units.len() {
             let batch = &units[next..(next + threads * 2).min(units.len())];
             next += batch.len();
-            let outs: Vec<Result<(Vec<Event>, UnitReport)>> = batch
-                .par_iter()
-                .map(|unit| {
+            let work: Vec<(&crate::input::Unit, Option<Box<dyn Operator>>)> = batch
+                .iter()
+                .map(|u| {
+                    (
+                        u,
+                        if forkable {
+                            ops.first().and_then(|o| o.fork())
+                        } else {
+                            None
+                        },
+                    )
+                })
+                .collect();
+            type Part = (Vec<Event>, UnitReport, Option<Box<dyn Operator>>);
+            let outs: Vec<Result<Part>> = work
+                .into_par_iter()
+                .map(|(unit, fork)| {
                     let mut pre: Vec<Box<dyn Operator>> = prefix
                         .iter()
                         .enumerate()
                         .map(|(i, s)| build(s, env, i == 0))
                         .collect::<Result<_>>()?;
+                    let forked = fork.is_some();
+                    pre.extend(fork);
                     let mut pbufs: Vec<Vec<Event>> = pre.iter().map(|_| Vec::new()).collect();
                     let mut out = Vec::new();
                     let mut builder = EventBuilder::with_plan(env.knowledge, env.read, &read_plan);
                     let mut error = None;
                     let src = &env.sources[unit.source];
                     let report = crate::input::read_unit(src, unit, &mut builder, &mut |ev| {
+                        env.watch.count();
+                        if env.watch.is_cancelled() {
+                            error = Some(Diagnostic::new(CANCELLED));
+                            return ControlFlow::Break(());
+                        }
                         if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
                             error = Some(e);
                             return ControlFlow::Break(());
@@ -409,12 +460,16 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                     if let Some(e) = error {
                         return Err(e);
                     }
-                    Ok((out, report))
+                    let part = if forked { pre.pop() } else { None };
+                    Ok((out, report, part))
                 })
                 .collect();
             for (unit, out) in batch.iter().zip(outs) {
-                let (events, report) = out?;
+                let (events, report, part) = out?;
                 reports[unit.source].merge(&report);
+                if let (Some(part), Some(first)) = (part, ops.first_mut()) {
+                    first.merge(part)?;
+                }
                 for ev in events {
                     feed(&mut ops, &mut bufs, ev, &mut sink)?;
                     if ops.iter().any(|o| o.is_done()) {

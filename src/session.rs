@@ -45,6 +45,8 @@ pub struct Session {
     pub subsearch_maxout: usize,
     /// True when no `--data` was given and the shipped samples are used.
     pub using_samples: bool,
+    /// Progress count and cancellation of running queries (set by the REPL).
+    pub watch: plan::Watch,
 }
 
 /// The rows of a query and what happened on the way.
@@ -142,6 +144,7 @@ impl Session {
             read: cfg.read.clone(),
             subsearch_maxout: plan::SUBSEARCH_MAXOUT,
             using_samples,
+            watch: plan::Watch::default(),
         })
     }
 
@@ -222,25 +225,34 @@ impl Session {
         }
     }
 
-    /// Run a query to its rows.
-    pub fn run(&self, text: &str) -> Result<QueryOutput, QueryError> {
-        let (exp, mut pipeline) = self.parse(text)?;
-        let ctx = Context {
+    fn context(&self) -> Context<'_> {
+        Context {
             eval: EvalContext {
                 now: self.now,
                 tz: self.tz,
             },
             lookups: &self.lookups,
             warnings: Default::default(),
-        };
-        let env = Env {
-            ctx: &ctx,
+        }
+    }
+
+    fn env<'a>(&'a self, ctx: &'a Context<'a>) -> Env<'a> {
+        Env {
+            ctx,
             knowledge: &self.knowledge,
             sources: &self.sources,
             read: &self.read,
             subsearch_maxout: self.subsearch_maxout,
             sub_reports: Default::default(),
-        };
+            watch: self.watch.clone(),
+        }
+    }
+
+    /// Run a query to its rows.
+    pub fn run(&self, text: &str) -> Result<QueryOutput, QueryError> {
+        let (exp, mut pipeline) = self.parse(text)?;
+        let ctx = self.context();
+        let env = self.env(&ctx);
         let fixed = plan::fixed_columns(&pipeline);
         let res = plan::run(&mut pipeline, &env).map_err(|d| self.map_error(d, &exp, text))?;
         let columns = output::columns(&res.rows, fixed.as_deref());
@@ -251,6 +263,56 @@ impl Session {
             warnings: ctx.warnings.into_inner().unwrap_or_default(),
             defaulted_filters: exp.defaulted_filters,
         })
+    }
+
+    /// The query as it runs: macros expanded, then each subsearch of the main search replaced by the
+    /// search terms its rows format to (as Splunk's implied `format` makes them). Subsearches are run to
+    /// get their rows. Returns the expanded text and that text with the subsearches replaced.
+    pub fn expand_subsearches(&self, text: &str) -> Result<(String, String), QueryError> {
+        let (exp, pipeline) = self.parse(text)?;
+        let mut subs: Vec<(Span, &Pipeline)> = Vec::new();
+        for stage in &pipeline.stages {
+            if let crate::commands::Command::Search(s) = &stage.command {
+                if let Some(e) = &s.expr {
+                    collect_subsearches(e, &mut subs);
+                }
+            }
+        }
+        let ctx = self.context();
+        let env = self.env(&ctx);
+        let mut replaced = exp.text.clone();
+        // splice from the end so that earlier spans stay valid
+        subs.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+        for (span, p) in subs {
+            let mut inner = p.clone();
+            let mut res = plan::run(&mut inner, &env).map_err(|d| self.map_error(d, &exp, text))?;
+            res.rows.truncate(self.subsearch_maxout);
+            let formatted = plan::format_rows(&res.rows);
+            if replaced.is_char_boundary(span.start)
+                && span.end <= replaced.len()
+                && replaced.is_char_boundary(span.end)
+            {
+                replaced.replace_range(span.start..span.end, &formatted);
+            }
+        }
+        Ok((exp.text, replaced))
+    }
+}
+
+fn collect_subsearches<'p>(
+    e: &'p crate::commands::search::SearchExpr,
+    out: &mut Vec<(Span, &'p Pipeline)>,
+) {
+    use crate::commands::search::SearchExpr;
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => {
+            for x in v {
+                collect_subsearches(x, out);
+            }
+        }
+        SearchExpr::Not(x) => collect_subsearches(x, out),
+        SearchExpr::Subsearch(p, span) => out.push((*span, p)),
+        _ => {}
     }
 }
 

@@ -1,0 +1,186 @@
+//! The interactive shell driven as a person would: through a pseudo-terminal (typing, bracketed paste,
+//! Ctrl-C, Ctrl-D) and through standard input. Each test points the history file at a temporary folder.
+
+use rexpect::session::{spawn_with_options, Options, PtySession};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SEED_000: &str = include_str!("../queries/detect_api_activity_from_users_without_mfa.spl");
+const SEED_001: &str =
+    include_str!("../queries/detect_aws_api_activities_from_unapproved_accounts.spl");
+/// Seed 000 over the shipped samples; each row is justified in that golden case's notes.md.
+const SEED_000_CSV: &str = include_str!("golden/seed_mfa_empty_lookups/expected.csv");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// rexpect hands over each byte as a char: text to look for must be spelled the same way.
+fn bytes(s: &str) -> String {
+    s.bytes().map(char::from).collect()
+}
+
+/// And what it read back as text.
+fn text(s: &str) -> String {
+    String::from_utf8_lossy(&s.chars().map(|c| c as u8).collect::<Vec<u8>>()).into_owned()
+}
+
+fn spawn(history: &Path, args: &[&str]) -> PtySession {
+    // a pseudo-terminal starts with no size: give it one, as a terminal window has
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("stty cols 200 rows 50 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_spelunk"))
+        .args(args)
+        .current_dir(root())
+        .env("SPELUNK_HISTORY", history)
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut p = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(60_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .expect("spawn spelunk in a pseudo-terminal");
+    p.exp_string("spelunk> ").expect("first prompt");
+    p
+}
+
+/// Type keys (the session buffers what it sends until flushed).
+fn keys(p: &mut PtySession, s: &str) {
+    p.send(s).unwrap();
+    p.flush().unwrap();
+}
+
+/// Paste text as a terminal does with bracketed paste on, then press Enter.
+fn paste_and_enter(p: &mut PtySession, text: &str) {
+    p.send(&format!("\x1b[200~{text}\x1b[201~")).unwrap();
+    keys(p, "\r");
+}
+
+/// The cells of the CSV rows, for looking them up in a table.
+fn csv_cells(csv: &str) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn pasting_the_seed_prints_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("history");
+    let mut p = spawn(&hist, &[]);
+    paste_and_enter(&mut p, SEED_000);
+    let shown = text(
+        &p.exp_string("6 rows in")
+            .expect("the row count under the table"),
+    );
+    // every cell of every expected row is in the table, on the row's first line (multivalues continue
+    // on the next lines, one value per line)
+    let lines: Vec<&str> = shown.lines().collect();
+    for row in csv_cells(SEED_000_CSV) {
+        let first_line = lines
+            .iter()
+            .find(|l| {
+                l.starts_with('│')
+                    && row
+                        .iter()
+                        .all(|cell| l.contains(cell.lines().next().unwrap_or("")))
+            })
+            .unwrap_or_else(|| panic!("no table line has {row:?}:\n{shown}"));
+        assert!(first_line.contains('┆'), "{first_line}");
+    }
+    assert!(shown.contains("userIdentity.arn"), "{shown}");
+    p.exp_string("spelunk> ").unwrap();
+
+    // the second seed, pasted the same way, runs as well
+    paste_and_enter(&mut p, SEED_001);
+    let shown = text(&p.exp_regex(r"\d+ rows in").expect("rows of seed 001").0);
+    assert!(shown.contains("firstTime"), "{shown}");
+    p.exp_string("spelunk> ").unwrap();
+
+    // Ctrl-D leaves; the pasted searches are two entries of the history, newlines kept inside each
+    p.send_control('d').unwrap();
+    p.exp_eof().unwrap();
+    let h = std::fs::read_to_string(&hist).unwrap();
+    let entries: Vec<&str> = h.lines().filter(|l| *l != "#V2").collect();
+    assert_eq!(entries.len(), 2, "{h}");
+    assert!(
+        entries[0].starts_with("`cloudtrail` userIdentity.sessionContext.attributes.mfaAuthenticated=false \\n| search NOT [\\n"),
+        "{h}"
+    );
+}
+
+#[test]
+fn a_bad_query_gets_a_caret_and_the_shell_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("history");
+    let mut p = spawn(&hist, &[]);
+    // pasted over two lines: the caret points into the second
+    paste_and_enter(&mut p, "`cloudtrail`\n| statz count by user");
+    p.exp_string("error: unknown command `statz` (did you mean `stats`?)")
+        .unwrap();
+    p.exp_string("--> 2:3").unwrap();
+    p.exp_string("2 | | statz count by user").unwrap();
+    p.exp_regex(r"\|   \^\^\^\^\^").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+
+    // still alive: typed input, with a continuation line after a final `|`
+    keys(&mut p, "`cloudtrail` |\r");
+    keys(&mut p, "stats count\r");
+    p.exp_string(&bytes("│ 33 ")).unwrap();
+    p.exp_string("1 row in").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+
+    // Ctrl-C drops the line being typed, and the shell goes on
+    keys(&mut p, "search never run");
+    p.send_control('c').unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".sources\r");
+    p.exp_string("cloudtrail_2024-03-02_to_05.ndjson").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
+    let h = std::fs::read_to_string(&hist).unwrap();
+    assert!(
+        !h.contains("never run"),
+        "a cancelled line is not history: {h}"
+    );
+}
+
+#[test]
+fn entries_read_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{SEED_000}\nsearch a | statz\n.format csv\n{SEED_000}\n.expand `cloudtrail` | head 1\n.quit\nsearch never reached\n"
+    );
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_spelunk"))
+        .current_dir(root())
+        .env("SPELUNK_HISTORY", dir.path().join("history"))
+        .env_remove("NO_COLOR")
+        .write_stdin(script)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // the table, then the same rows as CSV after .format csv
+    assert!(stdout.contains("6 rows in"), "{stdout}");
+    assert!(stdout.contains(SEED_000_CSV), "{stdout}");
+    assert!(
+        stdout.ends_with("sourcetype=aws:cloudtrail | head 1\n"),
+        "{stdout}"
+    );
+    // the error, with its caret, and no colour on a pipe
+    assert!(
+        stderr.contains("error: unknown command `statz` (did you mean `stats`?)\n --> 1:12\n  |\n1 | search a | statz\n  |            ^^^^^\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\x1b'), "{stderr}");
+    assert!(
+        !dir.path().join("history").exists(),
+        "no history without a terminal"
+    );
+}
