@@ -262,6 +262,8 @@ pub const ALL_COMMANDS: &[&str] = &[
     "crawl",
     "dump",
     "geomfilter",
+    // commands of Splunk apps that published detections use
+    "cyberchef",
 ];
 
 /// Parse the arguments of the command `name` (the cursor is just after the name).
