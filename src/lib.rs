@@ -6,6 +6,7 @@
 //! (table, CSV, JSON). [`input`] reads event files into [`event::Event`]s, applying the sourcetype
 //! knowledge of [`props`]; [`session::Session`] ties it together for the CLI.
 
+pub mod check;
 pub mod commands;
 pub mod diag;
 pub mod eval;
@@ -18,4 +19,5 @@ pub mod parse;
 pub mod plan;
 pub mod props;
 pub mod session;
+pub mod testing;
 pub mod value;

@@ -24,6 +24,10 @@ struct Cli {
 enum Cmd {
     /// Run one search and print its rows.
     Run(RunArgs),
+    /// Check detections statically: parse them and list what spelunk cannot run yet.
+    Check(spelunk::check::CheckArgs),
+    /// Run detection test cases and compare their rows with the expected ones.
+    Test(spelunk::testing::TestArgs),
 }
 
 #[derive(Args, Clone)]
@@ -249,6 +253,8 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             run(args, &sub)
         }
+        Some(Cmd::Check(args)) => spelunk::check::main(args),
+        Some(Cmd::Test(args)) => spelunk::testing::main(args),
         None => {
             let _ = <Cli as clap::CommandFactory>::command().print_help();
             Ok(ExitCode::SUCCESS)
