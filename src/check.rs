@@ -627,9 +627,12 @@ pub fn check_search(file: &SearchFile, knowledge: &Knowledge) -> Report {
     report
 }
 
+/// A detection read, or the file that could not be read and why.
+pub type Gathered = Result<SearchFile, (PathBuf, String)>;
+
 /// The detections under `paths`: every `.spl`, and every YAML with a `search` key (in a folder; a YAML
 /// named directly must have one).
-pub fn gather(paths: &[PathBuf]) -> Result<Vec<Result<SearchFile, (PathBuf, String)>>, String> {
+pub fn gather(paths: &[PathBuf]) -> Result<Vec<Gathered>, String> {
     let mut out = Vec::new();
     for p in paths {
         if !p.exists() {

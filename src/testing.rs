@@ -105,6 +105,9 @@ pub struct CaseResult {
     pub seconds: f64,
 }
 
+/// A row as compared: field → its text as the CSV output prints it (absent fields left out).
+type Row = BTreeMap<String, String>;
+
 /// Expected rows: a CSV file's header and records, or YAML maps.
 enum Rows {
     Csv {
@@ -204,7 +207,7 @@ fn row_maps(v: &Json, key: &str) -> Result<Vec<BTreeMap<String, String>>, String
 }
 
 /// Read a CSV as spelunk prints it: header, then rows (empty cells are absent fields).
-fn read_csv(bytes: &[u8]) -> Result<(Vec<String>, Vec<BTreeMap<String, String>>), String> {
+fn read_csv(bytes: &[u8]) -> Result<(Vec<String>, Vec<Row>), String> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
