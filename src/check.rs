@@ -155,6 +155,24 @@ pub fn content_root_of(path: &Path) -> Option<PathBuf> {
 pub struct Knowledge {
     pub macros: MacroLibrary,
     pub lookups: Lookups,
+    /// Whether each lookup name asked about so far can be read.
+    present: std::sync::Mutex<BTreeMap<String, bool>>,
+}
+
+impl Knowledge {
+    /// Whether the lookup `name` leads to a table that can be read (each name is tried once).
+    pub fn lookup_present(&self, name: &str) -> bool {
+        if let Ok(seen) = self.present.lock() {
+            if let Some(p) = seen.get(name) {
+                return *p;
+            }
+        }
+        let p = self.lookups.read(name).is_ok();
+        if let Ok(mut seen) = self.present.lock() {
+            seen.insert(name.to_string(), p);
+        }
+        p
+    }
 }
 
 impl Knowledge {
@@ -198,7 +216,11 @@ impl Knowledge {
         for d in lookup_dirs {
             lookups.add_dir(d).map_err(|d| d.message)?;
         }
-        Ok(Knowledge { macros, lookups })
+        Ok(Knowledge {
+            macros,
+            lookups,
+            present: Default::default(),
+        })
     }
 }
 
@@ -462,7 +484,7 @@ impl Walk<'_> {
 
     fn lookup(&mut self, table: &str, command: &str, span: Span) {
         // outputlookup writes its table: it need not exist
-        let present = command == "outputlookup" || self.knowledge.lookups.exists(table);
+        let present = command == "outputlookup" || self.knowledge.lookup_present(table);
         if !self
             .report
             .lookups

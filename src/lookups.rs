@@ -168,11 +168,6 @@ impl Lookups {
         out
     }
 
-    /// Whether `name` leads to a table that can be read (used by `spelunk check`).
-    pub fn exists(&self, name: &str) -> bool {
-        self.resolve(name).is_ok()
-    }
-
     /// Find the table a lookup name means.
     fn resolve(&self, name: &str) -> Result<Table> {
         check_name(name)?;
