@@ -329,7 +329,8 @@ impl<'a> Cursor<'a> {
         self.field("a field name").map(Some)
     }
 
-    /// A value: quoted string or bare word (which may contain `=`, `(` and `)` when balanced).
+    /// A value: quoted string or bare word (which may contain `=`, `(` and `)` when balanced; it ends
+    /// at `[` or `]`).
     pub fn value(&mut self, what: &str) -> Result<(String, Span)> {
         self.ws();
         if self.at('"') {
@@ -341,7 +342,8 @@ impl<'a> Cursor<'a> {
             let stop = match ch {
                 c if c.is_whitespace() => true,
                 '|' | ',' => depth == 0,
-                ']' => true,
+                // `[` opens a subsearch even right after a value: `join type=inner[search ...]`
+                ']' | '[' => true,
                 '(' => {
                     depth += 1;
                     false

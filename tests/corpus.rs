@@ -5,15 +5,19 @@
 use spelunk::check::{self, CheckArgs, ProblemKind};
 use std::path::Path;
 
-/// Parse failures that belong to command parsers written separately from the pipeline parser:
-/// `stats` functions over `eval(...)` and `sparkline`, `inputlookup` options written after the table
-/// name, and `fields` names written with parentheses (`predicted(x)`, as a model names its output). Each entry is a piece of the error message. Once those parsers accept them, this list is empty
-/// and the test demands that all 1711 searches parse.
+/// Parse failures that belong to command parsers written separately from the pipeline parser, each
+/// entry a piece of the error message: `stats` functions over `eval(...)`, `sparkline`, and `AS` names
+/// with parentheses (`AS aceFlags(inheritance)`); `inputlookup` options after the table name; `fields`
+/// names with parentheses (`predicted(x)`); `rex` patterns that use PCRE-only syntax (look-around, `\x`
+/// escapes), which should parse and be refused when run. Once those parsers accept them, this list is
+/// empty and the test demands that all 1711 searches parse.
 const PENDING_IN_COMMAND_PARSERS: &[&str] = &[
     "`eval(...)` inside a stats function is not supported yet",
     "unknown stats function `sparkline`",
+    "expected a stats function such as `count` or `values(field)`, found `(inheritance)`",
     "expected `|` or the end of `inputlookup`, found `append=t`",
     "expected `|` or the end of `fields`, found `(unusual_cmdline",
+    "this regular expression does not compile",
 ];
 
 #[test]
