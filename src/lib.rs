@@ -7,6 +7,7 @@
 //! knowledge of [`props`]; [`session::Session`] ties it together for the CLI and the interactive
 //! shell ([`repl`]).
 
+pub mod check;
 pub mod commands;
 pub mod diag;
 pub mod eval;
@@ -20,4 +21,5 @@ pub mod plan;
 pub mod props;
 pub mod repl;
 pub mod session;
+pub mod testing;
 pub mod value;

@@ -316,7 +316,7 @@ impl MacroLibrary {
 
 /// Indents the continuation lines of multi-line quoted scalars that start at or left of their key's column.
 /// Leading blanks of such lines are not part of the value (YAML folds them away), so the value is unchanged.
-fn indent_quoted_continuations(text: &str) -> String {
+pub(crate) fn indent_quoted_continuations(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 64);
     // While inside a quoted scalar: its quote character and the column continuation lines must exceed.
     let mut open: Option<(char, usize)> = None;
@@ -561,6 +561,11 @@ pub struct Expansion {
     pub map: SourceMap,
     /// `*_filter` macros that had no definition and were expanded to nothing, in order of first use.
     pub defaulted_filters: Vec<String>,
+    /// Macros expanded, as `name` or `name(N)`, in order of first use.
+    pub used: Vec<String>,
+    /// With [`expand_lenient`]: each call of an unknown macro (expanded to nothing), as the error
+    /// [`expand`] would have given.
+    pub unknown: Vec<MacroError>,
 }
 
 /// Where a byte of text came from: a byte of the original text (`chain == 0`: `orig` is its offset) or a
@@ -782,6 +787,10 @@ struct Expander<'a> {
     stack: Vec<(String, usize)>,
     nesting: usize,
     defaulted: Vec<String>,
+    used: Vec<String>,
+    /// Expand unknown macros to nothing and record them in `unknown` instead of failing.
+    lenient: bool,
+    unknown: Vec<MacroError>,
 }
 
 impl Expander<'_> {
@@ -864,6 +873,9 @@ impl Expander<'_> {
                     in_quote = true;
                     i += 1;
                 }
+                // `\"` outside a string is a literal quote (`field=*\"privileged\":true*`), not the
+                // start of one
+                b'\\' if bytes.get(i + 1) == Some(&b'"') => i += 2,
                 b'`' if starts_with_at(bytes, i, b"```") => {
                     out.push_range(input, flushed..i)?;
                     let Some(close) = find_from(bytes, i + 3, b"```") else {
@@ -963,7 +975,14 @@ impl Expander<'_> {
             if let Some(s) = self.lib.suggest(&name) {
                 message.push_str(&format!(" (did you mean `{s}`?)"));
             }
-            return Err(self.error(input, whole, message));
+            let e = self.error(input, whole, message);
+            if self.lenient {
+                if !self.unknown.contains(&e) {
+                    self.unknown.push(e);
+                }
+                return Ok(());
+            }
+            return Err(e);
         };
         if def.iseval {
             return Err(self.error(
@@ -1036,6 +1055,10 @@ impl Expander<'_> {
         )
         .ok_or_else(|| self.error(input, call.start..call.end, too_large()))?;
 
+        let stanza = def.stanza_name();
+        if !self.used.contains(&stanza) {
+            self.used.push(stanza);
+        }
         self.stack.push(key);
         let result = self.expand_text(&body, out);
         self.stack.pop();
@@ -1110,6 +1133,16 @@ fn quote_chain(names: &[String]) -> String {
 
 /// Expands every macro call in `src` (and drops ```` ``` ```` comments).
 pub fn expand(src: &str, lib: &MacroLibrary) -> Result<Expansion, MacroError> {
+    expand_with(src, lib, false)
+}
+
+/// Like [`expand`], but a macro without a definition expands to nothing and is listed in
+/// [`Expansion::unknown`], so that the rest of a search can still be parsed and checked.
+pub fn expand_lenient(src: &str, lib: &MacroLibrary) -> Result<Expansion, MacroError> {
+    expand_with(src, lib, true)
+}
+
+fn expand_with(src: &str, lib: &MacroLibrary, lenient: bool) -> Result<Expansion, MacroError> {
     let mut input = Marked::default();
     input.text.push_str(src);
     input.prov = (0..src.len()).map(|orig| Prov { orig, chain: 0 }).collect();
@@ -1119,6 +1152,9 @@ pub fn expand(src: &str, lib: &MacroLibrary) -> Result<Expansion, MacroError> {
         stack: Vec::new(),
         nesting: 0,
         defaulted: Vec::new(),
+        used: Vec::new(),
+        lenient,
+        unknown: Vec::new(),
     };
     let mut out = Marked::default();
     ex.expand_text(&input, &mut out)?;
@@ -1127,6 +1163,8 @@ pub fn expand(src: &str, lib: &MacroLibrary) -> Result<Expansion, MacroError> {
         text: out.text,
         map,
         defaulted_filters: ex.defaulted,
+        used: ex.used,
+        unknown: ex.unknown,
     })
 }
 

@@ -31,6 +31,10 @@ enum Cmd {
     Run(RunArgs),
     /// Interactive shell: type or paste searches, explore fields, macros and lookups (the default).
     Repl(ReplArgs),
+    /// Check detections statically: parse them and list what spelunk cannot run yet.
+    Check(spelunk::check::CheckArgs),
+    /// Run detection test cases and compare their rows with the expected ones.
+    Test(spelunk::testing::TestArgs),
 }
 
 #[derive(Args)]
@@ -297,6 +301,8 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             repl(args, &sub)
         }
+        Some(Cmd::Check(args)) => spelunk::check::main(args),
+        Some(Cmd::Test(args)) => spelunk::testing::main(args),
         None => repl(cli.repl, &matches),
     };
     match result {

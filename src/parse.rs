@@ -49,10 +49,29 @@ pub fn parse_query(text: &str) -> Result<Pipeline> {
 
 /// Parse stages until the end of the text or, inside a subsearch, the closing `]`.
 pub fn parse_pipeline(c: &mut Cursor) -> Result<Pipeline> {
+    parse_stages(c, false)
+}
+
+/// Parse a sub-pipeline that runs over rows it is given (`appendpipe [stats count]`): its first stage is
+/// a command even without a leading `|`.
+pub fn parse_command_pipeline(c: &mut Cursor) -> Result<Pipeline> {
+    parse_stages(c, true)
+}
+
+fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
     let start = c.pos;
     let mut stages = Vec::new();
     c.ws();
-    if !c.at('|') {
+    if command_first && !c.at('|') && !c.at_stage_end() {
+        let s = c.pos;
+        let (name, name_span) = c.command_name()?;
+        let command = commands::parse_command(&name, name_span, c, true)?;
+        stages.push(Stage {
+            command,
+            span: Span::new(s, c.pos),
+            name_span,
+        });
+    } else if !c.at('|') {
         // implied search (possibly empty: a query of only whitespace matches everything); a query
         // may also name it: `search index=main ...`
         let s = c.pos;
@@ -280,15 +299,25 @@ impl<'a> Cursor<'a> {
     }
 
     /// A field name: bare (`userIdentity.arn`, `resources{}.ARN`, `count(x)`-free) or double-quoted.
+    /// Quoted and bare pieces written without space between them make one name, as in Splunk's lexer:
+    /// `"Web".*` (what `drop_dm_object_name("Web")` expands to) is `Web.*`.
     pub fn field(&mut self, what: &str) -> Result<(String, Span)> {
         self.ws();
-        if self.at('"') {
-            return self.quoted();
+        let start = self.pos;
+        let mut out = String::new();
+        loop {
+            if self.at('"') {
+                out.push_str(&self.quoted()?.0);
+            } else if let Some((w, _)) = self.bare() {
+                out.push_str(w);
+            } else {
+                break;
+            }
         }
-        match self.bare() {
-            Some((w, s)) => Ok((w.to_string(), s)),
-            None => Err(self.expected(what)),
+        if self.pos == start {
+            return Err(self.expected(what));
         }
+        Ok((out, Span::new(start, self.pos)))
     }
 
     /// A field name if one is here (used by lists that end at a keyword or the stage end).
@@ -300,7 +329,8 @@ impl<'a> Cursor<'a> {
         self.field("a field name").map(Some)
     }
 
-    /// A value: quoted string or bare word (which may contain `=`, `(` and `)` when balanced).
+    /// A value: quoted string or bare word (which may contain `=`, `(` and `)` when balanced; it ends
+    /// at `[` or `]`).
     pub fn value(&mut self, what: &str) -> Result<(String, Span)> {
         self.ws();
         if self.at('"') {
@@ -312,7 +342,8 @@ impl<'a> Cursor<'a> {
             let stop = match ch {
                 c if c.is_whitespace() => true,
                 '|' | ',' => depth == 0,
-                ']' => true,
+                // `[` opens a subsearch even right after a value: `join type=inner[search ...]`
+                ']' | '[' => true,
                 '(' => {
                     depth += 1;
                     false
@@ -443,4 +474,77 @@ pub fn unknown_command(name: &str, span: Span) -> Diagnostic {
         d.message = format!("unknown command `{name}` (did you mean `{s}`?)");
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::search::SearchExpr;
+
+    fn stage(q: &str, i: usize) -> Command {
+        parse_query(q).unwrap().stages[i].command.clone()
+    }
+
+    #[test]
+    fn quoted_and_bare_pieces_make_one_field_name() {
+        // what `drop_dm_object_name("Web")` expands to
+        match stage("search a | rename \"Web\".* AS *", 1) {
+            Command::Rename(r) => assert_eq!(r.pairs, [("Web.*".to_string(), "*".to_string())]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn in_lists_take_spaces_trailing_commas_and_glued_quotes() {
+        let Command::Search(s) = stage(r#"x IN ("a" "b", ""*c*"", "d",)"#, 0) else {
+            panic!()
+        };
+        match s.expr {
+            Some(SearchExpr::In { values, .. }) => assert_eq!(values, ["a", "b", "*c*", "d"]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_backslash_quote_in_an_unquoted_value_is_a_quote() {
+        let Command::Search(s) = stage(r#"f=*\"privileged\":true* | head 1"#, 0) else {
+            panic!()
+        };
+        match s.expr {
+            Some(SearchExpr::Compare { value, .. }) => assert_eq!(value, r#"*"privileged":true*"#),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn eval_names_may_hold_dashes_and_braces() {
+        match stage("search a | eval feature_-value=1, {key}=2", 1) {
+            Command::Eval(e) => {
+                let names: Vec<&str> = e.assignments.iter().map(|(n, _)| n.as_str()).collect();
+                assert_eq!(names, ["feature_-value", "{key}"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn commands_spelunk_cannot_run_keep_their_arguments() {
+        match stage("| tstats count from datamodel=Web by Web.src", 0) {
+            Command::Unsupported { name, args, .. } => {
+                assert_eq!(name, "tstats");
+                assert_eq!(args, "count from datamodel=Web by Web.src");
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse_query("search a | frobnicate x").unwrap_err();
+        assert_eq!(e.message, "unknown command `frobnicate`");
+    }
+
+    #[test]
+    fn a_command_pipeline_starts_with_a_command() {
+        let mut c = Cursor::new("stats count | eval a=1");
+        let p = parse_command_pipeline(&mut c).unwrap();
+        assert_eq!(p.stages.len(), 2);
+        assert_eq!(p.stages[0].command.name(), "stats");
+    }
 }

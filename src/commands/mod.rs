@@ -262,6 +262,8 @@ pub const ALL_COMMANDS: &[&str] = &[
     "crawl",
     "dump",
     "geomfilter",
+    // commands of Splunk apps that published detections use
+    "cyberchef",
 ];
 
 /// Why a command in [`Command::Unsupported`] does not run: commands that write into a Splunk deployment

@@ -10,6 +10,9 @@
 //!          | TERM "(" word ")" | CASE "(" word ")" | "phrase" | word
 //! op    := = | != | < | <= | > | >=
 //! ```
+//! IN-list values are separated by commas or spaces (a trailing comma is allowed); quoted and unquoted pieces
+//! written together are one value (`""*x*""` is `*x*`). In an unquoted value a backslash escapes the next
+//! character (`\"` is a quote, not the start of a string).
 //! `AND`, `OR`, `NOT` are operators only in upper case; `and` is a search term. `field=value` matches the
 //! whole value case-insensitively with `*` wildcards, any value of a multivalue field; `field!=value`
 //! needs the field to exist, `NOT field=value` does not. A bare word matches `_raw` as a whole token
@@ -252,15 +255,8 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         let (value, quoted) = if c.at('"') {
             (c.quoted()?.0, true)
         } else {
-            let r = c.rest();
-            let len = r.find(|ch: char| is_word_end(ch)).unwrap_or(r.len());
-            if len == 0 {
-                // `field=` with nothing after it matches the empty value
-                (String::new(), false)
-            } else {
-                c.pos += len;
-                (r[..len].to_string(), false)
-            }
+            // `field=` with nothing after it matches the empty value
+            (unquoted_word(c), false)
         };
         let span = Span::new(start, c.pos);
         if op == CmpOp::Eq
@@ -319,22 +315,21 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         if ws_before && c.keyword("IN") {
             c.ws();
             if c.eat('(') {
+                // Splunk separates the values by commas or by spaces alone (`"a" "b"`), and lets a
+                // trailing comma pass (`"a",)`); published detections rely on both.
                 let mut values = Vec::new();
                 loop {
                     c.ws();
                     if c.eat(')') {
                         break;
                     }
-                    let (v, _) = c.value("a value in the IN list")?;
-                    values.push(v);
-                    c.ws();
                     if c.eat(',') {
                         continue;
                     }
-                    if c.eat(')') {
-                        break;
+                    if c.at_end() || c.at('|') || c.at('(') || c.at(']') {
+                        return Err(c.expected("a value, `,` or `)` in the IN list"));
                     }
-                    return Err(c.expected("`,` or `)` in the IN list"));
+                    values.push(in_value(c)?);
                 }
                 return Ok(SearchExpr::In {
                     field: word.to_string(),
@@ -355,6 +350,55 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         });
     }
     Err(c.expected("a search term"))
+}
+
+/// An unquoted value up to a word end. A backslash escapes the next character, so `\"` is a quote that
+/// does not start a string; `\"` and `\\` are unescaped as in quoted strings, other backslashes stay.
+fn unquoted_word(c: &mut Cursor) -> String {
+    let mut out = String::new();
+    let mut chars = c.rest().char_indices().peekable();
+    let mut end = c.rest().len();
+    while let Some((i, ch)) = chars.next() {
+        if ch == '\\' {
+            match chars.peek() {
+                Some(&(_, n @ ('"' | '\\'))) => {
+                    out.push(n);
+                    chars.next();
+                }
+                _ => out.push('\\'),
+            }
+            continue;
+        }
+        if is_word_end(ch) {
+            end = i;
+            break;
+        }
+        out.push(ch);
+    }
+    c.pos += end;
+    out
+}
+
+/// One value of an `IN (...)` list: quoted and unquoted pieces written without space between them are
+/// one value, as in Splunk's lexer (`""*textbin*""` is `*textbin*`).
+fn in_value(c: &mut Cursor) -> Result<String> {
+    let mut out = String::new();
+    loop {
+        if c.at('"') {
+            out.push_str(&c.quoted()?.0);
+            continue;
+        }
+        let r = c.rest();
+        let len = r
+            .find(|ch: char| ch.is_whitespace() || matches!(ch, ',' | '(' | ')' | '|' | ']' | '"'))
+            .unwrap_or(r.len());
+        if len == 0 {
+            break;
+        }
+        out.push_str(&r[..len]);
+        c.pos += len;
+    }
+    Ok(out)
 }
 
 impl<'a> Cursor<'a> {

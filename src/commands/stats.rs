@@ -447,34 +447,28 @@ impl State {
                 let room = LIST_MAX.saturating_sub(a.len());
                 a.extend(b.into_iter().take(room));
             }
-            (State::First(a), State::First(b)) => {
-                if a.is_none() {
-                    *a = b;
+            (State::First(a @ None), State::First(b)) => *a = b,
+            (State::Last(a), State::Last(b @ Some(_))) => *a = b,
+            (
+                State::Pick { v, latest },
+                State::Pick {
+                    v: Some((t, seq, val)),
+                    ..
+                },
+            ) => {
+                let better = match v {
+                    None => true,
+                    Some((ct, _, _)) => (*latest && t > *ct) || (!*latest && t < *ct),
+                };
+                if better {
+                    *v = Some((t, seq + offset, val));
                 }
             }
-            (State::Last(a), State::Last(b)) => {
-                if b.is_some() {
-                    *a = b;
-                }
-            }
-            (State::Pick { v, latest }, State::Pick { v: v2, .. }) => {
-                if let Some((t, seq, val)) = v2 {
-                    let better = match v {
-                        None => true,
-                        Some((ct, _, _)) => (*latest && t > *ct) || (!*latest && t < *ct),
-                    };
-                    if better {
-                        *v = Some((t, seq + offset, val));
-                    }
-                }
-            }
-            (State::Time { t, latest }, State::Time { t: t2, .. }) => {
-                if let Some(b) = t2 {
-                    *t = Some(match *t {
-                        Some(a) if (*latest && a >= b) || (!*latest && a <= b) => a,
-                        _ => b,
-                    });
-                }
+            (State::Time { t, latest }, State::Time { t: Some(b), .. }) => {
+                *t = Some(match *t {
+                    Some(a) if (*latest && a >= b) || (!*latest && a <= b) => a,
+                    _ => b,
+                });
             }
             _ => {}
         }

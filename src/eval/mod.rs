@@ -83,6 +83,17 @@ pub(crate) enum Kind {
         negated: bool,
     },
     Call(Box<functions::Call>),
+    /// A call Splunk accepts that spelunk cannot evaluate (a Splunk function spelunk lacks, or a literal
+    /// regex that needs PCRE-only features): parsed so the whole search can be checked, refused when run.
+    Unsupported(Box<Unsupported>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Unsupported {
+    pub(crate) name: String,
+    /// Why it cannot run, e.g. "eval function `mvzip` is not supported yet".
+    pub(crate) reason: String,
+    pub(crate) args: Vec<Expr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,12 +277,24 @@ impl Expr {
     /// Functions called, with the byte offset of each call's name, in text order.
     pub fn functions(&self) -> Vec<(String, usize)> {
         let mut out = Vec::new();
-        self.walk(&mut |e| {
-            if let Kind::Call(c) = &e.kind {
-                out.push((c.name.to_string(), e.span.start));
-            }
+        self.walk(&mut |e| match &e.kind {
+            Kind::Call(c) => out.push((c.name.to_string(), e.span.start)),
+            Kind::Unsupported(u) => out.push((u.name.to_ascii_lowercase(), e.span.start)),
+            _ => {}
         });
         out.sort_by_key(|(_, o)| *o);
+        out
+    }
+
+    /// Calls that parse but cannot run: (function name, reason, byte offset of the call), in text order.
+    pub fn unsupported(&self) -> Vec<(String, String, usize)> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let Kind::Unsupported(u) = &e.kind {
+                out.push((u.name.to_ascii_lowercase(), u.reason.clone(), e.span.start));
+            }
+        });
+        out.sort_by_key(|(_, _, o)| *o);
         out
     }
 
@@ -292,6 +315,11 @@ impl Expr {
             }
             Kind::Call(c) => {
                 for a in &c.args {
+                    a.walk(f);
+                }
+            }
+            Kind::Unsupported(u) => {
+                for a in &u.args {
                     a.walk(f);
                 }
             }
@@ -325,6 +353,10 @@ impl Expr {
                 Ok(Some(Ev::Bool(found != *negated)))
             }
             Kind::Call(c) => c.call(self.span, s),
+            Kind::Unsupported(u) => Err(EvalError {
+                message: u.reason.clone(),
+                offset: self.span.start,
+            }),
         }
     }
 

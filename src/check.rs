@@ -1,0 +1,982 @@
+//! `spelunk check`: what each detection needs, found without running it.
+//!
+//! ```text
+//! spelunk check [PATH...] [--content DIR] [--macros PATH]... [--lookups DIR]... [--format text|json]
+//! ```
+//! A PATH is a detection YAML (its `search` key), a `.spl` file, or a folder of them (read recursively).
+//! Each search is macro-expanded (an unknown macro expands to nothing and is reported, so the rest is still
+//! checked; `*_filter` macros without a definition are empty, as everywhere) and parsed whole, sub-pipelines
+//! of `append`/`join`/`appendpipe`... included. Then the pipeline is walked for the commands it uses (those
+//! spelunk cannot run yet are reported), the eval functions (`eval`, `where`), the lookups
+//! (`lookup`/`inputlookup`: present or missing in the configured lookup folders) and the data models
+//! (`tstats ... from datamodel=X`, `| datamodel X Y`, `| from datamodel:X`).
+//!
+//! Positions are `line:col` in the search text as written (for text that came from a macro: the macro's
+//! call). A detection is *parsed* when its whole pipeline parses, *runnable* when it parsed and has no
+//! problem at all (unsupported piece, unknown macro, missing lookup). Without `--content`, a PATH inside a
+//! security_content checkout (a folder with `detections/` and `macros/`) uses that checkout's macros and
+//! lookups. Exit status: 0 when every detection is runnable, 1 when some are not, 2 on a usage error.
+
+use crate::commands::search::SearchExpr;
+use crate::commands::Command;
+use crate::diag::{line_col, Span};
+use crate::eval::Expr;
+use crate::lookups::Lookups;
+use crate::macros::{self, Expansion, MacroLibrary};
+use crate::parse::{self, Cursor, Pipeline};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Options of `spelunk check`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CheckArgs {
+    /// Detection YAML files, `.spl` files, or folders of them (default: the current folder).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// A security_content checkout: its macros/ and lookups/ (default: the checkout a PATH lies in, if any).
+    #[arg(long, value_name = "DIR")]
+    pub content: Option<PathBuf>,
+    /// More macro definitions (macros.conf, macro .yml, or a folder); repeatable, later wins.
+    #[arg(long, value_name = "PATH")]
+    pub macros: Vec<PathBuf>,
+    /// More lookup folders; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Vec<PathBuf>,
+    /// `text` (default) or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+    /// Print only the detections that have problems (and the summary).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// A search read from a detection file.
+#[derive(Clone, Debug)]
+pub struct SearchFile {
+    pub path: PathBuf,
+    /// The detection's `name` (YAML), or the file stem.
+    pub name: String,
+    pub search: String,
+}
+
+/// The keys of a detection YAML that spelunk reads.
+#[derive(serde::Deserialize)]
+struct DetectionYaml {
+    name: Option<String>,
+    search: Option<String>,
+}
+
+/// Parse YAML, retrying with indented continuation lines as the macro loader does (security_content has
+/// quoted multi-line values whose continuation lines start in column 0, which PyYAML accepts).
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    match serde_saphyr::from_str::<T>(text) {
+        Ok(v) => Ok(v),
+        Err(first) => serde_saphyr::from_str::<T>(&macros::indent_quoted_continuations(text))
+            .map_err(|_| first.to_string().lines().next().unwrap_or("").to_string()),
+    }
+}
+
+/// Read the search of a detection YAML (`search` key) or a `.spl` file.
+pub fn read_search_file(path: &Path) -> Result<SearchFile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if is_yaml(path) {
+        let det: DetectionYaml =
+            from_yaml(&text).map_err(|e| format!("`{}` is not valid YAML: {e}", path.display()))?;
+        let search = det
+            .search
+            .ok_or_else(|| format!("`{}` has no `search` key", path.display()))?;
+        Ok(SearchFile {
+            path: path.to_path_buf(),
+            name: det.name.unwrap_or(stem),
+            search,
+        })
+    } else {
+        Ok(SearchFile {
+            path: path.to_path_buf(),
+            name: stem,
+            search: text,
+        })
+    }
+}
+
+pub(crate) fn is_yaml(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("yml") || x.eq_ignore_ascii_case("yaml"))
+}
+
+fn is_spl(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x.eq_ignore_ascii_case("spl"))
+}
+
+/// Files under `path` (itself when a file) whose name satisfies `keep`, sorted; at most 32 folders deep.
+pub(crate) fn collect_files(path: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
+    fn walk(dir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>, depth: usize) {
+        if depth > 32 {
+            return;
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, keep, out, depth + 1);
+            } else if keep(&p) {
+                out.push(p);
+            }
+        }
+    }
+    if path.is_dir() {
+        walk(path, keep, out, 0);
+    } else {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// The security_content checkout `path` lies in: the nearest folder at or above it with `detections/` and
+/// `macros/`.
+pub fn content_root_of(path: &Path) -> Option<PathBuf> {
+    let abs = path.canonicalize().ok()?;
+    abs.ancestors()
+        .find(|a| a.join("detections").is_dir() && a.join("macros").is_dir())
+        .map(Path::to_path_buf)
+}
+
+/// What a check runs against: macros and lookups.
+pub struct Knowledge {
+    pub macros: MacroLibrary,
+    pub lookups: Lookups,
+    /// Whether each lookup name asked about so far can be read.
+    present: std::sync::Mutex<BTreeMap<String, bool>>,
+}
+
+impl Knowledge {
+    /// Whether the lookup `name` leads to a table that can be read (each name is tried once).
+    pub fn lookup_present(&self, name: &str) -> bool {
+        if let Ok(seen) = self.present.lock() {
+            if let Some(p) = seen.get(name) {
+                return *p;
+            }
+        }
+        let p = self.lookups.read(name).is_ok();
+        if let Ok(mut seen) = self.present.lock() {
+            seen.insert(name.to_string(), p);
+        }
+        p
+    }
+}
+
+impl Knowledge {
+    /// The shipped macros and lookups, then a checkout's, then the given ones (later wins).
+    pub fn load(
+        content: Option<&Path>,
+        macro_paths: &[PathBuf],
+        lookup_dirs: &[PathBuf],
+    ) -> Result<Knowledge, String> {
+        let mut macros = MacroLibrary::new();
+        macros
+            .load_conf_str(
+                crate::session::SHIPPED_MACROS,
+                "shipped queries/macros.conf",
+            )
+            .map_err(|e| e.message)?;
+        let mut lookups = Lookups::shipped();
+        if let Some(dir) = content {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "--content `{}` is not a folder (expected a security_content checkout)",
+                    dir.display()
+                ));
+            }
+            if dir.join("macros").is_dir() {
+                macros
+                    .load_path(&dir.join("macros"))
+                    .map_err(|e| e.message)?;
+            }
+            if dir.join("lookups").is_dir() {
+                lookups
+                    .add_dir(&dir.join("lookups"))
+                    .map_err(|d| d.message)?;
+            }
+        }
+        for p in macro_paths {
+            macros
+                .load_path(p)
+                .map_err(|e| format!("--macros `{}`: {}", p.display(), e.message))?;
+        }
+        for d in lookup_dirs {
+            lookups.add_dir(d).map_err(|d| d.message)?;
+        }
+        Ok(Knowledge {
+            macros,
+            lookups,
+            present: Default::default(),
+        })
+    }
+}
+
+/// What kind of problem a detection has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The file cannot be read or has no search.
+    File,
+    /// Macro expansion failed (wrong argument count, cycle ...).
+    Macro,
+    UnknownMacro,
+    /// The search does not parse.
+    Parse,
+    UnsupportedCommand,
+    UnsupportedFunction,
+    MissingLookup,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The command, function, macro or lookup concerned (empty for file and parse errors).
+    pub name: String,
+    pub message: String,
+    /// 1-based position in the search text; 0 when the problem is not at a place.
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Problem {
+    pub fn render(&self) -> String {
+        if self.line == 0 {
+            self.message.clone()
+        } else {
+            format!("{} at {}:{}", self.message, self.line, self.col)
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LookupUse {
+    pub name: String,
+    pub command: String,
+    pub present: bool,
+}
+
+/// The check of one detection.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub path: String,
+    pub name: String,
+    pub parsed: bool,
+    pub runnable: bool,
+    pub problems: Vec<Problem>,
+    /// Commands used, each once, in order of first use.
+    pub commands: Vec<String>,
+    /// Eval functions used, each once.
+    pub functions: Vec<String>,
+    /// Macros expanded.
+    pub macros: Vec<String>,
+    pub lookups: Vec<LookupUse>,
+    pub datamodels: Vec<String>,
+    /// Time to expand and parse the search, in microseconds.
+    pub parse_us: u64,
+}
+
+/// Commands whose bracketed arguments are sub-pipelines that start with a search.
+const SUBSEARCH_COMMANDS: &[&str] = &[
+    "append",
+    "appendcols",
+    "join",
+    "union",
+    "multisearch",
+    "set",
+    "selfjoin",
+];
+
+/// Commands whose bracketed argument is a pipeline over the rows they are given.
+const SUBPIPELINE_COMMANDS: &[&str] = &["appendpipe"];
+
+struct Walk<'a> {
+    text: &'a str,
+    exp: &'a Expansion,
+    knowledge: &'a Knowledge,
+    report: Report,
+}
+
+impl Walk<'_> {
+    /// Line and column in the user's text of an offset in the expanded text, and the macros it came from.
+    fn place(&self, span: Span) -> (usize, usize, Vec<String>) {
+        let (range, chain) = self
+            .exp
+            .map
+            .origin_span(span.start, span.end.max(span.start + 1));
+        let (line, col) = line_col(self.text, range.start);
+        (line, col, chain)
+    }
+
+    fn problem(&mut self, kind: ProblemKind, name: &str, message: String, span: Option<Span>) {
+        let (line, col, chain) = match span {
+            Some(s) => self.place(s),
+            None => (0, 0, Vec::new()),
+        };
+        let message = match chain.first() {
+            Some(m) if span.is_some() => format!("{message} (from macro `{m}`)"),
+            _ => message,
+        };
+        let p = Problem {
+            kind,
+            name: name.to_string(),
+            message,
+            line,
+            col,
+        };
+        let dup =
+            self.report.problems.iter().any(|q| {
+                q.kind == p.kind && q.name == p.name && q.line == p.line && q.col == p.col
+            });
+        if !dup {
+            self.report.problems.push(p);
+        }
+    }
+
+    fn pipeline(&mut self, p: &Pipeline) {
+        for stage in &p.stages {
+            let name = stage.command.name().to_string();
+            if matches!(stage.command, Command::Noop) {
+                continue;
+            }
+            if !self.report.commands.contains(&name) {
+                self.report.commands.push(name.clone());
+            }
+            if !stage.command.is_runnable() {
+                let at = if stage.name_span.start == stage.name_span.end {
+                    stage.span
+                } else {
+                    stage.name_span
+                };
+                self.problem(
+                    ProblemKind::UnsupportedCommand,
+                    &name,
+                    format!("unsupported command '{name}'"),
+                    Some(at),
+                );
+            }
+            match &stage.command {
+                Command::Search(s) => {
+                    if let Some(e) = &s.expr {
+                        self.search_expr(e);
+                    }
+                }
+                Command::InputLookup(il) => {
+                    if let Some(e) = &il.filter {
+                        self.search_expr(e);
+                    }
+                }
+                Command::Eval(e) => {
+                    for (_, x) in &e.assignments {
+                        self.expr(x, e.span.start);
+                    }
+                }
+                Command::Where(w) => self.expr(&w.expr, w.span.start),
+                _ => {}
+            }
+            let stage_text = self.exp.text.get(stage.span.start..stage.span.end);
+            let args = self
+                .exp
+                .text
+                .get(stage.name_span.end..stage.span.end)
+                .unwrap_or("");
+            if matches!(name.as_str(), "lookup" | "inputlookup" | "outputlookup") {
+                if let Some(table) = lookup_name(args) {
+                    self.lookup(&table, &name, stage.span);
+                }
+            }
+            if let Some(dm) = stage_text.and_then(|t| datamodel_of(&name, args, t)) {
+                if !self.report.datamodels.contains(&dm) {
+                    self.report.datamodels.push(dm);
+                }
+            }
+            let lower = name.to_ascii_lowercase();
+            let commands_first = SUBPIPELINE_COMMANDS.contains(&lower.as_str());
+            if commands_first || SUBSEARCH_COMMANDS.contains(&lower.as_str()) {
+                self.sub_pipelines(stage.name_span.end, stage.span.end, commands_first);
+            }
+        }
+    }
+
+    /// Parse and walk the `[...]` sub-pipelines of a command kept as text.
+    fn sub_pipelines(&mut self, from: usize, to: usize, commands_first: bool) {
+        let text = self.exp.text.as_str();
+        for open in top_level_brackets(text, from, to) {
+            let mut c = Cursor::new(text);
+            c.pos = open + 1;
+            c.depth = 1;
+            let res = if commands_first {
+                parse::parse_command_pipeline(&mut c)
+            } else {
+                parse::parse_pipeline(&mut c)
+            };
+            match res {
+                Ok(p) => {
+                    c.ws();
+                    if c.eat(']') {
+                        self.pipeline(&p);
+                    } else {
+                        let d = c.expected("`]` closing the subsearch");
+                        self.parse_failure(&d.message, d.span);
+                    }
+                }
+                Err(d) => self.parse_failure(&d.message, d.span),
+            }
+        }
+    }
+
+    fn parse_failure(&mut self, message: &str, span: Option<Span>) {
+        self.report.parsed = false;
+        self.problem(
+            ProblemKind::Parse,
+            "",
+            format!("parse error: {message}"),
+            span,
+        );
+    }
+
+    fn search_expr(&mut self, e: &SearchExpr) {
+        match e {
+            SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| self.search_expr(x)),
+            SearchExpr::Not(x) => self.search_expr(x),
+            SearchExpr::Subsearch(p, _) => self.pipeline(p),
+            _ => {}
+        }
+    }
+
+    /// Eval functions of an expression whose offsets count from `base` in the expanded text.
+    fn expr(&mut self, e: &Expr, base: usize) {
+        let unsupported = e.unsupported();
+        for (f, at) in e.functions() {
+            if !self.report.functions.contains(&f) {
+                self.report.functions.push(f.clone());
+            }
+            let span = Span::new(base + at, base + at + f.len());
+            if let Some((_, reason, _)) = unsupported.iter().find(|(n, _, o)| *n == f && *o == at) {
+                let message = if crate::eval::FUNCTIONS.contains(&f.as_str()) {
+                    reason.clone()
+                } else {
+                    format!("unsupported function '{f}'")
+                };
+                self.problem(ProblemKind::UnsupportedFunction, &f, message, Some(span));
+            } else if !crate::eval::FUNCTIONS.contains(&f.as_str()) {
+                self.problem(
+                    ProblemKind::UnsupportedFunction,
+                    &f,
+                    format!("unsupported function '{f}'"),
+                    Some(span),
+                );
+            }
+        }
+    }
+
+    fn lookup(&mut self, table: &str, command: &str, span: Span) {
+        // outputlookup writes its table: it need not exist
+        let present = command == "outputlookup" || self.knowledge.lookup_present(table);
+        if !self
+            .report
+            .lookups
+            .iter()
+            .any(|l| l.name == table && l.command == command)
+        {
+            self.report.lookups.push(LookupUse {
+                name: table.to_string(),
+                command: command.to_string(),
+                present,
+            });
+        }
+        if !present {
+            self.problem(
+                ProblemKind::MissingLookup,
+                table,
+                format!("missing lookup '{table}'"),
+                Some(span),
+            );
+        }
+    }
+}
+
+/// Offsets of the `[` that open top-level bracketed parts of `text[from..to]`, outside quotes.
+fn top_level_brackets(text: &str, from: usize, to: usize) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = from;
+    while i < to.min(bytes.len()) {
+        let b = bytes.get(i).copied().unwrap_or(0);
+        match quote {
+            Some(q) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'"' => quote = Some(b),
+                b'[' => {
+                    if depth == 0 {
+                        out.push(i);
+                    }
+                    depth += 1;
+                }
+                b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The table a `lookup`/`inputlookup`/`outputlookup` names: its first argument that is not an option.
+fn lookup_name(args: &str) -> Option<String> {
+    args.split_whitespace()
+        .find(|w| !w.contains('='))
+        .map(|w| w.trim_matches('"').to_string())
+        .filter(|w| !w.is_empty())
+}
+
+/// The data model a stage reads, if any.
+fn datamodel_of(command: &str, args: &str, _stage: &str) -> Option<String> {
+    let clean = |s: &str| {
+        s.trim_matches(|c: char| c == '"' || c == '\'')
+            .trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .to_string()
+    };
+    match command {
+        "tstats" | "from" | "pivot" | "mstats" => {
+            let lower = args.to_ascii_lowercase();
+            let at = lower.find("datamodel")?;
+            let rest = args.get(at + "datamodel".len()..)?.trim_start();
+            let rest = rest.strip_prefix(['=', ':'])?.trim_start();
+            let word = rest.split(|c: char| c.is_whitespace() || c == '|').next()?;
+            let dm = clean(word);
+            (!dm.is_empty()).then_some(dm)
+        }
+        "datamodel" => {
+            let words: Vec<String> = args
+                .split_whitespace()
+                .take(2)
+                .filter(|w| !w.contains('='))
+                .map(clean)
+                .filter(|w| !matches!(w.as_str(), "search" | "flat" | "acceleration_search"))
+                .collect();
+            (!words.is_empty()).then(|| words.join("."))
+        }
+        _ => None,
+    }
+}
+
+/// Check one search text.
+pub fn check_search(file: &SearchFile, knowledge: &Knowledge) -> Report {
+    let mut report = Report {
+        path: file.path.display().to_string(),
+        name: file.name.clone(),
+        parsed: false,
+        runnable: false,
+        problems: Vec::new(),
+        commands: Vec::new(),
+        functions: Vec::new(),
+        macros: Vec::new(),
+        lookups: Vec::new(),
+        datamodels: Vec::new(),
+        parse_us: 0,
+    };
+    let t0 = Instant::now();
+    let exp = match macros::expand_lenient(&file.search, &knowledge.macros) {
+        Ok(e) => e,
+        Err(e) => {
+            let (line, col) = line_col(&file.search, e.offset);
+            report.problems.push(Problem {
+                kind: ProblemKind::Macro,
+                name: String::new(),
+                message: format!("macro error: {}", e.message),
+                line,
+                col,
+            });
+            return report;
+        }
+    };
+    let parsed = parse::parse_query(&exp.text);
+    report.parse_us = t0.elapsed().as_micros() as u64;
+    report.macros = exp.used.clone();
+    let mut w = Walk {
+        text: &file.search,
+        exp: &exp,
+        knowledge,
+        report,
+    };
+    for e in &exp.unknown {
+        let name = e
+            .message
+            .split('`')
+            .nth(1)
+            .unwrap_or(e.message.as_str())
+            .to_string();
+        let (line, col) = line_col(&file.search, e.offset);
+        w.report.problems.push(Problem {
+            kind: ProblemKind::UnknownMacro,
+            name: name.clone(),
+            message: format!("unknown macro '{name}'"),
+            line,
+            col,
+        });
+    }
+    match parsed {
+        Ok(p) => {
+            w.report.parsed = true;
+            w.pipeline(&p);
+        }
+        Err(d) => w.parse_failure(&d.message, d.span),
+    }
+    let mut report = w.report;
+    report.problems.sort_by_key(|p| (p.line, p.col));
+    report.runnable = report.parsed && report.problems.is_empty();
+    report
+}
+
+/// A detection read, or the file that could not be read and why.
+pub type Gathered = Result<SearchFile, (PathBuf, String)>;
+
+/// The detections under `paths`: every `.spl`, and every YAML with a `search` key (in a folder; a YAML
+/// named directly must have one).
+pub fn gather(paths: &[PathBuf]) -> Result<Vec<Gathered>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            return Err(format!("`{}` does not exist", p.display()));
+        }
+        let mut files = Vec::new();
+        collect_files(p, &|f| is_yaml(f) || is_spl(f), &mut files);
+        let direct = p.is_file();
+        for f in files {
+            match read_search_file(&f) {
+                Ok(s) => out.push(Ok(s)),
+                // in a folder, YAML without a search (lookup definitions, stories ...) is not a detection
+                Err(e) if !direct && e.ends_with("has no `search` key") => {}
+                Err(e) => out.push(Err((f, e))),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The whole run's figures.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub checked: usize,
+    pub parsed: usize,
+    pub runnable: usize,
+    /// Total expand-and-parse time, in milliseconds.
+    pub parse_ms: f64,
+    /// (kind, name, number of detections), most needed first.
+    pub unsupported: Vec<(String, String, usize)>,
+    pub unknown_macros: usize,
+    pub missing_lookups: usize,
+}
+
+pub fn summarize(reports: &[Report]) -> Summary {
+    let mut need: BTreeMap<(String, String), BTreeSet<usize>> = BTreeMap::new();
+    for (i, r) in reports.iter().enumerate() {
+        for p in &r.problems {
+            let kind = match p.kind {
+                ProblemKind::UnsupportedCommand => "command",
+                ProblemKind::UnsupportedFunction => "function",
+                _ => continue,
+            };
+            need.entry((kind.to_string(), p.name.clone()))
+                .or_default()
+                .insert(i);
+        }
+    }
+    let mut unsupported: Vec<(String, String, usize)> = need
+        .into_iter()
+        .map(|((k, n), s)| (k, n, s.len()))
+        .collect();
+    unsupported.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| (&a.0, &a.1).cmp(&(&b.0, &b.1))));
+    let with = |k: ProblemKind| {
+        reports
+            .iter()
+            .filter(|r| r.problems.iter().any(|p| p.kind == k))
+            .count()
+    };
+    Summary {
+        checked: reports.len(),
+        parsed: reports.iter().filter(|r| r.parsed).count(),
+        runnable: reports.iter().filter(|r| r.runnable).count(),
+        parse_ms: Duration::from_micros(reports.iter().map(|r| r.parse_us).sum()).as_secs_f64()
+            * 1000.0,
+        unsupported,
+        unknown_macros: with(ProblemKind::UnknownMacro),
+        missing_lookups: with(ProblemKind::MissingLookup),
+    }
+}
+
+/// Check the detections under `paths`.
+pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let content = match &args.content {
+        Some(c) => Some(c.clone()),
+        None => paths.iter().find_map(|p| content_root_of(p)),
+    };
+    let knowledge = Knowledge::load(content.as_deref(), &args.macros, &args.lookups)?;
+    let files = gather(&paths)?;
+    let reports = files
+        .into_iter()
+        .map(|f| match f {
+            Ok(sf) => check_search(&sf, &knowledge),
+            Err((path, e)) => Report {
+                path: path.display().to_string(),
+                name: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                parsed: false,
+                runnable: false,
+                problems: vec![Problem {
+                    kind: ProblemKind::File,
+                    name: String::new(),
+                    message: e,
+                    line: 0,
+                    col: 0,
+                }],
+                commands: Vec::new(),
+                functions: Vec::new(),
+                macros: Vec::new(),
+                lookups: Vec::new(),
+                datamodels: Vec::new(),
+                parse_us: 0,
+            },
+        })
+        .collect();
+    Ok((
+        reports,
+        if args.content.is_none() {
+            content
+        } else {
+            None
+        },
+    ))
+}
+
+/// Render the text report.
+pub fn render_text(reports: &[Report], quiet: bool) -> String {
+    let mut out = String::new();
+    for r in reports {
+        if r.problems.is_empty() {
+            if !quiet {
+                out.push_str(&format!("{}: ok\n", r.path));
+            }
+            continue;
+        }
+        out.push_str(&format!("{}:\n", r.path));
+        for p in &r.problems {
+            out.push_str(&format!("  {}\n", p.render()));
+        }
+        for dm in &r.datamodels {
+            out.push_str(&format!("  note: reads data model '{dm}'\n"));
+        }
+    }
+    let s = summarize(reports);
+    out.push_str(&format!(
+        "\nparsed: {}/{}, runnable: {}/{}\n",
+        s.parsed, s.checked, s.runnable, s.checked
+    ));
+    let per = if s.checked > 0 {
+        s.parse_ms / s.checked as f64
+    } else {
+        0.0
+    };
+    out.push_str(&format!(
+        "parse time: {:.1} ms in all, {:.3} ms per search (macro expansion and parsing)\n",
+        s.parse_ms, per
+    ));
+    if s.unknown_macros > 0 {
+        out.push_str(&format!(
+            "unknown macros in {} detection(s); missing lookups in {}\n",
+            s.unknown_macros, s.missing_lookups
+        ));
+    } else if s.missing_lookups > 0 {
+        out.push_str(&format!(
+            "missing lookups in {} detection(s)\n",
+            s.missing_lookups
+        ));
+    }
+    if !s.unsupported.is_empty() {
+        let width = s
+            .unsupported
+            .iter()
+            .map(|(k, n, _)| k.len() + n.len() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(11);
+        out.push_str(&format!("\n{:<width$}  detections\n", "unsupported"));
+        for (k, n, c) in &s.unsupported {
+            out.push_str(&format!("{:<width$}  {c:>10}\n", format!("{k} {n}")));
+        }
+    }
+    out
+}
+
+/// `spelunk check`.
+pub fn main(args: CheckArgs) -> Result<ExitCode, String> {
+    let (reports, found_content) = run(&args).map_err(|e| format!("error: {e}"))?;
+    if let Some(c) = found_content {
+        eprintln!(
+            "note: using the macros and lookups of the security_content checkout `{}` (--content overrides)",
+            c.display()
+        );
+    }
+    if args.format == "json" {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            detections: &'a [Report],
+            summary: Summary,
+        }
+        let s = serde_json::to_string_pretty(&Out {
+            detections: &reports,
+            summary: summarize(&reports),
+        })
+        .map_err(|e| format!("error: {e}"))?;
+        println!("{s}");
+    } else {
+        print!("{}", render_text(&reports, args.quiet));
+    }
+    Ok(if reports.iter().all(|r| r.runnable) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn knowledge() -> Knowledge {
+        Knowledge::load(None, &[], &[]).unwrap()
+    }
+
+    fn check(search: &str) -> Report {
+        let f = SearchFile {
+            path: PathBuf::from("t.spl"),
+            name: "t".into(),
+            search: search.into(),
+        };
+        check_search(&f, &knowledge())
+    }
+
+    #[test]
+    fn a_supported_search_is_runnable() {
+        let r = check("`cloudtrail` eventName=Get* | stats count by user | where count > 1");
+        assert!(r.parsed && r.runnable, "{:?}", r.problems);
+        assert_eq!(r.commands, ["search", "stats", "where"]);
+        assert_eq!(r.macros, ["cloudtrail"]);
+    }
+
+    #[test]
+    fn unsupported_commands_are_placed() {
+        let r = check("| tstats count from datamodel=Endpoint.Processes by x\n| eval a=1");
+        assert!(r.parsed && !r.runnable);
+        assert_eq!(
+            r.problems[0].render(),
+            "unsupported command 'tstats' at 1:3"
+        );
+        assert_eq!(r.datamodels, ["Endpoint.Processes"]);
+    }
+
+    #[test]
+    fn unknown_macros_are_reported_and_the_rest_is_checked() {
+        let r = check("`foo` | `bar(1)` | tstats count");
+        assert!(r.parsed);
+        let msgs: Vec<String> = r.problems.iter().map(Problem::render).collect();
+        assert_eq!(
+            msgs,
+            [
+                "unknown macro 'foo' at 1:1",
+                "unknown macro 'bar' at 1:9",
+                "unsupported command 'tstats' at 1:20"
+            ]
+        );
+    }
+
+    #[test]
+    fn lookups_are_present_or_missing() {
+        let r = check("| inputlookup aws_service_accounts | lookup local=t nosuch x OUTPUT y");
+        assert_eq!(r.lookups.len(), 2);
+        assert!(r.lookups[0].present);
+        assert!(!r.lookups[1].present);
+        assert!(r
+            .problems
+            .iter()
+            .any(|p| p.render() == "missing lookup 'nosuch' at 1:38"));
+    }
+
+    #[test]
+    fn eval_functions_spelunk_lacks_are_unsupported() {
+        let r = check("search x | eval a=sigfig(b), d=lower(e)");
+        assert!(r.parsed);
+        assert_eq!(r.functions, ["sigfig", "lower"]);
+        assert_eq!(
+            r.problems[0].render(),
+            "unsupported function 'sigfig' at 1:19"
+        );
+        let r = check("search x | where len(replace(a, \"x(?=y)\", \"\")) > 1");
+        assert!(r.parsed && !r.runnable);
+        assert!(r.problems[0]
+            .render()
+            .starts_with("unsupported regular expression in 'replace'"));
+    }
+
+    #[test]
+    fn sub_pipelines_are_parsed_and_walked() {
+        let r = check("search a | join x [ | tstats count from datamodel=Web by x ]");
+        assert!(r.parsed);
+        assert!(r.commands.contains(&"tstats".to_string()));
+        assert_eq!(r.datamodels, ["Web"]);
+        let r = check("search a | append [ search b | statz ]");
+        assert!(!r.parsed);
+        assert!(
+            r.problems.iter().any(
+                |p| p.message == "parse error: unknown command `statz` (did you mean `stats`?)"
+            ),
+            "{:?}",
+            r.problems
+        );
+        let r = check("search a | appendpipe [ stats count ]");
+        assert!(
+            r.commands.contains(&"stats".to_string()),
+            "{:?}",
+            r.commands
+        );
+    }
+
+    #[test]
+    fn parse_errors_are_placed() {
+        let r = check("search a\n| statz count");
+        assert!(!r.parsed);
+        assert!(
+            r.problems[0].render().ends_with("at 2:3"),
+            "{:?}",
+            r.problems
+        );
+    }
+}

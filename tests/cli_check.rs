@@ -1,0 +1,182 @@
+//! `spelunk check` on small crafted detections, one kind of problem each, in text and JSON.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn spelunk(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spelunk"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run spelunk")
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn detection(search: &str) -> String {
+    format!("name: Crafted\nsearch: '{}'\n", search.replace('\'', "''"))
+}
+
+fn crafted() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "a_ok.yml",
+        &detection("`cloudtrail` eventName=Get* | stats count by user | `a_ok_filter`"),
+    );
+    write(
+        d,
+        "b_command.yml",
+        &detection(
+            "| tstats count from datamodel=Endpoint.Processes by Processes.user\n| eval x=1",
+        ),
+    );
+    write(
+        d,
+        "c_macro.yml",
+        &detection("`no_such_macro` | stats count"),
+    );
+    write(d, "d_lookup.yml", &detection("`cloudtrail` | lookup identity_lookup_expanded identity as user OUTPUT category | inputlookup append=t nosuch_lookup"));
+    write(
+        d,
+        "e_function.yml",
+        &detection("`cloudtrail` | eval n=sigfig(1.234)"),
+    );
+    write(
+        d,
+        "f_parse.yml",
+        &detection("`cloudtrail` | stats count by user | frobnicate"),
+    );
+    write(
+        d,
+        "g_query.spl",
+        "search eventName=x | where len(user) > 2\n",
+    );
+    write(
+        d,
+        "h_lookup_def.yml",
+        "name: not_a_detection\nfilename: x.csv\n",
+    );
+    dir
+}
+
+#[test]
+fn each_kind_of_problem_is_reported_with_its_place() {
+    let dir = crafted();
+    let o = spelunk(dir.path(), &["check", "."]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    let expected = [
+        "./a_ok.yml: ok\n",
+        "./b_command.yml:\n  unsupported command 'tstats' at 1:3\n  note: reads data model 'Endpoint.Processes'\n",
+        "./c_macro.yml:\n  unknown macro 'no_such_macro' at 1:1\n",
+        "./d_lookup.yml:\n",
+        "  missing lookup 'nosuch_lookup' at 1:",
+        "./e_function.yml:\n  unsupported function 'sigfig' at 1:23\n",
+        "./f_parse.yml:\n  parse error: unknown command `frobnicate` at 1:38\n",
+        "./g_query.spl: ok\n",
+        "parsed: 6/7, runnable: 2/7\n",
+        "command tstats",
+        "function sigfig",
+    ];
+    for e in expected {
+        assert!(out.contains(e), "missing {e:?} in:\n{out}");
+    }
+    // the lookup definition YAML is not a detection; the shipped identity_lookup_expanded is present
+    assert!(!out.contains("h_lookup_def"), "{out}");
+    assert!(
+        !out.contains("missing lookup 'identity_lookup_expanded'"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_lookups_are_named_and_found_with_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "d.yml",
+        &detection("| inputlookup my_table | stats count"),
+    );
+    let o = spelunk(dir.path(), &["check", "d.yml"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("d.yml:\n  missing lookup 'my_table' at 1:3\n"),
+        "{out}"
+    );
+    assert!(out.contains("parsed: 1/1, runnable: 0/1\n"), "{out}");
+    std::fs::create_dir(dir.path().join("lk")).unwrap();
+    write(
+        &dir.path().join("lk"),
+        "my_table.yml",
+        "name: my_table\nfilename: my_table.csv\n",
+    );
+    write(&dir.path().join("lk"), "my_table.csv", "a\n1\n");
+    let o = spelunk(dir.path(), &["check", "d.yml", "--lookups", "lk"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("d.yml: ok\n"), "{out}");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn macros_come_from_the_options() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "d.spl", "`my_base` | stats count");
+    write(
+        dir.path(),
+        "m.conf",
+        "[my_base]\ndefinition = sourcetype=aws:cloudtrail\n",
+    );
+    let o = spelunk(dir.path(), &["check", "d.spl"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("unknown macro 'my_base' at 1:1"));
+    let o = spelunk(dir.path(), &["check", "d.spl", "--macros", "m.conf", "-q"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.starts_with("\nparsed: 1/1, runnable: 1/1\n"), "{out}");
+}
+
+#[test]
+fn json_output_for_machines() {
+    let dir = crafted();
+    let o = spelunk(dir.path(), &["check", ".", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let s = &v["summary"];
+    assert_eq!(s["checked"], 7);
+    assert_eq!(s["parsed"], 6);
+    assert_eq!(s["runnable"], 2);
+    let dets = v["detections"].as_array().unwrap();
+    let b = dets
+        .iter()
+        .find(|d| d["path"] == "./b_command.yml")
+        .unwrap();
+    assert_eq!(b["parsed"], true);
+    assert_eq!(b["runnable"], false);
+    assert_eq!(b["datamodels"][0], "Endpoint.Processes");
+    assert_eq!(b["problems"][0]["kind"], "unsupported_command");
+    assert_eq!(b["problems"][0]["name"], "tstats");
+    assert_eq!(b["problems"][0]["line"], 1);
+    assert_eq!(b["problems"][0]["col"], 3);
+    let d = dets.iter().find(|d| d["path"] == "./d_lookup.yml").unwrap();
+    assert_eq!(d["lookups"][0]["name"], "identity_lookup_expanded");
+    assert_eq!(d["lookups"][0]["present"], true);
+    assert_eq!(d["lookups"][1]["present"], false);
+}
+
+#[test]
+fn the_shipped_queries_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = spelunk(root, &["check", "queries"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("parsed: 2/2, runnable: 2/2\n"), "{out}");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn a_missing_path_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = spelunk(dir.path(), &["check", "nosuch"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`nosuch` does not exist"));
+}
