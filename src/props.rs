@@ -220,17 +220,36 @@ impl Knowledge {
         }
     }
 
+    /// Which aliases and calculated fields of a sourcetype make a field in `only` (all when `None`).
+    /// Worked out once per query and sourcetype, so that applying them costs nothing per event.
+    pub fn selection(&self, sourcetype: &str, only: Option<&HashSet<String>>) -> Selection {
+        let Some(st) = self.stanzas.get(sourcetype) else {
+            return Selection::default();
+        };
+        let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
+        Selection {
+            aliases: (0..st.aliases.len())
+                .filter(|&i| wanted(&st.aliases[i].1))
+                .collect(),
+            evals: (0..st.evals.len())
+                .filter(|&i| wanted(&st.evals[i].0))
+                .collect(),
+        }
+    }
+
     /// Apply the aliases and calculated fields of this sourcetype whose result is in `only` (all when
     /// `None`).
     pub fn apply_only(&self, sourcetype: &str, ev: &mut Event, only: Option<&HashSet<String>>) {
+        let sel = self.selection(sourcetype, only);
+        self.apply_selected(sourcetype, ev, &sel)
+    }
+
+    /// Apply a [`Selection`] of this sourcetype's knowledge.
+    pub fn apply_selected(&self, sourcetype: &str, ev: &mut Event, sel: &Selection) {
         let Some(st) = self.stanzas.get(sourcetype) else {
             return;
         };
-        let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
-        for (from, to) in &st.aliases {
-            if !wanted(to) {
-                continue;
-            }
+        for (from, to) in sel.aliases.iter().filter_map(|&i| st.aliases.get(i)) {
             match ev.get(from).cloned() {
                 Some(v) => ev.set(to.clone(), v),
                 None => {
@@ -238,7 +257,7 @@ impl Knowledge {
                 }
             }
         }
-        if st.evals.is_empty() {
+        if sel.evals.is_empty() {
             return;
         }
         let default_ctx = EvalContext {
@@ -246,16 +265,23 @@ impl Knowledge {
             tz: chrono_tz::UTC,
         };
         let ctx = self.ctx.as_ref().unwrap_or(&default_ctx);
-        let results: Vec<_> = st
+        let results: Vec<_> = sel
             .evals
             .iter()
-            .filter(|(f, _)| wanted(f))
+            .filter_map(|&i| st.evals.get(i))
             .map(|(f, e)| (f, e.eval(ev, ctx).ok().flatten()))
             .collect();
         for (f, v) in results {
             ev.set_opt(f.clone(), v);
         }
     }
+}
+
+/// The aliases and calculated fields of one sourcetype that a query needs (indexes into its stanza).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    aliases: Vec<usize>,
+    evals: Vec<usize>,
 }
 
 /// `a AS b c AS d` (commas optional, names may be double-quoted).

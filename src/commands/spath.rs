@@ -21,7 +21,6 @@ use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::input::json::{flatten, Flat};
 use crate::parse::Cursor;
-use crate::value::Value;
 
 /// Whether spelunk runs this command (`check` reports the others as unsupported).
 pub const RUNNABLE: bool = true;
@@ -110,10 +109,8 @@ impl Operator for SpathOp {
             None => {
                 // text that is not a JSON object extracts nothing
                 if flatten(&doc, &mut self.flat).is_ok() {
-                    for (name, values) in self.flat.fields.drain(..) {
-                        if let Some(v) = Value::multi(values) {
-                            ev.set(name, v);
-                        }
+                    for (name, v) in self.flat.drain() {
+                        ev.set(name, v);
                     }
                 }
             }

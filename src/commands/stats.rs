@@ -30,7 +30,8 @@ use crate::eval::{EvalContext, Expr};
 use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::{sort_order, Value};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// Splunk's default cap on `list()` values.
 pub const LIST_MAX: usize = 100;
@@ -284,7 +285,8 @@ impl Stats {
     pub fn operator_in(&self, ctx: EvalContext) -> Box<dyn Operator> {
         Box::new(StatsOp {
             stats: self.clone(),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
+            scratch: String::new(),
             seq: 0,
             ctx,
             wild_order: vec![Vec::new(); self.aggs.len()],
@@ -502,7 +504,7 @@ fn new_state(f: &Func) -> State {
         },
         Func::Range => State::Range { lo: None, hi: None },
         Func::Median | Func::Perc(_) => State::Nums(Vec::new()),
-        Func::Mode => State::Mode(HashMap::new()),
+        Func::Mode => State::Mode(HashMap::default()),
         Func::Values => State::Values(BTreeSet::new()),
         Func::List => State::List(Vec::new()),
         Func::First => State::First(None),
@@ -709,7 +711,10 @@ struct Group {
 
 struct StatsOp {
     stats: Stats,
-    groups: HashMap<Vec<String>, Group>,
+    /// Groups by their key: the by-values' texts, each prefixed with its length (unambiguous).
+    groups: HashMap<String, Group>,
+    /// Reused to build keys without allocating for groups already seen.
+    scratch: String,
     seq: u64,
     ctx: EvalContext,
     /// Per aggregate: the input fields a wildcard matched, in order of first sight.
@@ -737,13 +742,28 @@ fn eval_arg(
 }
 
 impl StatsOp {
-    fn add_to(&mut self, key_text: Vec<String>, key: Vec<Value>, ev: &Event) {
+    fn add_to(&mut self, key: &[&Value], ev: &Event) {
         let aggs = &self.stats.aggs;
-        let g = self.groups.entry(key_text).or_insert_with(|| Group {
-            key,
-            states: aggs.iter().map(|a| new_state(&a.func)).collect(),
-            wild: vec![HashMap::new(); aggs.len()],
-        });
+        self.scratch.clear();
+        for v in key {
+            let t = v.text();
+            self.scratch.push_str(&t.len().to_string());
+            self.scratch.push(':');
+            self.scratch.push_str(&t);
+        }
+        if !self.groups.contains_key(self.scratch.as_str()) {
+            self.groups.insert(
+                self.scratch.clone(),
+                Group {
+                    key: key.iter().map(|v| (*v).clone()).collect(),
+                    states: aggs.iter().map(|a| new_state(&a.func)).collect(),
+                    wild: vec![HashMap::default(); aggs.len()],
+                },
+            );
+        }
+        let Some(g) = self.groups.get_mut(self.scratch.as_str()) else {
+            return;
+        };
         let time = ev.time();
         for (i, (a, st)) in aggs.iter().zip(g.states.iter_mut()).enumerate() {
             if let Some(e) = &a.expr {
@@ -850,7 +870,8 @@ impl Operator for StatsOp {
     fn fork(&self) -> Option<Box<dyn Operator>> {
         Some(Box::new(StatsOp {
             stats: self.stats.clone(),
-            groups: HashMap::new(),
+            groups: HashMap::default(),
+            scratch: String::new(),
             seq: 0,
             ctx: self.ctx,
             wild_order: vec![Vec::new(); self.stats.aggs.len()],
@@ -871,33 +892,37 @@ impl Operator for StatsOp {
 
     fn push(&mut self, ev: Event, _out: &mut Vec<Event>) -> Result<()> {
         self.seq += 1;
-        // the cross product of the by-fields' values
-        let mut keys: Vec<Vec<Value>> = vec![Vec::new()];
+        // the usual case: every by-field has one value
+        let mut single: Vec<&Value> = Vec::with_capacity(self.stats.by.len());
+        let mut multi = false;
         for f in &self.stats.by {
             let Some(v) = ev.get(f) else { return Ok(()) };
+            multi |= v.is_multi();
+            single.push(v);
+        }
+        if !multi {
+            self.add_to(&single, &ev);
+            return Ok(());
+        }
+        // the cross product of the by-fields' values, each distinct value once
+        let mut keys: Vec<Vec<&Value>> = vec![Vec::new()];
+        for v in single {
             let vals = v.values();
-            if vals.len() == 1 {
-                for k in &mut keys {
-                    k.push(vals[0].clone());
-                }
-            } else {
-                let mut next = Vec::with_capacity(keys.len() * vals.len());
-                for k in &keys {
-                    let mut seen = BTreeSet::new();
-                    for x in vals {
-                        if seen.insert(x.text().into_owned()) {
-                            let mut nk = k.clone();
-                            nk.push(x.clone());
-                            next.push(nk);
-                        }
+            let mut next = Vec::with_capacity(keys.len() * vals.len());
+            for k in &keys {
+                let mut seen = BTreeSet::new();
+                for x in vals {
+                    if seen.insert(x.text()) {
+                        let mut nk = k.clone();
+                        nk.push(x);
+                        next.push(nk);
                     }
                 }
-                keys = next;
             }
+            keys = next;
         }
         for key in keys {
-            let text: Vec<String> = key.iter().map(|v| v.text().into_owned()).collect();
-            self.add_to(text, key, &ev);
+            self.add_to(&key, &ev);
         }
         Ok(())
     }

@@ -127,7 +127,7 @@ impl Projection {
     /// The node reached from `at` by a JSON key.
     fn child(&self, at: usize, key: &str) -> Option<usize> {
         let node = self.nodes.get(at)?;
-        if !key.contains('.') && !key.contains("{}") {
+        if !key.bytes().any(|b| b == b'.' || b == b'{') {
             return node.children.get(key).copied();
         }
         let mut n = at;
@@ -142,12 +142,23 @@ impl Projection {
     }
 }
 
-/// Flattened fields of one object, in first-seen order, each with its values.
+/// Flattened fields of one object, in first-seen order, each with its values. Reused from event to
+/// event: field names are interned once, and a field with one value (the usual case) allocates no list.
 #[derive(Default)]
 pub struct Flat {
-    pub fields: Vec<(String, Vec<Value>)>,
-    index: HashMap<String, usize>,
+    fields: Vec<(Field, Slot)>,
+    /// Positions by name, kept only once an object has many fields (a scan is faster for few).
+    index: HashMap<Field, usize>,
+    names: Names,
 }
+
+enum Slot {
+    One(Value),
+    Many(Vec<Value>),
+}
+
+/// Above this many fields, `Flat` keeps an index instead of scanning.
+const SCAN_MAX: usize = 12;
 
 impl Flat {
     pub fn clear(&mut self) {
@@ -155,26 +166,123 @@ impl Flat {
         self.index.clear();
     }
 
-    fn add(&mut self, name: &str, v: Value) {
-        if let Some(&i) = self.index.get(name) {
-            self.fields[i].1.push(v);
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if self.fields.len() <= SCAN_MAX {
+            self.fields.iter().position(|(k, _)| k.as_ref() == name)
         } else {
-            self.index.insert(name.to_string(), self.fields.len());
-            self.fields.push((name.to_string(), vec![v]));
+            self.index.get(name).copied()
         }
     }
 
-    /// The single text value of a top-level field, if present.
+    fn add(&mut self, name: &str, v: Value) {
+        match self.position(name) {
+            Some(i) => {
+                let slot = &mut self.fields[i].1;
+                match slot {
+                    Slot::Many(vs) => vs.push(v),
+                    Slot::One(_) => {
+                        if let Slot::One(first) = std::mem::replace(slot, Slot::Many(Vec::new())) {
+                            *slot = Slot::Many(vec![first, v]);
+                        }
+                    }
+                }
+            }
+            None => {
+                let f = self.names.get(name);
+                self.fields.push((f.clone(), Slot::One(v)));
+                if self.fields.len() == SCAN_MAX + 1 {
+                    for (i, (k, _)) in self.fields.iter().enumerate() {
+                        self.index.insert(k.clone(), i);
+                    }
+                } else if self.fields.len() > SCAN_MAX + 1 {
+                    self.index.insert(f, self.fields.len() - 1);
+                }
+            }
+        }
+    }
+
+    /// The first value of a field, if present.
     pub fn first(&self, name: &str) -> Option<&Value> {
-        self.index
-            .get(name)
-            .and_then(|&i| self.fields.get(i))
-            .and_then(|(_, vs)| vs.first())
+        self.position(name).and_then(|i| match &self.fields[i].1 {
+            Slot::One(v) => Some(v),
+            Slot::Many(vs) => vs.first(),
+        })
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.index.contains_key(name)
+        self.position(name).is_some()
     }
+
+    /// Take the fields out, in order, several values of one name as a multivalue.
+    pub fn drain(&mut self) -> impl Iterator<Item = (Field, Value)> + '_ {
+        self.index.clear();
+        self.fields.drain(..).filter_map(|(k, slot)| match slot {
+            Slot::One(v) => Some((k, v)),
+            Slot::Many(vs) => Value::multi(vs).map(|v| (k, v)),
+        })
+    }
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `w` that is zero (exact for the lowest such byte, which is all we use).
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(LO) & !w & HI
+}
+
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    b.get(i..i + 8)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_le_bytes)
+}
+
+/// Index of the next `"`, `{`, `}`, `[` or `]` at or after `i` (or `b.len()`), eight bytes at a time.
+fn next_structural(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        // `| 0x20` folds `[` onto `{` and `]` onto `}`; `"` stays (only the control byte 0x02 joins it)
+        let v = w | (0x20 * LO);
+        let m = zero_bytes(v ^ (b'{' as u64 * LO))
+            | zero_bytes(v ^ (b'}' as u64 * LO))
+            | zero_bytes(v ^ (b'"' as u64 * LO));
+        if m != 0 {
+            let k = i + (m.trailing_zeros() / 8) as usize;
+            // check the byte itself: the folding also lets 0x02 through
+            if matches!(b[k], b'"' | b'{' | b'}' | b'[' | b']') {
+                return k;
+            }
+            i = k + 1;
+            continue;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'{' | b'}' | b'[' | b']') {
+        i += 1;
+    }
+    i
+}
+
+/// Index of the next `"` or `\\` at or after `i` (or `b.len()`).
+fn next_quote_or_escape(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = word(b, i) {
+        let m = zero_bytes(w ^ (b'"' as u64 * LO)) | zero_bytes(w ^ (b'\\' as u64 * LO));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'\\') {
+        i += 1;
+    }
+    i
 }
 
 /// Walks JSON text that is already known to be valid UTF-8 (so strings need no checking of their own).
@@ -384,7 +492,7 @@ impl<'a> Walker<'a> {
                     }
                     path.push_str(&key);
                     match self.only.map(|p| p.child(node, &key)) {
-                        Some(None) => self.skip_value(depth + 1)?,
+                        Some(None) => self.skip_unread()?,
                         Some(Some(child)) => self.value(path, child, depth + 1, out)?,
                         None => self.value(path, 0, depth + 1, out)?,
                     }
@@ -409,7 +517,7 @@ impl<'a> Walker<'a> {
                     Some(None) => {
                         // no wanted field inside this array
                         self.i -= 1;
-                        return self.skip_value(depth);
+                        return self.skip_unread();
                     }
                     Some(Some(n)) => n,
                     None => 0,
@@ -645,6 +753,60 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Skip a value no field of the query lies in. Only its structure is checked (brackets balance,
+    /// strings end): this is the reader's hot path, and the parts a query reads are checked in full.
+    fn skip_unread(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') | Some(b'[') => {}
+            Some(b'"') => return self.skip_string(),
+            _ => return self.skip_value(0),
+        }
+        let mut stack: Vec<u8> = Vec::new();
+        let b = self.b;
+        let mut i = self.i;
+        while i < b.len() {
+            i = next_structural(b, i);
+            let Some(&c) = b.get(i) else { break };
+            match c {
+                b'"' => {
+                    i += 1;
+                    loop {
+                        i = next_quote_or_escape(b, i);
+                        match b.get(i) {
+                            None => {
+                                self.i = b.len();
+                                return Err(self.err("unterminated string"));
+                            }
+                            Some(b'"') => break,
+                            Some(_) => i += 2,
+                        }
+                    }
+                }
+                b'{' | b'[' => {
+                    if stack.len() >= MAX_DEPTH {
+                        self.i = i;
+                        return Err(self.err("JSON nested too deeply"));
+                    }
+                    stack.push(if c == b'{' { b'}' } else { b']' });
+                }
+                b'}' | b']' => {
+                    if stack.pop() != Some(c) {
+                        self.i = i;
+                        return Err(self.err("mismatched bracket"));
+                    }
+                    if stack.is_empty() {
+                        self.i = i + 1;
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.i = b.len();
+        Err(self.err("unterminated object or array"))
+    }
+
     fn skip_string(&mut self) -> Result<(), JsonError> {
         self.expect(b'"')?;
         loop {
@@ -676,6 +838,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn word_scans_find_the_first_structural_byte() {
+        let t = br#"abcdefghij"klm{x}"#;
+        assert_eq!(next_structural(t, 0), 10);
+        assert_eq!(next_structural(t, 11), 14);
+        assert_eq!(next_structural(b"\x02\x02aaaaaaaaaa]", 0), 12);
+        assert_eq!(next_structural(b"abc", 0), 3);
+        assert_eq!(next_quote_or_escape(br#"0123456789\"x"#, 0), 10);
+        let mut f = Flat::default();
+        let p = Projection::new(["z"]);
+        flatten_only(
+            r#"{"a":{"b":["x\"]}", {"c":"}"}]},"z":1}"#,
+            Some(&p),
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(f.first("z"), Some(&Value::str("1")));
+        assert!(flatten_only(r#"{"a":{"b":["x"]],"z":1}"#, Some(&p), &mut f).is_err());
+    }
+
+    #[test]
     fn projection_extracts_only_the_named_fields() {
         let p = Projection::new(["a.b", "r{}.ARN", "x.y", "l{}"]);
         let mut f = Flat::default();
@@ -685,7 +867,7 @@ mod tests {
             &mut f,
         )
         .unwrap();
-        let names: Vec<&str> = f.fields.iter().map(|(k, _)| k.as_str()).collect();
+        let names: Vec<String> = f.drain().map(|(k, _)| k.to_string()).collect();
         assert_eq!(names, ["a.b", "r{}.ARN", "x.y", "l{}"]);
         assert_eq!(segments("r{}.ARN"), ["r", "{}", "ARN"]);
         assert_eq!(segments("a{}{}"), ["a", "{}", "{}"]);
@@ -694,9 +876,13 @@ mod tests {
     fn flat(s: &str) -> Vec<(String, Vec<String>)> {
         let mut f = Flat::default();
         flatten(s, &mut f).unwrap();
-        f.fields
-            .into_iter()
-            .map(|(k, vs)| (k, vs.iter().map(|v| v.to_string()).collect()))
+        f.drain()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.values().iter().map(|v| v.to_string()).collect(),
+                )
+            })
             .collect()
     }
 

@@ -266,6 +266,9 @@ impl ReadPlan {
     }
 }
 
+static RECORDS_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"Records\""));
+
 static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
 
@@ -341,7 +344,6 @@ fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
 pub struct EventBuilder<'k> {
     knowledge: &'k Knowledge,
     plan: &'k ReadPlan,
-    names: Names,
     flat: Flat,
     f_raw: Field,
     f_time: Field,
@@ -352,7 +354,7 @@ pub struct EventBuilder<'k> {
     v_host: Value,
     v_index: Value,
     v_source: Option<(String, Value)>,
-    v_sourcetypes: Vec<(String, Value)>,
+    v_sourcetypes: Vec<(String, Value, crate::props::Selection)>,
 }
 
 static READ_ALL: std::sync::OnceLock<ReadPlan> = std::sync::OnceLock::new();
@@ -374,7 +376,6 @@ impl<'k> EventBuilder<'k> {
             f_sourcetype: names.get("sourcetype"),
             f_host: names.get("host"),
             f_index: names.get("index"),
-            names,
             flat: Flat::default(),
             v_host: Value::str(&opts.host),
             v_index: Value::str(&opts.index),
@@ -394,13 +395,15 @@ impl<'k> EventBuilder<'k> {
         }
     }
 
-    fn sourcetype_value(&mut self, st: &str) -> Value {
-        if let Some((_, v)) = self.v_sourcetypes.iter().find(|(n, _)| n == st) {
-            return v.clone();
+    /// The `sourcetype` value and the knowledge to apply, worked out once per sourcetype.
+    fn sourcetype_value(&mut self, st: &str) -> (Value, usize) {
+        if let Some(i) = self.v_sourcetypes.iter().position(|(n, _, _)| n == st) {
+            return (self.v_sourcetypes[i].1.clone(), i);
         }
         let v = Value::str(st);
-        self.v_sourcetypes.push((st.to_string(), v.clone()));
-        v
+        let sel = self.knowledge.selection(st, self.plan.computed.as_ref());
+        self.v_sourcetypes.push((st.to_string(), v.clone(), sel));
+        (v, self.v_sourcetypes.len() - 1)
     }
 
     /// Build the event of one JSON object, or `None` when the read plan shows it cannot match.
@@ -424,37 +427,35 @@ impl<'k> EventBuilder<'k> {
             .knowledge
             .time_of(&sourcetype, &self.flat)
             .unwrap_or(fallback_time);
-        let mut ev = Event::with_capacity(self.flat.fields.len() + 8);
+        let mut ev = Event::with_capacity(self.flat.len() + 6);
         if !plan.drop_raw {
             ev.push(self.f_raw.clone(), Value::str(raw));
         }
         ev.push(self.f_time.clone(), Value::Num(time));
         let src = self.source_value(&source.name);
         ev.push(self.f_source.clone(), src);
-        let st = self.sourcetype_value(&sourcetype);
+        let (st, st_index) = self.sourcetype_value(&sourcetype);
         ev.push(self.f_sourcetype.clone(), st);
         ev.push(self.f_host.clone(), self.v_host.clone());
         ev.push(self.f_index.clone(), self.v_index.clone());
-        for (name, values) in self.flat.fields.drain(..) {
+        for (name, v) in self.flat.drain() {
             // a JSON key named like a default field (e.g. `source`) does not replace it
             if matches!(
-                name.as_str(),
+                name.as_ref(),
                 "_raw" | "_time" | "source" | "sourcetype" | "host" | "index"
             ) {
                 continue;
             }
-            if let Some(v) = Value::multi(values) {
-                let f = self.names.get(&name);
-                ev.push(f, v);
-            }
+            ev.push(name, v);
         }
         if let Some(pre) = &plan.prefilter {
             if !pre(&ev) {
                 return Ok(None);
             }
         }
-        self.knowledge
-            .apply_only(&sourcetype, &mut ev, plan.computed.as_ref());
+        if let Some((_, _, sel)) = self.v_sourcetypes.get(st_index) {
+            self.knowledge.apply_selected(&sourcetype, &mut ev, sel);
+        }
         Ok(Some(ev))
     }
 }
@@ -662,7 +663,7 @@ fn read_value(
     report: &mut FileReport,
     sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
-    if builder.plan.rules_out(text) && memchr::memmem::find(text, b"\"Records\"").is_none() {
+    if builder.plan.rules_out(text) && RECORDS_KEY.find(text).is_none() {
         report.events += 1;
         return ControlFlow::Continue(());
     }
@@ -673,7 +674,7 @@ fn read_value(
     let text = text.trim_start();
     let members = match text.as_bytes().first() {
         // only an object that mentions `"Records"` can be a CloudTrail delivery file
-        Some(b'{') if memchr::memmem::find(text.as_bytes(), b"\"Records\"").is_none() => None,
+        Some(b'{') if RECORDS_KEY.find(text.as_bytes()).is_none() => None,
         Some(b'{') => match json::records_members(text) {
             Ok(m) => m,
             Err(e) => {
@@ -869,7 +870,10 @@ pub fn read_unit(
     let Content::File(path) = &source.content else {
         return read_source(source, builder, sink);
     };
-    let data = (|| -> std::io::Result<(Vec<u8>, f64)> {
+    // each reading thread reuses one buffer: a fresh one per part costs page faults
+    let mut buf = UNIT_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    buf.clear();
+    let data = (|| -> std::io::Result<f64> {
         use std::io::{Seek, SeekFrom};
         let mut f = std::fs::File::open(path)?;
         let mtime = f
@@ -880,14 +884,15 @@ pub fn read_unit(
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         f.seek(SeekFrom::Start(start))?;
-        let mut buf = Vec::with_capacity((end - start) as usize);
+        buf.reserve((end - start) as usize);
         f.take(end - start).read_to_end(&mut buf)?;
-        Ok((buf, mtime))
+        Ok(mtime)
     })();
-    let (buf, mtime) = match data {
+    let mtime = match data {
         Ok(x) => x,
         Err(e) => {
             report.error = Some(format!("cannot read: {e}"));
+            UNIT_BUF.with(|b| *b.borrow_mut() = buf);
             return report;
         }
     };
@@ -906,5 +911,10 @@ pub fn read_unit(
         }
     }
     report.lines = line_no;
+    UNIT_BUF.with(|b| *b.borrow_mut() = buf);
     report
+}
+
+thread_local! {
+    static UNIT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
