@@ -266,6 +266,25 @@ pub const ALL_COMMANDS: &[&str] = &[
     "cyberchef",
 ];
 
+/// A piece of a parsed command that spelunk cannot run, although it runs the command otherwise: the
+/// search parses, `check` reports the piece, and running it fails with `reason` at `span`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    /// The function or feature (`sparkline`, `PCRE look-around`).
+    pub name: String,
+    pub reason: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// A function of the command (`stats sparkline`).
+    Function,
+    /// A feature of an argument (a PCRE construct the regex engine here lacks).
+    Feature,
+}
+
 /// Why a command in [`Command::Unsupported`] does not run: commands that write into a Splunk deployment
 /// (an index, an alert action, mail, its dispatch folder) have nothing to write to here.
 pub fn unsupported_message(name: &str) -> String {
@@ -388,8 +407,27 @@ impl Command {
         }
     }
 
-    /// Can spelunk run this command? (`check` reports the others.)
+    /// What in this parsed command spelunk cannot run (empty for most); the plan refuses to build a
+    /// stage that has any, and `check` reports each.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        match self {
+            Command::Stats(s) => s.refusals(),
+            Command::EventStats(s) => s.stats.refusals(),
+            Command::StreamStats(s) => s.stats.refusals(),
+            Command::Rex(r) => r.refusals(),
+            Command::Regex(r) => r.pattern.refusals("regex"),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Can spelunk run this command? (`check` reports the others.) A command whose parse holds a piece
+    /// it cannot run ([`Command::refusals`]) is not.
     pub fn is_runnable(&self) -> bool {
+        self.command_is_runnable() && self.refusals().is_empty()
+    }
+
+    /// Does spelunk run this kind of command at all?
+    fn command_is_runnable(&self) -> bool {
         match self {
             Command::Spath(_) => spath::RUNNABLE,
             Command::EventStats(_) => eventstats::RUNNABLE,
