@@ -266,6 +266,51 @@ pub const ALL_COMMANDS: &[&str] = &[
     "cyberchef",
 ];
 
+/// Every command name spelunk runs, aliases included, sorted (README's list is generated from this; a
+/// test checks it against [`Command::is_runnable`]).
+pub const RUNNABLE_COMMANDS: &[&str] = &[
+    "addtotals",
+    "append",
+    "appendpipe",
+    "bin",
+    "bucket",
+    "convert",
+    "dedup",
+    "eval",
+    "eventstats",
+    "fields",
+    "fillnull",
+    "foreach",
+    "format",
+    "fromjson",
+    "head",
+    "inputlookup",
+    "iplocation",
+    "join",
+    "lookup",
+    "makemv",
+    "makeresults",
+    "mvcombine",
+    "mvexpand",
+    "outputlookup",
+    "rare",
+    "regex",
+    "rename",
+    "return",
+    "rex",
+    "search",
+    "sort",
+    "spath",
+    "stats",
+    "streamstats",
+    "table",
+    "tail",
+    "top",
+    "transaction",
+    "where",
+    "xmlkv",
+];
+
 /// A piece of a parsed command that spelunk cannot run, although it runs the command otherwise: the
 /// search parses, `check` reports the piece, and running it fails with `reason` at `span`.
 #[derive(Clone, Debug, PartialEq)]
@@ -608,6 +653,87 @@ pub fn expected_at(what: &str, span: Span) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Arguments that each runnable command parses with.
+    const SAMPLE_ARGS: &[(&str, &str)] = &[
+        ("addtotals", ""),
+        ("append", "[search b]"),
+        ("appendpipe", "[stats count]"),
+        ("bin", "span=1h _time"),
+        ("bucket", "span=1h _time"),
+        ("convert", "ctime(_time)"),
+        ("dedup", "user"),
+        ("eval", "a=1"),
+        ("eventstats", "count by user"),
+        ("fields", "user"),
+        ("fillnull", ""),
+        ("foreach", "a* [eval <<FIELD>>=1]"),
+        ("format", ""),
+        ("fromjson", "body"),
+        ("head", "5"),
+        ("inputlookup", "users.csv"),
+        ("iplocation", "src"),
+        ("join", "user [search b]"),
+        ("lookup", "users user OUTPUT name"),
+        ("makemv", "delim=\",\" user"),
+        ("makeresults", ""),
+        ("mvcombine", "user"),
+        ("mvexpand", "user"),
+        ("outputlookup", "users.csv"),
+        ("rare", "user"),
+        ("regex", "user=\"^a\""),
+        ("rename", "a AS b"),
+        ("return", "user"),
+        ("rex", "\"(?<user>\\w+)\""),
+        ("search", "user=a"),
+        ("sort", "- count"),
+        ("spath", ""),
+        ("stats", "count by user"),
+        ("streamstats", "count"),
+        ("table", "user"),
+        ("tail", "5"),
+        ("top", "user"),
+        ("transaction", "user"),
+        ("where", "a > 1"),
+        ("xmlkv", ""),
+    ];
+
+    #[test]
+    fn runnable_commands_are_those_that_run() {
+        let mut sorted = RUNNABLE_COMMANDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, RUNNABLE_COMMANDS, "keep RUNNABLE_COMMANDS sorted");
+        for name in ALL_COMMANDS {
+            let args = SAMPLE_ARGS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("x", |(_, a)| *a);
+            let q = if matches!(*name, "inputlookup" | "makeresults") {
+                format!("| {name} {args}")
+            } else {
+                format!("search a | {name} {args}")
+            };
+            let p = crate::parse::parse_query(&q)
+                .unwrap_or_else(|e| panic!("`{q}` does not parse: {}", e.message));
+            let Some(cmd) = p.stages.last().map(|s| &s.command) else {
+                panic!("`{q}` has no stage")
+            };
+            if RUNNABLE_COMMANDS.contains(name) {
+                assert!(cmd.is_runnable(), "`{q}` should run: {cmd:?}");
+            } else {
+                assert!(
+                    matches!(cmd, Command::Unsupported { .. }) && !cmd.is_runnable(),
+                    "`{name}` has a parser: list it in RUNNABLE_COMMANDS ({cmd:?})"
+                );
+            }
+        }
+        for name in RUNNABLE_COMMANDS {
+            assert!(
+                ALL_COMMANDS.contains(name),
+                "{name} is not a Splunk command"
+            );
+        }
+    }
 
     #[test]
     fn wildcards_capture_their_parts() {
