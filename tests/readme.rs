@@ -57,7 +57,7 @@ fn readme_lists_what_the_code_supports() {
     let block = generated_block();
     let bless = std::env::var("SPELUNK_BLESS").is_ok_and(|v| v == "1");
     match current_block(&readme) {
-        Some((s, e)) if &readme[s..e] == block => {}
+        Some((s, e)) if readme[s..e] == block => {}
         Some((s, e)) if bless => {
             let updated = format!("{}{}{}", &readme[..s], block, &readme[e..]);
             std::fs::write(&path, updated).expect("write README.md");
