@@ -18,7 +18,7 @@
 //! lookups. Exit status: 0 when every detection is runnable, 1 when some are not, 2 on a usage error.
 
 use crate::commands::search::SearchExpr;
-use crate::commands::Command;
+use crate::commands::{Command, RefusalKind};
 use crate::diag::{line_col, Span};
 use crate::eval::Expr;
 use crate::lookups::Lookups;
@@ -237,6 +237,8 @@ pub enum ProblemKind {
     Parse,
     UnsupportedCommand,
     UnsupportedFunction,
+    /// A feature of an argument that spelunk cannot run (a PCRE-only regex construct).
+    UnsupportedFeature,
     MissingLookup,
 }
 
@@ -354,7 +356,15 @@ impl Walk<'_> {
             if !self.report.commands.contains(&name) {
                 self.report.commands.push(name.clone());
             }
-            if !stage.command.is_runnable() {
+            let refusals = stage.command.refusals();
+            for r in &refusals {
+                let kind = match r.kind {
+                    RefusalKind::Function => ProblemKind::UnsupportedFunction,
+                    RefusalKind::Feature => ProblemKind::UnsupportedFeature,
+                };
+                self.problem(kind, &r.name, r.reason.clone(), Some(r.span));
+            }
+            if !stage.command.is_runnable() && refusals.is_empty() {
                 let at = if stage.name_span.start == stage.name_span.end {
                     stage.span
                 } else {
@@ -696,6 +706,7 @@ pub fn summarize(reports: &[Report]) -> Summary {
             let kind = match p.kind {
                 ProblemKind::UnsupportedCommand => "command",
                 ProblemKind::UnsupportedFunction => "function",
+                ProblemKind::UnsupportedFeature => "feature",
                 _ => continue,
             };
             need.entry((kind.to_string(), p.name.clone()))
@@ -944,6 +955,32 @@ mod tests {
         assert!(r.problems[0]
             .render()
             .starts_with("unsupported regular expression in 'replace'"));
+    }
+
+    #[test]
+    fn parsed_pieces_spelunk_cannot_run_are_unsupported() {
+        // valid PCRE that the regex engine here lacks: parsed, not runnable, reported as a feature
+        let r = check("search x | rex field=a \"(?<b>\\w+)(?=c)\" | stats count by b");
+        assert!(r.parsed && !r.runnable, "{:?}", r.problems);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        assert_eq!(r.problems[0].kind, ProblemKind::UnsupportedFeature);
+        assert_eq!(r.problems[0].name, "regex look-around");
+        assert!(
+            r.problems[0].render().ends_with("at 1:24"),
+            "{:?}",
+            r.problems
+        );
+        // a stats sparkline: parsed, reported as a function
+        let r = check("search x | stats sparkline count by y");
+        assert!(r.parsed && !r.runnable);
+        assert_eq!(r.problems[0].kind, ProblemKind::UnsupportedFunction);
+        assert_eq!(r.problems[0].name, "sparkline");
+        let s = summarize(&[check("search x | regex \"a(?<=b)\"")]);
+        assert_eq!((s.parsed, s.runnable), (1, 0));
+        assert_eq!(
+            s.unsupported,
+            [("feature".to_string(), "regex look-around".to_string(), 1)]
+        );
     }
 
     #[test]

@@ -320,6 +320,34 @@ impl<'a> Cursor<'a> {
         Ok((out, Span::new(start, self.pos)))
     }
 
+    /// A field name that may carry parenthesised parts written without a space, as the names that
+    /// `stats` and `predict` give their results do (`count(x)`, `predicted(unusual_cmdline_logits)`,
+    /// `aceFlags(inheritance)`). Used where a name cannot be followed by `(` for another reason: lists of
+    /// fields and the names after `AS`.
+    pub fn field_name(&mut self, what: &str) -> Result<(String, Span)> {
+        let (mut name, span) = self.field(what)?;
+        while self.at('(') {
+            let Some(len) = glued_parens(self.rest()) else {
+                break;
+            };
+            name.push_str(&self.rest()[..len]);
+            self.pos += len;
+            if self.at('"') || self.peek_char().is_some_and(is_name_char) {
+                name.push_str(&self.field(what)?.0);
+            }
+        }
+        Ok((name, Span::new(span.start, self.pos)))
+    }
+
+    /// [`Cursor::field_name`] if a name is here.
+    pub fn try_field_name(&mut self) -> Result<Option<(String, Span)>> {
+        self.ws();
+        if self.at_stage_end() || !(self.at('"') || self.peek_char().is_some_and(is_name_char)) {
+            return Ok(None);
+        }
+        self.field_name("a field name").map(Some)
+    }
+
     /// A field name if one is here (used by lists that end at a keyword or the stage end).
     pub fn try_field(&mut self) -> Result<Option<(String, Span)>> {
         self.ws();
@@ -467,6 +495,26 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Length of the balanced `(...)` that `text` starts with, when it holds no space, quote, bracket or
+/// `|` (the parenthesised part of a field name such as `count(x)`).
+fn glued_parens(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, ch) in text.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            c if c.is_whitespace() || matches!(c, '|' | '"' | '\'' | '[' | ']') => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The error for a command name that Splunk does not have.
 pub fn unknown_command(name: &str, span: Span) -> Diagnostic {
     let mut d = Diagnostic::at(format!("unknown command `{name}`"), span);
@@ -490,6 +538,34 @@ mod tests {
         // what `drop_dm_object_name("Web")` expands to
         match stage("search a | rename \"Web\".* AS *", 1) {
             Command::Rename(r) => assert_eq!(r.pairs, [("Web.*".to_string(), "*".to_string())]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn field_names_may_end_in_glued_parentheses() {
+        let mut c = Cursor::new("count(x) predicted(a(b)).c f (g) h(i j) k(");
+        assert_eq!(c.field_name("f").unwrap().0, "count(x)");
+        assert_eq!(c.field_name("f").unwrap().0, "predicted(a(b)).c");
+        // a space ends the name
+        assert_eq!(c.field_name("f").unwrap().0, "f");
+        c.ws();
+        assert!(c.at('('));
+        c.pos += 4;
+        // spaces inside, or no closing parenthesis: the name stops before `(`
+        assert_eq!(c.field_name("f").unwrap().0, "h");
+        assert!(c.at('('));
+        c.pos += 5;
+        assert_eq!(c.field_name("f").unwrap().0, "k");
+        assert!(c.at('('));
+        match stage("search a | rename count(x) AS n, \"a b\" AS p(q)", 1) {
+            Command::Rename(r) => assert_eq!(
+                r.pairs,
+                [
+                    ("count(x)".to_string(), "n".to_string()),
+                    ("a b".to_string(), "p(q)".to_string())
+                ]
+            ),
             other => panic!("{other:?}"),
         }
     }

@@ -224,6 +224,10 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
 
 fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
     let ctx = env.ctx;
+    // a piece the command parsed but cannot run (`sparkline`, a PCRE-only regex)
+    if let Some(r) = stage.command.refusals().into_iter().next() {
+        return Err(Diagnostic::at(r.reason, r.span));
+    }
     Ok(match &stage.command {
         Command::Search(s) => {
             let now = ctx.eval.now;

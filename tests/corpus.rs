@@ -5,21 +5,6 @@
 use spelunk::check::{self, CheckArgs, ProblemKind};
 use std::path::Path;
 
-/// Parse failures that belong to command parsers written separately from the pipeline parser, each
-/// entry a piece of the error message: `stats` functions over `eval(...)`, `sparkline`, and `AS` names
-/// with parentheses (`AS aceFlags(inheritance)`); `inputlookup` options after the table name; `fields`
-/// names with parentheses (`predicted(x)`); `rex` patterns that use PCRE-only syntax (look-around, `\x`
-/// escapes), which should parse and be refused when run. Once those parsers accept them, this list is
-/// empty and the test demands that all 1711 searches parse.
-const PENDING_IN_COMMAND_PARSERS: &[&str] = &[
-    "`eval(...)` inside a stats function is not supported yet",
-    "unknown stats function `sparkline`",
-    "expected a stats function such as `count` or `values(field)`, found `(inheritance)`",
-    "expected `|` or the end of `inputlookup`, found `append=t`",
-    "expected `|` or the end of `fields`, found `(unusual_cmdline",
-    "this regular expression does not compile",
-];
-
 #[test]
 fn every_published_detection_parses() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -39,33 +24,27 @@ fn every_published_detection_parses() {
     let (reports, _) = check::run(&args).expect("check the corpus");
     let s = check::summarize(&reports);
     assert_eq!(s.checked, 1711, "detections found");
-    let mut pending = 0;
-    let mut failures = Vec::new();
-    for r in reports.iter().filter(|r| !r.parsed) {
-        let errors: Vec<&str> = r
-            .problems
-            .iter()
-            .filter(|p| {
-                matches!(
-                    p.kind,
-                    ProblemKind::Parse | ProblemKind::Macro | ProblemKind::File
-                )
-            })
-            .map(|p| p.message.as_str())
-            .collect();
-        if !errors.is_empty()
-            && errors
+    let failures: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.parsed)
+        .map(|r| {
+            let errors: Vec<&str> = r
+                .problems
                 .iter()
-                .all(|e| PENDING_IN_COMMAND_PARSERS.iter().any(|k| e.contains(k)))
-        {
-            pending += 1;
-        } else {
-            failures.push(format!("{}: {}", r.path, errors.join("; ")));
-        }
-    }
+                .filter(|p| {
+                    matches!(
+                        p.kind,
+                        ProblemKind::Parse | ProblemKind::Macro | ProblemKind::File
+                    )
+                })
+                .map(|p| p.message.as_str())
+                .collect();
+            format!("{}: {}", r.path, errors.join("; "))
+        })
+        .collect();
     println!(
-        "corpus: parsed {}/{} ({} more wait on command parsers), runnable {}/{}, parse time {:.0} ms",
-        s.parsed, s.checked, pending, s.runnable, s.checked, s.parse_ms
+        "corpus: parsed {}/{}, runnable {}/{}, parse time {:.0} ms",
+        s.parsed, s.checked, s.runnable, s.checked, s.parse_ms
     );
     for (kind, name, n) in s.unsupported.iter().take(10) {
         println!("  unsupported {kind} {name}: {n}");
@@ -76,5 +55,5 @@ fn every_published_detection_parses() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(s.parsed + pending, 1711);
+    assert_eq!(s.parsed, 1711);
 }

@@ -6,6 +6,8 @@
 //! ```
 //! Kept fields come in the order the list names them (a wildcard expands in the row's own order), then
 //! the internal fields `_time` and `_raw` when the row has them and the list did not name them.
+//! A name may end in a parenthesised part written without a space, as the names other commands give
+//! their results do (`count(x)`, `predicted(score)`).
 
 use super::{wildcard_match, Operator};
 use crate::diag::Result;
@@ -37,7 +39,8 @@ impl Fields {
     }
 }
 
-/// `a, b c "d e"` — names separated by spaces and/or commas, at least one.
+/// `a, b c "d e" count(x)` — names separated by spaces and/or commas, at least one; a name may end in a
+/// parenthesised part written without a space (the names `stats` gives its results).
 pub fn parse_field_list(c: &mut Cursor, what: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     loop {
@@ -45,7 +48,7 @@ pub fn parse_field_list(c: &mut Cursor, what: &str) -> Result<Vec<String>> {
         if c.eat(',') {
             continue;
         }
-        match c.try_field()? {
+        match c.try_field_name()? {
             Some((f, _)) => out.push(f),
             None => break,
         }
@@ -92,5 +95,40 @@ impl Operator for Fields {
             out.push(select(ev, &self.fields, true));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::Command;
+    use crate::parse::parse_query;
+
+    fn parse(q: &str) -> Result<Fields> {
+        match parse_query(q)?.stages.pop().map(|s| s.command) {
+            Some(Command::Fields(f)) => Ok(f),
+            other => panic!("not fields: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_may_end_in_parentheses() {
+        let f =
+            parse("x | fields - unusual_cmdline* predicted(unusual_cmdline_logits) orig_process")
+                .unwrap();
+        assert!(f.remove);
+        assert_eq!(
+            f.fields,
+            [
+                "unusual_cmdline*",
+                "predicted(unusual_cmdline_logits)",
+                "orig_process"
+            ]
+        );
+        let f = parse("x | fields count(x), \"a b\", f(g(h)).i").unwrap();
+        assert_eq!(f.fields, ["count(x)", "a b", "f(g(h)).i"]);
+        // unbalanced or spaced parentheses are not part of a name
+        assert!(parse("x | fields a(b").is_err());
+        assert!(parse("x | fields a( b)").is_err());
     }
 }

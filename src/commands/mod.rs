@@ -266,6 +266,70 @@ pub const ALL_COMMANDS: &[&str] = &[
     "cyberchef",
 ];
 
+/// Every command name spelunk runs, aliases included, sorted (README's list is generated from this; a
+/// test checks it against [`Command::is_runnable`]).
+pub const RUNNABLE_COMMANDS: &[&str] = &[
+    "addtotals",
+    "append",
+    "appendpipe",
+    "bin",
+    "bucket",
+    "convert",
+    "dedup",
+    "eval",
+    "eventstats",
+    "fields",
+    "fillnull",
+    "foreach",
+    "format",
+    "fromjson",
+    "head",
+    "inputlookup",
+    "iplocation",
+    "join",
+    "lookup",
+    "makemv",
+    "makeresults",
+    "mvcombine",
+    "mvexpand",
+    "outputlookup",
+    "rare",
+    "regex",
+    "rename",
+    "return",
+    "rex",
+    "search",
+    "sort",
+    "spath",
+    "stats",
+    "streamstats",
+    "table",
+    "tail",
+    "top",
+    "transaction",
+    "where",
+    "xmlkv",
+];
+
+/// A piece of a parsed command that spelunk cannot run, although it runs the command otherwise: the
+/// search parses, `check` reports the piece, and running it fails with `reason` at `span`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    /// The function or feature (`sparkline`, `PCRE look-around`).
+    pub name: String,
+    pub reason: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// A function of the command (`stats sparkline`).
+    Function,
+    /// A feature of an argument (a PCRE construct the regex engine here lacks).
+    Feature,
+}
+
 /// Why a command in [`Command::Unsupported`] does not run: commands that write into a Splunk deployment
 /// (an index, an alert action, mail, its dispatch folder) have nothing to write to here.
 pub fn unsupported_message(name: &str) -> String {
@@ -388,8 +452,27 @@ impl Command {
         }
     }
 
-    /// Can spelunk run this command? (`check` reports the others.)
+    /// What in this parsed command spelunk cannot run (empty for most); the plan refuses to build a
+    /// stage that has any, and `check` reports each.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        match self {
+            Command::Stats(s) => s.refusals(),
+            Command::EventStats(s) => s.stats.refusals(),
+            Command::StreamStats(s) => s.stats.refusals(),
+            Command::Rex(r) => r.refusals(),
+            Command::Regex(r) => r.pattern.refusals("regex"),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Can spelunk run this command? (`check` reports the others.) A command whose parse holds a piece
+    /// it cannot run ([`Command::refusals`]) is not.
     pub fn is_runnable(&self) -> bool {
+        self.command_is_runnable() && self.refusals().is_empty()
+    }
+
+    /// Does spelunk run this kind of command at all?
+    fn command_is_runnable(&self) -> bool {
         match self {
             Command::Spath(_) => spath::RUNNABLE,
             Command::EventStats(_) => eventstats::RUNNABLE,
@@ -570,6 +653,87 @@ pub fn expected_at(what: &str, span: Span) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Arguments that each runnable command parses with.
+    const SAMPLE_ARGS: &[(&str, &str)] = &[
+        ("addtotals", ""),
+        ("append", "[search b]"),
+        ("appendpipe", "[stats count]"),
+        ("bin", "span=1h _time"),
+        ("bucket", "span=1h _time"),
+        ("convert", "ctime(_time)"),
+        ("dedup", "user"),
+        ("eval", "a=1"),
+        ("eventstats", "count by user"),
+        ("fields", "user"),
+        ("fillnull", ""),
+        ("foreach", "a* [eval <<FIELD>>=1]"),
+        ("format", ""),
+        ("fromjson", "body"),
+        ("head", "5"),
+        ("inputlookup", "users.csv"),
+        ("iplocation", "src"),
+        ("join", "user [search b]"),
+        ("lookup", "users user OUTPUT name"),
+        ("makemv", "delim=\",\" user"),
+        ("makeresults", ""),
+        ("mvcombine", "user"),
+        ("mvexpand", "user"),
+        ("outputlookup", "users.csv"),
+        ("rare", "user"),
+        ("regex", "user=\"^a\""),
+        ("rename", "a AS b"),
+        ("return", "user"),
+        ("rex", "\"(?<user>\\w+)\""),
+        ("search", "user=a"),
+        ("sort", "- count"),
+        ("spath", ""),
+        ("stats", "count by user"),
+        ("streamstats", "count"),
+        ("table", "user"),
+        ("tail", "5"),
+        ("top", "user"),
+        ("transaction", "user"),
+        ("where", "a > 1"),
+        ("xmlkv", ""),
+    ];
+
+    #[test]
+    fn runnable_commands_are_those_that_run() {
+        let mut sorted = RUNNABLE_COMMANDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, RUNNABLE_COMMANDS, "keep RUNNABLE_COMMANDS sorted");
+        for name in ALL_COMMANDS {
+            let args = SAMPLE_ARGS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("x", |(_, a)| *a);
+            let q = if matches!(*name, "inputlookup" | "makeresults") {
+                format!("| {name} {args}")
+            } else {
+                format!("search a | {name} {args}")
+            };
+            let p = crate::parse::parse_query(&q)
+                .unwrap_or_else(|e| panic!("`{q}` does not parse: {}", e.message));
+            let Some(cmd) = p.stages.last().map(|s| &s.command) else {
+                panic!("`{q}` has no stage")
+            };
+            if RUNNABLE_COMMANDS.contains(name) {
+                assert!(cmd.is_runnable(), "`{q}` should run: {cmd:?}");
+            } else {
+                assert!(
+                    matches!(cmd, Command::Unsupported { .. }) && !cmd.is_runnable(),
+                    "`{name}` has a parser: list it in RUNNABLE_COMMANDS ({cmd:?})"
+                );
+            }
+        }
+        for name in RUNNABLE_COMMANDS {
+            assert!(
+                ALL_COMMANDS.contains(name),
+                "{name} is not a Splunk command"
+            );
+        }
+    }
 
     #[test]
     fn wildcards_capture_their_parts() {

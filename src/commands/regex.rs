@@ -3,12 +3,14 @@
 //! ```text
 //! regex [<field>=|<field>!=]"<regex>"
 //! ```
+//! Spaces may stand around `=` and `!=`.
 //! The field defaults to `_raw`. The match is unanchored; a multivalue field matches when any value
 //! does. With `=` a row without the field is dropped; with `!=` it is kept (it does not match). The
-//! regex is compiled once, as for `rex` (PCRE habits rewritten, look-around refused). An unquoted regex
-//! runs to the end of the stage.
+//! regex is compiled once, as for `rex` (PCRE habits rewritten; a valid PCRE pattern that the regex engine
+//! here cannot run, such as one with look-around, parses and is refused when run). An unquoted regex runs
+//! to the end of the stage.
 
-use super::rex::{compile, Pattern};
+use super::rex::Regexp;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -21,7 +23,7 @@ pub const RUNNABLE: bool = true;
 pub struct Regex {
     pub field: String,
     pub negated: bool,
-    pub pattern: Pattern,
+    pub pattern: Regexp,
     pub span: Span,
 }
 
@@ -33,6 +35,8 @@ impl Regex {
         if !c.at('"') {
             let save = c.pos;
             if let Some((f, _)) = c.bare() {
+                // spaces around the operator are allowed (`regex file_name = "\\x{202E}"`)
+                c.ws();
                 if c.eat('=') {
                     field = f.to_string();
                 } else if c.rest().starts_with("!=") {
@@ -62,26 +66,41 @@ impl Regex {
         Ok(Regex {
             field,
             negated,
-            pattern: compile(&text, span)?,
+            pattern: Regexp::compile(&text, span)?,
             span: name_span,
         })
     }
 
     pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Ok(Box::new(RegexOp(self.clone())))
+        if let Some(r) = self.pattern.refusals("regex").into_iter().next() {
+            return Err(Diagnostic::at(r.reason, r.span));
+        }
+        let Some(regex) = self.pattern.ready() else {
+            return Err(Diagnostic::at(
+                "this regular expression cannot run here",
+                self.span,
+            ));
+        };
+        Ok(Box::new(RegexOp {
+            field: self.field.clone(),
+            negated: self.negated,
+            regex: regex.clone(),
+        }))
     }
 }
 
-struct RegexOp(Regex);
+struct RegexOp {
+    field: String,
+    negated: bool,
+    regex: regex::Regex,
+}
 
 impl Operator for RegexOp {
     fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        let matched = ev.get(&self.0.field).is_some_and(|v| {
-            v.values()
-                .iter()
-                .any(|x| self.0.pattern.regex.is_match(&x.text()))
-        });
-        if matched != self.0.negated {
+        let matched = ev
+            .get(&self.field)
+            .is_some_and(|v| v.values().iter().any(|x| self.regex.is_match(&x.text())));
+        if matched != self.negated {
             out.push(ev);
         }
         Ok(())
@@ -110,7 +129,25 @@ mod tests {
         let p = parse_query(r#"x | regex _raw="(?i)error" | head 1"#).unwrap();
         assert_eq!(p.stages.len(), 3);
         let r = parse(r#"x | regex src=^10\. "#).unwrap();
-        assert_eq!(r.pattern.text, r"^10\.");
+        assert_eq!(r.pattern.text(), r"^10\.");
+    }
+
+    #[test]
+    fn pcre_only_patterns_parse_and_are_refused_when_run() {
+        let r = parse(r#"x | regex f="^(?!\d)\w+$""#).unwrap();
+        assert_eq!(r.pattern.text(), r"^(?!\d)\w+$");
+        let refusals = Command::Regex(r.clone()).refusals();
+        assert_eq!(refusals.len(), 1);
+        assert_eq!(refusals[0].name, "regex look-around");
+        assert_eq!(refusals[0].span, Span::new(12, 25));
+        assert!(!Command::Regex(r).is_runnable());
+        // escapes PCRE reads as hex characters run
+        let r = parse(r#"x | regex file_name = "\\x{202E}""#).unwrap();
+        assert!(Command::Regex(r.clone()).is_runnable());
+        assert!(r
+            .pattern
+            .ready()
+            .is_some_and(|re| re.is_match("a\u{202E}b")));
     }
 
     #[test]

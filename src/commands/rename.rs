@@ -4,7 +4,8 @@
 //! rename <from> AS <to> [[,] <from> AS <to>]...
 //! ```
 //! Names may be quoted; `*` in both names maps the wildcard parts (`x.* AS *`). A target that exists is
-//! replaced; renaming a field that does not exist changes nothing.
+//! replaced; renaming a field that does not exist changes nothing. A name may end in a parenthesised part
+//! written without a space (`rename count(x) AS n`).
 
 use super::{wildcard_captures, Operator};
 use crate::diag::{Diagnostic, Result};
@@ -27,11 +28,11 @@ impl Rename {
             if c.at_stage_end() {
                 break;
             }
-            let (from, fspan) = c.field("a field name to rename")?;
+            let (from, fspan) = c.field_name("a field name to rename")?;
             if !c.keyword("as") {
                 return Err(c.expected(&format!("`AS` after `{from}`")));
             }
-            let (to, tspan) = c.field("the new field name after `AS`")?;
+            let (to, tspan) = c.field_name("the new field name after `AS`")?;
             if from.matches('*').count() != to.matches('*').count() && to.contains('*') {
                 return Err(Diagnostic::at(
                     "wildcards in `rename` must appear as often in both names",

@@ -20,10 +20,13 @@
 //! Each value of a multivalue field is edited.
 //!
 //! Splunk's regexes are PCRE; spelunk compiles them with the `regex` crate (linear time), rewriting the
-//! common PCRE habits first; look-around and backreferences are refused with the compiler's reason.
+//! common PCRE habits first (`\xHH` escapes, a literal `{` ...). A pattern that is valid PCRE but uses what
+//! that engine lacks (look-around, backreferences, atomic groups, possessive quantifiers, `\K`, recursion,
+//! conditionals) parses, keeps its text, and is refused when run (`spelunk check` reports it as an
+//! unsupported feature); a pattern that is not a regex at all is a parse error.
 //! Refused: Splunk's `_KEY_n`/`_VAL_n` dynamic field names.
 
-use super::{Context, Operator, SubRunner};
+use super::{Context, Operator, Refusal, RefusalKind, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::parse::Cursor;
@@ -77,10 +80,265 @@ pub fn compile(pattern: &str, span: Span) -> Result<Pattern> {
     })
 }
 
+/// A regular expression of a command: compiled, or kept as written when it is valid PCRE that uses what
+/// the regex engine here lacks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Regexp {
+    Ready(Pattern),
+    /// Parsed, refused when run.
+    PcreOnly {
+        text: String,
+        /// The construct, e.g. `look-around`.
+        feature: String,
+        span: Span,
+    },
+}
+
+impl Regexp {
+    /// Compile a Splunk (PCRE) regex, keeping one that only PCRE can run; other errors are parse errors.
+    /// A PCRE-only construct is found by reading the pattern (the `regex` crate would accept a possessive
+    /// `a++` with another meaning); the rest of the pattern must still be valid, which is checked by
+    /// compiling it with each such construct replaced by a plain equivalent of the same shape.
+    pub fn compile(pattern: &str, span: Span) -> Result<Regexp> {
+        let Some(found) = pcre_only(pattern) else {
+            return compile(pattern, span).map(Regexp::Ready);
+        };
+        if let Some(plain) = &found.plain {
+            compile(plain, span)?;
+        }
+        Ok(Regexp::PcreOnly {
+            text: pattern.to_string(),
+            feature: found.feature.to_string(),
+            span,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn text(&self) -> &str {
+        match self {
+            Regexp::Ready(p) => &p.text,
+            Regexp::PcreOnly { text, .. } => text,
+        }
+    }
+
+    /// The compiled pattern, when the engine here can run it.
+    pub fn ready(&self) -> Option<&Regex> {
+        match self {
+            Regexp::Ready(p) => Some(&p.regex),
+            Regexp::PcreOnly { .. } => None,
+        }
+    }
+
+    /// Does the pattern have a named group `(?<name>...)`?
+    fn has_named_group(&self) -> bool {
+        match self {
+            Regexp::Ready(p) => p.regex.capture_names().flatten().next().is_some(),
+            Regexp::PcreOnly { text, .. } => {
+                let t = text.replace("(?<=", "").replace("(?<!", "");
+                t.contains("(?<") || t.contains("(?P<") || t.contains("(?'")
+            }
+        }
+    }
+
+    /// What `command` cannot run in this pattern.
+    pub fn refusals(&self, command: &str) -> Vec<Refusal> {
+        match self {
+            Regexp::Ready(_) => Vec::new(),
+            Regexp::PcreOnly { feature, span, .. } => vec![Refusal {
+                kind: RefusalKind::Feature,
+                name: format!("regex {feature}"),
+                reason: format!(
+                    "unsupported regular expression in '{command}': {feature} is valid PCRE, but spelunk's regex engine does not have it"
+                ),
+                span: *span,
+            }],
+        }
+    }
+}
+
+/// A PCRE construct that the `regex` crate does not have, found in a pattern.
+struct PcreOnly {
+    /// The first such construct.
+    feature: &'static str,
+    /// The pattern with each such construct replaced by a plain one of the same shape (look-around and
+    /// atomic groups become `(?:`, a possessive quantifier greedy, a backreference a character, `\K`
+    /// nothing), to check the rest; `None` when one cannot be replaced (recursion, conditionals).
+    plain: Option<String>,
+}
+
+/// The PCRE-only constructs of `p`, read outside character classes and `\Q...\E`.
+fn pcre_only(p: &str) -> Option<PcreOnly> {
+    let chars: Vec<char> = p.chars().collect();
+    let at = |i: usize| chars.get(i).copied();
+    let starts = |i: usize, s: &str| s.chars().enumerate().all(|(k, c)| at(i + k) == Some(c));
+    let mut feature: Option<&'static str> = None;
+    let mut plain = Some(String::with_capacity(p.len()));
+    let mut found = |f: &'static str| {
+        if feature.is_none() {
+            feature = Some(f);
+        }
+    };
+    let push = |plain: &mut Option<String>, s: &str| {
+        if let Some(out) = plain {
+            out.push_str(s);
+        }
+    };
+    let mut i = 0;
+    let mut in_class = false;
+    while let Some(c) = at(i) {
+        if c == '\\' {
+            let n = at(i + 1);
+            match n {
+                Some('Q') => {
+                    // quoted text: copied as is up to `\E`
+                    let mut j = i + 2;
+                    while at(j).is_some() && !starts(j, "\\E") {
+                        j += 1;
+                    }
+                    let end = (j + 2).min(chars.len());
+                    let text: String = chars.get(i..end).unwrap_or(&[]).iter().collect();
+                    push(&mut plain, &text);
+                    i = end;
+                    continue;
+                }
+                Some('K') if !in_class => found("`\\K`"),
+                Some('G') if !in_class => found("`\\G`"),
+                Some('g' | 'k') if !in_class => {
+                    found("backreferences");
+                    // `\g{1}`, `\g1`, `\k<name>`, `\k{name}`, `\k'name'`: one character in the check
+                    let mut j = i + 2;
+                    match at(j) {
+                        Some(open @ ('{' | '<' | '\'')) => {
+                            let close = match open {
+                                '{' => '}',
+                                '<' => '>',
+                                _ => '\'',
+                            };
+                            j += 1;
+                            while at(j).is_some_and(|x| x != close) {
+                                j += 1;
+                            }
+                            j += 1;
+                        }
+                        _ => {
+                            while at(j).is_some_and(|x| x.is_ascii_digit() || x == '-') {
+                                j += 1;
+                            }
+                        }
+                    }
+                    push(&mut plain, "x");
+                    i = j;
+                    continue;
+                }
+                Some(d) if !in_class && d.is_ascii_digit() && d != '0' => {
+                    found("backreferences");
+                    push(&mut plain, "x");
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+            if matches!(n, Some('K' | 'G')) && !in_class {
+                i += 2;
+                continue;
+            }
+            let text: String = chars
+                .get(i..(i + 2).min(chars.len()))
+                .unwrap_or(&[])
+                .iter()
+                .collect();
+            push(&mut plain, &text);
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if c == ']' {
+                in_class = false;
+            }
+            push(&mut plain, c.encode_utf8(&mut [0; 4]));
+            i += 1;
+            continue;
+        }
+        match c {
+            '[' => {
+                in_class = true;
+                // a `]` right at the start (or after `^`) is a literal
+                let mut j = i + 1;
+                if at(j) == Some('^') {
+                    j += 1;
+                }
+                if at(j) == Some(']') {
+                    j += 1;
+                }
+                let text: String = chars.get(i..j).unwrap_or(&[]).iter().collect();
+                push(&mut plain, &text);
+                i = j;
+                continue;
+            }
+            '(' => {
+                let plain_group = ["?=", "?!", "?<=", "?<!"]
+                    .iter()
+                    .find(|s| starts(i + 1, s))
+                    .map(|s| (*s, "look-around"))
+                    .or_else(|| starts(i + 1, "?>").then_some(("?>", "atomic groups")));
+                if let Some((opener, f)) = plain_group {
+                    found(f);
+                    push(&mut plain, "(?:");
+                    i += 1 + opener.chars().count();
+                    continue;
+                }
+                let unplain = if starts(i + 1, "?R")
+                    || starts(i + 1, "?&")
+                    || starts(i + 1, "?P>")
+                    || (starts(i + 1, "?")
+                        && at(i + 2).is_some_and(|d| d.is_ascii_digit() || d == '-' || d == '+'))
+                {
+                    Some("recursion")
+                } else if starts(i + 1, "?(") {
+                    Some("conditionals")
+                } else if starts(i + 1, "?|") {
+                    Some("branch reset groups")
+                } else if starts(i + 1, "*") {
+                    Some("backtracking verbs")
+                } else if starts(i + 1, "?C") {
+                    Some("callouts")
+                } else {
+                    None
+                };
+                if let Some(f) = unplain {
+                    found(f);
+                    plain = None;
+                }
+            }
+            '*' | '+' | '?' | '}' if at(i + 1) == Some('+') && i > 0 => {
+                // `}` only where it closes a counted repetition
+                let counted = c != '}' || {
+                    let before: String = chars.get(..i).unwrap_or(&[]).iter().collect();
+                    before.rfind('{').is_some_and(|o| {
+                        let inner = before.get(o + 1..).unwrap_or("");
+                        !inner.is_empty() && inner.chars().all(|d| d.is_ascii_digit() || d == ',')
+                    })
+                };
+                // `(?+1)` was read at its `(`; `??+` is not possessive of a lazy one in PCRE either
+                if counted && at(i.wrapping_sub(1)) != Some('(') {
+                    found("possessive quantifiers");
+                    push(&mut plain, c.encode_utf8(&mut [0; 4]));
+                    i += 2;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        push(&mut plain, c.encode_utf8(&mut [0; 4]));
+        i += 1;
+    }
+    feature.map(|feature| PcreOnly { feature, plain })
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Sed {
     Replace {
-        pattern: Pattern,
+        pattern: Regexp,
         /// In the `regex` crate's syntax (`${1}`, `$$`).
         replacement: String,
         /// `None`: every match (`g`); `Some(n)`: only the n-th (1-based).
@@ -95,7 +353,7 @@ pub enum Sed {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RexMode {
     Extract {
-        pattern: Pattern,
+        pattern: Regexp,
         /// 0: no limit.
         max_match: usize,
         offset_field: Option<String>,
@@ -179,7 +437,7 @@ pub fn parse_sed(expr: &str, span: Span) -> Result<Sed> {
                 re.clone()
             };
             Ok(Sed::Replace {
-                pattern: compile(&text, span)?,
+                pattern: Regexp::compile(&text, span)?,
                 replacement: crate::eval::strings::replacement(with),
                 nth,
             })
@@ -265,8 +523,8 @@ impl Rex {
         let mode = if sed {
             RexMode::Sed(parse_sed(&text, span)?)
         } else {
-            let pattern = compile(&text, span)?;
-            if pattern.regex.capture_names().flatten().next().is_none() {
+            let pattern = Regexp::compile(&text, span)?;
+            if !pattern.has_named_group() {
                 return Err(Diagnostic::at(
                     "the regular expression has no named group `(?<name>...)` to extract into a field",
                     span,
@@ -285,7 +543,20 @@ impl Rex {
         })
     }
 
+    /// What cannot run here: a PCRE-only pattern.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        match &self.mode {
+            RexMode::Extract { pattern, .. } | RexMode::Sed(Sed::Replace { pattern, .. }) => {
+                pattern.refusals("rex")
+            }
+            RexMode::Sed(Sed::Translate { .. }) => Vec::new(),
+        }
+    }
+
     pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        if let Some(r) = self.refusals().into_iter().next() {
+            return Err(Diagnostic::at(r.reason, r.span));
+        }
         Ok(Box::new(RexOp(self.clone())))
     }
 }
@@ -338,13 +609,11 @@ fn sed_value(sed: &Sed, text: &str) -> String {
             pattern,
             replacement,
             nth,
-        } => match nth {
-            None => pattern
-                .regex
-                .replace_all(text, replacement.as_str())
-                .into_owned(),
-            Some(n) => {
-                let Some(caps) = pattern.regex.captures_iter(text).nth(n - 1) else {
+        } => match (pattern.ready(), nth) {
+            (None, _) => text.to_string(),
+            (Some(regex), None) => regex.replace_all(text, replacement.as_str()).into_owned(),
+            (Some(regex), Some(n)) => {
+                let Some(caps) = regex.captures_iter(text).nth(n.saturating_sub(1)) else {
                     return text.to_string();
                 };
                 let Some(m) = caps.get(0) else {
@@ -379,7 +648,13 @@ impl Operator for RexOp {
                 max_match,
                 offset_field,
             } => {
-                let (found, offsets) = extract(&pattern.regex, *max_match, v.values());
+                let Some(regex) = pattern.ready() else {
+                    return Err(Diagnostic::at(
+                        "this regular expression cannot run here",
+                        self.0.span,
+                    ));
+                };
+                let (found, offsets) = extract(regex, *max_match, v.values());
                 for (name, vals) in found {
                     if let Some(v) = Value::multi(vals) {
                         ev.set(name.as_str(), v);
@@ -461,7 +736,7 @@ mod tests {
         assert_eq!(e.span, Some(Span::new(8, 18)));
         let e = parse(r#"x | rex "(\d+)""#).unwrap_err();
         assert!(e.message.contains("no named group"), "{}", e.message);
-        let e = parse(r#"x | rex "(?<a>x)(?=y)""#).unwrap_err();
+        let e = parse(r#"x | rex "(?<a>x)(?=y" "#).unwrap_err();
         assert!(e.message.contains("does not compile"), "{}", e.message);
         let e = parse(r#"x | rex mode=sed "s/a/b""#).unwrap_err();
         assert!(e.message.contains("sed expression"), "{}", e.message);
@@ -473,6 +748,66 @@ mod tests {
         assert!(e.message.contains("did you mean `field`"), "{}", e.message);
         let e = parse(r#"x | rex "(?<a>x)" "(?<b>y)""#).unwrap_err();
         assert_eq!(e.span.map(|s| s.start), Some(18));
+    }
+
+    #[test]
+    fn pcre_only_patterns_parse_and_are_refused_when_run() {
+        for (q, feature) in [
+            (r#"x | rex "(?<a>x)(?=y)""#, "look-around"),
+            (r#"x | rex field=f "(?<a>\w+)(?<!s)$""#, "look-around"),
+            (r#"x | rex "(?<a>(.)\2)""#, "backreferences"),
+            (r#"x | rex "(?<a>(?>ab|a)c)""#, "atomic groups"),
+            (r#"x | rex "(?<a>\d++)""#, "possessive quantifiers"),
+            (r#"x | rex "foo\K(?<a>bar)""#, "`\\K`"),
+            (r#"x | rex mode=sed "s/a(?=b)/x/g""#, "look-around"),
+        ] {
+            let r = parse(q).unwrap_or_else(|e| panic!("{q}: {}", e.message));
+            let refusals = r.refusals();
+            assert_eq!(refusals.len(), 1, "{q}");
+            assert_eq!(refusals[0].name, format!("regex {feature}"), "{q}");
+            assert_eq!(refusals[0].kind, RefusalKind::Feature);
+            assert!(
+                refusals[0]
+                    .reason
+                    .starts_with("unsupported regular expression in 'rex'"),
+                "{}",
+                refusals[0].reason
+            );
+            assert!(!Command::Rex(r).is_runnable(), "{q}");
+        }
+        // the span of the refusal is the quoted pattern
+        let r = parse(r#"x | rex "(?<a>x)(?=y)""#).unwrap();
+        assert_eq!(r.refusals()[0].span, Span::new(8, 22));
+        // and the pattern is kept as written
+        match &r.mode {
+            RexMode::Extract { pattern, .. } => assert_eq!(pattern.text(), "(?<a>x)(?=y)"),
+            other => panic!("{other:?}"),
+        }
+        // a PCRE-only pattern still needs a named group to extract into
+        let e = parse(r#"x | rex "x(?=y)""#).unwrap_err();
+        assert!(e.message.contains("no named group"), "{}", e.message);
+        // runnable patterns have no refusal
+        assert!(parse(r#"x | rex "(?<a>x)""#).unwrap().refusals().is_empty());
+    }
+
+    #[test]
+    fn hex_escapes_run() {
+        // PCRE's `\x{HHHH}` and `\xHH` (security_content's RTLO detections use `\x{202E}`)
+        let ev = run(
+            r#"x | rex field=m "(?<a>.+)(?<rtlo>\\x{202E})(?<b>.+)""#,
+            "m",
+            "abc\u{202E}fdp.exe".into(),
+        );
+        assert_eq!(ev.get("a"), Some(&Value::str("abc")));
+        assert_eq!(ev.get("b"), Some(&Value::str("fdp.exe")));
+        let ev = run(r#"x | rex field=m "(?<c>\x41+)""#, "m", "xAAy".into());
+        assert_eq!(ev.get("c"), Some(&Value::str("AA")));
+        let ev = run(
+            r#"x | rex field=m "(?<c>[\x30-\x39]+)""#,
+            "m",
+            "ab123c".into(),
+        );
+        assert_eq!(ev.get("c"), Some(&Value::str("123")));
     }
 
     #[test]

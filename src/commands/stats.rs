@@ -1,17 +1,22 @@
 //! `stats` — aggregate rows, optionally by groups.
 //!
 //! ```text
-//! stats <agg> [AS <name>] [[,] <agg> [AS <name>]]... [BY <field> [[,] <field>]...]
+//! stats [allnum=<bool>] [delim=<string>] [partitions=<int>] [dedup_splitvals=<bool>]
+//!       <agg> [AS <name>] [[,] <agg> [AS <name>]]... [BY <field> [[,] <field>]...]
 //! agg := count | c | count(<field>) | dc(<field>) | distinct_count | estdc | sum | avg | mean | min | max
 //!      | range | stdev | stdevp | var | varp | median | mode | perc<N> | p<N> | exactperc<N> | upperperc<N>
 //!      | values | list | first | last | earliest | latest | earliest_time | latest_time | sumsq
+//!      | <func>(eval(<expr>))
+//!      | sparkline | sparkline(<func>[(<field>)] [, <span-length>])        (parsed; refused when run)
 //! ```
+//! An `AS` name may end in a parenthesised part written without a space (`AS aceFlags(inheritance)`).
 //! Rows missing any by-field are dropped; a multivalue by-field puts the row in one group per value.
 //! Output: one row per group, sorted ascending by the by-values (numbers numerically, before text),
 //! by-fields first then aggregates in the order written; every other field (`_time`, `_raw`) is gone.
 //! With no by-clause and no rows, `count` and `dc` give 0 in a single row. Memory grows with the number of
 //! groups, not rows (`list` keeps at most 100 values per group, as Splunk does; `values` keeps each
-//! distinct value once). Refused for now: `sparkline`, time-window options.
+//! distinct value once). Refused when run: `sparkline` (its cells are counts per time bucket over the
+//! search's time range, which a run over files does not have), and time-window options.
 //!
 //! Wildcard fields: `values(*) AS *`, `avg(*)`, `sum(bytes_*) AS total_*` aggregate every field whose
 //! name matches, each on its own; the `*` of the output name takes the part the input's `*` matched (without
@@ -95,10 +100,31 @@ impl Agg {
     }
 }
 
+/// `sparkline(<func>(<field>), <span-length>)`: a small chart per group. Parsed so that searches using
+/// it parse; not run (see the module's doc).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sparkline {
+    /// The aggregate drawn per time bucket (`count` when the sparkline has no arguments).
+    pub func: Func,
+    pub field: Option<String>,
+    /// The bucket width as written (`1h`), if given.
+    pub span_length: Option<String>,
+    pub name: String,
+    pub span: Span,
+}
+
+/// Functions that a sparkline may draw (Splunk's `sparkline-func`).
+const SPARKLINE_FUNCS: &[&str] = &[
+    "c", "count", "dc", "mean", "avg", "stdev", "stdevp", "var", "varp", "sum", "sumsq", "min",
+    "max", "range",
+];
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stats {
     pub aggs: Vec<Agg>,
     pub by: Vec<String>,
+    /// Sparkline columns: parsed, refused when run.
+    pub sparklines: Vec<Sparkline>,
 }
 
 /// Every function name `stats` accepts (README's list is generated from this).
@@ -180,6 +206,7 @@ impl Stats {
         // options such as allnum=f or delim="," come first
         let _ = c.options(&["allnum", "delim", "partitions", "dedup_splitvals"])?;
         let mut aggs = Vec::new();
+        let mut sparklines = Vec::new();
         loop {
             c.ws();
             if c.eat(',') {
@@ -192,6 +219,10 @@ impl Stats {
             let Some((fname, fspan)) = c.bare() else {
                 return Err(c.expected("a stats function such as `count` or `values(field)`"));
             };
+            if fname.eq_ignore_ascii_case("sparkline") {
+                sparklines.push(parse_sparkline(c, start)?);
+                continue;
+            }
             let Some(func) = func_of(fname) else {
                 let mut d = Diagnostic::at(format!("unknown stats function `{fname}`"), fspan);
                 let known = FUNCTIONS.iter().copied().filter(|f| !f.contains('<'));
@@ -224,7 +255,7 @@ impl Stats {
                 .collect();
             let wild = field.as_deref().is_some_and(|f| f.contains('*'));
             let name = if c.keyword("as") {
-                let (n, nspan) = c.field("a name after `AS`")?;
+                let (n, nspan) = c.field_name("a name after `AS`")?;
                 if wild && !n.contains('*') {
                     return Err(Diagnostic::at(
                         format!("`{text}` aggregates several fields: its `AS` name needs a `*` for each field's name (e.g. `AS *`)"),
@@ -263,7 +294,7 @@ impl Stats {
                 span: Span::new(start, c.pos),
             });
         }
-        if aggs.is_empty() {
+        if aggs.is_empty() && sparklines.is_empty() {
             return Err(c.expected("a stats function such as `count`"));
         }
         let mut by = Vec::new();
@@ -271,7 +302,27 @@ impl Stats {
             by = super::fields::parse_field_list(c, "a field name after `BY`")?;
         }
         c.end_of_stage("stats")?;
-        Ok(Stats { aggs, by })
+        Ok(Stats {
+            aggs,
+            by,
+            sparklines,
+        })
+    }
+
+    /// Why this cannot run, if it cannot: a sparkline column.
+    pub fn refusals(&self) -> Vec<super::Refusal> {
+        self.sparklines
+            .iter()
+            .map(|s| super::Refusal {
+                kind: super::RefusalKind::Function,
+                name: "sparkline".to_string(),
+                reason: format!(
+                    "stats function `sparkline` is not supported: `{}` draws counts per time bucket over the search's time range",
+                    s.name
+                ),
+                span: s.span,
+            })
+            .collect()
     }
 
     pub fn operator(&self) -> Box<dyn Operator> {
@@ -293,6 +344,73 @@ impl Stats {
             error: None,
         })
     }
+}
+
+/// The rest of a sparkline term, after the word `sparkline` (which starts at `start`):
+/// `[(<func>[(<field>)] [, <span-length>])] [AS <name>]`.
+fn parse_sparkline(c: &mut Cursor, start: usize) -> Result<Sparkline> {
+    let mut func = Func::Count;
+    let mut field = None;
+    let mut span_length = None;
+    if c.eat('(') {
+        c.ws();
+        let Some((fname, fspan)) = c.bare() else {
+            return Err(
+                c.expected("a function inside `sparkline(...)` such as `count` or `avg(field)`")
+            );
+        };
+        let lower = fname.to_ascii_lowercase();
+        func = match func_of(&lower) {
+            Some(f) if SPARKLINE_FUNCS.contains(&lower.as_str()) => f,
+            _ => {
+                let mut d = Diagnostic::at(
+                    format!(
+                        "`{fname}` cannot be drawn by `sparkline`: expected one of {}",
+                        SPARKLINE_FUNCS.join(", ")
+                    ),
+                    fspan,
+                );
+                if let Some(s) = crate::diag::suggest(fname, SPARKLINE_FUNCS.iter().copied()) {
+                    d.message.push_str(&format!(" (did you mean `{s}`?)"));
+                }
+                return Err(d);
+            }
+        };
+        c.ws();
+        if c.eat('(') {
+            field = Some(c.field("a field name inside the parentheses")?.0);
+            c.expect(')', "`)`")?;
+        } else if func != Func::Count {
+            return Err(c.expected(&format!("`(` and a field after `{fname}`")));
+        }
+        c.ws();
+        if c.eat(',') {
+            span_length = Some(c.value("a span length such as `1h`")?.0);
+        }
+        c.expect(')', "`)` closing `sparkline(`")?;
+    }
+    let text: String = c
+        .src
+        .get(start..c.pos)
+        .unwrap_or("")
+        .chars()
+        .filter(|ch| !ch.is_whitespace())
+        .collect();
+    let mut end = c.pos;
+    let name = if c.keyword("as") {
+        let (n, nspan) = c.field_name("a name after `AS`")?;
+        end = nspan.end;
+        n
+    } else {
+        text
+    };
+    Ok(Sparkline {
+        func,
+        field,
+        span_length,
+        name,
+        span: Span::new(start, end),
+    })
 }
 
 /// `eval(<expr>)` inside a stats function; the cursor is at `eval`. Leaves the cursor after its `)`.
@@ -980,5 +1098,80 @@ impl Operator for StatsOp {
             out.push(row);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::{Command, RefusalKind};
+    use crate::parse::parse_query;
+
+    fn parse(q: &str) -> Result<Stats> {
+        match parse_query(q)?.stages.pop().map(|s| s.command) {
+            Some(Command::Stats(s)) => Ok(s),
+            other => panic!("not stats: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn as_names_may_end_in_parentheses() {
+        let s = parse("x | stats values(aceFlags) as aceFlags(inheritance), count AS n(x)(y) by a")
+            .unwrap();
+        let names: Vec<&str> = s.aggs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["aceFlags(inheritance)", "n(x)(y)"]);
+        assert_eq!(s.by, ["a"]);
+        // a space ends the name: what follows is the next aggregate
+        let s = parse("x | stats count as n (x)");
+        assert!(s.is_err());
+    }
+
+    #[test]
+    fn sparklines_parse_and_are_refused_when_run() {
+        let s =
+            parse("x | stats sparkline, count, values(uri) AS uri latest(_raw) by src").unwrap();
+        assert_eq!(s.sparklines.len(), 1);
+        assert_eq!(s.sparklines[0].func, Func::Count);
+        assert_eq!(s.sparklines[0].name, "sparkline");
+        assert_eq!(s.aggs.len(), 3);
+        let s = parse("x | stats sparkline(avg(bytes), 1h) AS trend count").unwrap();
+        let sp = &s.sparklines[0];
+        assert_eq!(
+            (
+                sp.func.clone(),
+                sp.field.as_deref(),
+                sp.span_length.as_deref()
+            ),
+            (Func::Avg, Some("bytes"), Some("1h"))
+        );
+        assert_eq!(sp.name, "trend");
+        let s = parse("x | stats sparkline(count) by a").unwrap();
+        assert_eq!(s.sparklines[0].name, "sparkline(count)");
+        assert!(s.aggs.is_empty());
+        let refusals = Command::Stats(s.clone()).refusals();
+        assert_eq!(refusals.len(), 1);
+        assert_eq!(refusals[0].kind, RefusalKind::Function);
+        assert_eq!(refusals[0].name, "sparkline");
+        assert_eq!(refusals[0].span, Span::new(10, 26));
+        assert!(!Command::Stats(s).is_runnable());
+        assert!(Command::Stats(parse("x | stats count").unwrap()).is_runnable());
+    }
+
+    #[test]
+    fn sparklines_refuse_bad_arguments() {
+        let e = parse("x | stats sparkline(values(a))").unwrap_err();
+        assert!(
+            e.message.contains("cannot be drawn by `sparkline`"),
+            "{}",
+            e.message
+        );
+        let e = parse("x | stats sparkline(avg)").unwrap_err();
+        assert!(
+            e.message.contains("`(` and a field after `avg`"),
+            "{}",
+            e.message
+        );
+        let e = parse("x | stats sparkline(count, 1h").unwrap_err();
+        assert!(e.message.contains("closing `sparkline(`"), "{}", e.message);
     }
 }

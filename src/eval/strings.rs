@@ -29,7 +29,9 @@ pub(crate) fn regex_arg(pattern: &str, offset: usize) -> Result<Regex, ParseErro
 
 /// Rewrite the PCRE habits that the `regex` crate reads differently: a `{` that does not start a counted
 /// repetition is a literal (`({|%7b)`), `-` after `\w`-style classes inside `[...]` is a literal, and
-/// `\Q..\E`, `\h`, `\H`, `\e`, `\Z` have equivalents.
+/// `\Q..\E`, `\h`, `\H`, `\e`, `\Z` have equivalents; PCRE's `\x` takes up to two hex digits (`\x9`, `\x41`, a
+/// bare `\x` is NUL) where the `regex` crate wants exactly two, so each becomes `\x{..}`, and `\x{202E}` is
+/// kept whole (its brace is not a repetition).
 pub(crate) fn pcre_to_rust(p: &str) -> String {
     let chars: Vec<char> = p.chars().collect();
     let at = |i: usize| chars.get(i).copied();
@@ -61,6 +63,33 @@ pub(crate) fn pcre_to_rust(p: &str) -> String {
                     'h' => out.push_str("[ \\t]"),
                     'H' if !in_class => out.push_str("[^ \\t]"),
                     'e' => out.push_str("\\x1B"),
+                    'x' if at(i) == Some('{') => {
+                        let digits = chars.get(i + 1..).map_or(0, |r| {
+                            r.iter().take_while(|d| d.is_ascii_hexdigit()).count()
+                        });
+                        out.push_str("\\x");
+                        if digits > 0 && at(i + 1 + digits) == Some('}') {
+                            // `\x{HHHH}` reads the same in both: copy it through its brace
+                            out.extend(chars.get(i..i + digits + 2).unwrap_or(&[]));
+                            i += digits + 2;
+                        }
+                    }
+                    'x' => {
+                        let mut hex = String::new();
+                        while hex.len() < 2 {
+                            match at(i) {
+                                Some(d) if d.is_ascii_hexdigit() => {
+                                    hex.push(d);
+                                    i += 1;
+                                }
+                                _ => break,
+                            }
+                        }
+                        if hex.is_empty() {
+                            hex.push('0');
+                        }
+                        out.push_str(&format!("\\x{{{hex}}}"));
+                    }
                     'Z' => out.push_str("(?:\\n?\\z)"),
                     'w' | 'W' | 'd' | 'D' | 's' | 'S'
                         if in_class && at(i) == Some('-') && at(i + 1) != Some(']') =>

@@ -282,6 +282,12 @@ fn pcre_habits_are_read() {
     assert_eq!(t(r#"match("ab", "b\Z")"#), "true");
     assert_eq!(t(r#"match("]", "[]]")"#), "true");
     assert_eq!(t(r#"match("x", "[^]]")"#), "true");
+    // PCRE's `\x` takes one or two hex digits, or a braced code point
+    assert_eq!(t(r#"match("AB", "^\x41\x42$")"#), "true");
+    assert_eq!(t(r#"match(urldecode("%09"), "^\x9$")"#), "true");
+    assert_eq!(t(r#"match("A1", "^\x{41}[\x30-\x39]$")"#), "true");
+    assert_eq!(t(r#"match("x", "\x{202E}")"#), "false");
+    assert_eq!(t(r#"match("Ag", "^\x41g$")"#), "true");
 }
 
 #[test]
