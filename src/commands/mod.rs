@@ -519,6 +519,11 @@ impl Command {
                 | Command::Fields(_)
                 | Command::Table(_)
                 | Command::Convert(_)
+                | Command::Rex(_)
+                | Command::Regex(_)
+                | Command::Spath(_)
+                | Command::MakeMv(_)
+                | Command::FromJson(_)
                 | Command::Noop
         )
     }
