@@ -115,57 +115,7 @@ pub struct RunResult {
 /// Format subsearch rows as search terms: `( ( f1="v1" AND f2="v2" ) OR ( ... ) )`; `NOT ()` for none.
 /// Internal fields (`_` prefix) are left out; a field named `search` or `query` is inserted as it is.
 pub fn format_rows(rows: &[Event]) -> String {
-    let mut groups = Vec::new();
-    for r in rows {
-        let mut terms = Vec::new();
-        for (k, v) in r.iter() {
-            if k.starts_with('_') {
-                continue;
-            }
-            if k.as_ref() == "search" || k.as_ref() == "query" {
-                terms.push(
-                    v.values()
-                        .iter()
-                        .map(|x| x.text().into_owned())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-                continue;
-            }
-            let vals: Vec<String> = v
-                .values()
-                .iter()
-                .map(|x| format!("{}=\"{}\"", quote_field(k), escape(&x.text())))
-                .collect();
-            if vals.len() == 1 {
-                terms.extend(vals);
-            } else {
-                terms.push(format!("( {} )", vals.join(" OR ")));
-            }
-        }
-        if !terms.is_empty() {
-            groups.push(format!("( {} )", terms.join(" AND ")));
-        }
-    }
-    if groups.is_empty() {
-        "NOT ()".to_string()
-    } else {
-        format!("( {} )", groups.join(" OR "))
-    }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-fn quote_field(k: &str) -> String {
-    if k.chars().any(|c| {
-        c.is_whitespace() || matches!(c, '=' | '"' | '(' | ')' | '[' | ']' | '|' | '!' | '<' | '>')
-    }) {
-        format!("\"{}\"", escape(k))
-    } else {
-        k.to_string()
-    }
+    crate::commands::format::Format::default().text(rows)
 }
 
 /// Run every subsearch in the pipeline and replace it by its formatted rows.
