@@ -175,7 +175,7 @@ fn config(m: &clap::ArgMatches, c: &Common) -> Result<Config, Diagnostic> {
 /// With `--content`, a detection's name ("Detect API activity from users without MFA") or file stem rather
 /// than search text: one line, no pipe, no `field=value`, no macro, subsearch or quotes.
 fn looks_like_a_name(q: &str) -> bool {
-    !q.trim().is_empty() && !q.contains(|c: char| matches!(c, '|' | '=' | '`' | '[' | '"' | '\n'))
+    !q.trim().is_empty() && !q.contains(['|', '=', '`', '[', '"', '\n'])
 }
 
 fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
