@@ -38,6 +38,8 @@ pub struct Env<'a> {
 pub struct Watch {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub scanned: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// When a subsearch's reading stops (Splunk's subsearch `maxtime`): its rows so far are used.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The message of the error a cancelled query ends with.
@@ -48,6 +50,11 @@ impl Watch {
         self.cancel
             .as_ref()
             .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn expired(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
     }
 
     fn count(&self) {
@@ -194,7 +201,20 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
         SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
         SearchExpr::Subsearch(p, span) => {
             let mut inner = (**p).clone();
-            let mut res = run(&mut inner, env)?;
+            let limits = &env.ctx.limits;
+            let sub_env = Env {
+                ctx: env.ctx,
+                knowledge: env.knowledge,
+                sources: env.sources,
+                read: env.read,
+                subsearch_maxout: env.subsearch_maxout,
+                sub_reports: Default::default(),
+                watch: Watch {
+                    deadline: Some(std::time::Instant::now() + limits.subsearch_maxtime),
+                    ..env.watch.clone()
+                },
+            };
+            let mut res = run(&mut inner, &sub_env)?;
             reports.append(&mut res.reports);
             if res.rows.len() > env.subsearch_maxout {
                 env.ctx.warn(format!(
@@ -239,7 +259,7 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
         Command::Table(t) => t.operator(),
         Command::Head(h) => h.operator(),
         Command::Rename(r) => r.operator(),
-        Command::Stats(s) => s.operator_in(ctx.eval),
+        Command::Stats(s) => s.operator_limited(ctx.eval, &ctx.limits),
         Command::Convert(c) => c.operator(ctx),
         Command::Eval(e) => e.operator(ctx),
         Command::Where(w) => w.operator(ctx),
@@ -451,6 +471,13 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                             error = Some(Diagnostic::new(CANCELLED));
                             return ControlFlow::Break(());
                         }
+                        if let Err(e) = env.ctx.limits.check_memory() {
+                            error = Some(e);
+                            return ControlFlow::Break(());
+                        }
+                        if env.watch.expired() {
+                            return ControlFlow::Break(());
+                        }
                         if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
                             error = Some(e);
                             return ControlFlow::Break(());
@@ -476,6 +503,13 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                         break 'batches;
                     }
                 }
+            }
+            if env.watch.expired() {
+                env.ctx.warn(format!(
+                    "a subsearch was stopped after {} s (Splunk's subsearch maxtime, --subsearch-maxtime): its rows so far are used",
+                    env.ctx.limits.subsearch_maxtime.as_secs_f64()
+                ));
+                break;
             }
         }
         result.reports.extend(reports);
