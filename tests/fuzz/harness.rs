@@ -527,6 +527,26 @@ pub fn run_one(target: &str, data: &[u8], env: &RunEnv) {
             });
             assert_eq!(report.events, n, "every event read reaches the sink");
             let _ = report.problem();
+            // nothing lost: in a file of one JSON object per line, each line is an event or is
+            // reported (a Records or array line, or a pretty-printed document, may hold more or fewer)
+            let lines: Vec<&[u8]> = data
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.iter().all(|c| c.is_ascii_whitespace()))
+                .collect();
+            let plain = !data.starts_with(&[0x1f, 0x8b])
+                && lines.iter().all(|l| {
+                    let t = l.trim_ascii();
+                    t.starts_with(b"{")
+                        && t.ends_with(b"}")
+                        && !t.windows(9).any(|w| w == b"\"Records\"")
+                });
+            if plain && report.error.is_none() {
+                assert_eq!(
+                    report.events + report.bad_lines,
+                    lines.len() as u64,
+                    "events read + lines reported = lines"
+                );
+            }
         }
         "csv" => {
             let _ = spelunk::lookups::read_csv_with_header(data, "fuzz");
