@@ -64,10 +64,32 @@ impl Watch {
     }
 }
 
+impl<'a> Env<'a> {
+    /// The environment of a subsearch: reading stops at Splunk's subsearch `maxtime` from now.
+    fn for_subsearch(&self) -> Env<'a> {
+        Env {
+            ctx: self.ctx,
+            knowledge: self.knowledge,
+            sources: self.sources,
+            read: self.read,
+            subsearch_maxout: self.subsearch_maxout,
+            sub_reports: Default::default(),
+            watch: Watch {
+                deadline: Some(std::time::Instant::now() + self.ctx.limits.subsearch_maxtime),
+                ..self.watch.clone()
+            },
+        }
+    }
+}
+
 impl SubRunner for Env<'_> {
     fn run(&self, p: &Pipeline) -> Result<Vec<Event>> {
         let mut p = p.clone();
-        let res = run_with(&mut p, self, None)?;
+        let sub = self.for_subsearch();
+        let mut res = run_with(&mut p, &sub, None)?;
+        if let Ok(mut r) = sub.sub_reports.lock() {
+            res.reports.append(&mut r);
+        }
         if let Ok(mut r) = self.sub_reports.lock() {
             r.extend(res.reports);
         }
@@ -201,20 +223,7 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
         SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
         SearchExpr::Subsearch(p, span) => {
             let mut inner = (**p).clone();
-            let limits = &env.ctx.limits;
-            let sub_env = Env {
-                ctx: env.ctx,
-                knowledge: env.knowledge,
-                sources: env.sources,
-                read: env.read,
-                subsearch_maxout: env.subsearch_maxout,
-                sub_reports: Default::default(),
-                watch: Watch {
-                    deadline: Some(std::time::Instant::now() + limits.subsearch_maxtime),
-                    ..env.watch.clone()
-                },
-            };
-            let mut res = run(&mut inner, &sub_env)?;
+            let mut res = run(&mut inner, &env.for_subsearch())?;
             reports.append(&mut res.reports);
             if res.rows.len() > env.subsearch_maxout {
                 env.ctx.warn(format!(

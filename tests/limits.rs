@@ -55,6 +55,13 @@ fn subsearch_maxtime_stops_reading_and_uses_the_rows_so_far() {
     assert!(err.contains("maxtime"), "{err}");
     let (code, _, err) = run(d.path(), q, &["--subsearch-maxtime", "-1"]);
     assert_eq!(code, 2, "{err}");
+    // the subsearches of `append` and `join` too
+    let q = "| makeresults | append [search eventName=* | head 1] | stats count";
+    let (code, out, err) = run(d.path(), q, &[]);
+    assert_eq!((code, out.as_str()), (0, "count\n2\n"), "{err}");
+    let (code, out, err) = run(d.path(), q, &["--subsearch-maxtime", "0"]);
+    assert_eq!((code, out.as_str()), (0, "count\n1\n"), "{err}");
+    assert!(err.contains("maxtime"), "{err}");
 }
 
 #[test]
