@@ -13,6 +13,7 @@ pub mod diag;
 pub mod eval;
 pub mod event;
 pub mod input;
+pub mod limits;
 pub mod lookups;
 pub mod macros;
 pub mod output;

@@ -9,6 +9,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Counts the memory held, so that a query can stop with an error at `--max-memory`.
+#[global_allocator]
+static ALLOC: spelunk::limits::CountingAlloc = spelunk::limits::CountingAlloc;
+
 #[derive(Parser)]
 #[command(
     name = "spelunk",
@@ -84,6 +88,87 @@ struct Common {
     /// GeoIP City database (MaxMind .mmdb) for `iplocation`; else the SPELUNK_GEOIP environment variable.
     #[arg(long, value_name = "FILE")]
     geoip: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Limits (Splunk's limits.conf defaults).
+#[derive(Args, Clone)]
+struct LimitArgs {
+    /// Rows a subsearch gives at most; more are dropped with a warning.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        help_heading = "Limits"
+    )]
+    subsearch_maxout: usize,
+    /// Seconds a subsearch may run; it is then stopped and its rows so far are used, with a warning.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        help_heading = "Limits"
+    )]
+    subsearch_maxtime: f64,
+    /// Rows `join` takes from its subsearch.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 50_000,
+        help_heading = "Limits"
+    )]
+    join_maxout: usize,
+    /// Distinct values `values()` keeps (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Limits")]
+    max_values: usize,
+    /// Values `list()` keeps.
+    #[arg(long, value_name = "N", default_value_t = 100, help_heading = "Limits")]
+    list_maxsize: usize,
+    /// Megabytes of rows `mvexpand` makes before it stops expanding, with a warning.
+    #[arg(
+        long,
+        value_name = "MB",
+        default_value_t = 500,
+        help_heading = "Limits"
+    )]
+    mvexpand_max_mem: u64,
+    /// Megabytes the query may hold; it then stops with an error (default: 3/4 of the machine's memory; 0: no limit).
+    #[arg(long, value_name = "MB", help_heading = "Limits")]
+    max_memory: Option<u64>,
+    /// Megabytes of the longest text an `eval` expression may make.
+    #[arg(
+        long,
+        value_name = "MB",
+        default_value_t = 100,
+        help_heading = "Limits"
+    )]
+    max_eval_text: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Result<spelunk::limits::Limits, Diagnostic> {
+        use spelunk::limits::{Limits, MB};
+        if !(self.subsearch_maxtime.is_finite() && self.subsearch_maxtime >= 0.0) {
+            return Err(Diagnostic::new(
+                "--subsearch-maxtime takes a number of seconds (0 or more)",
+            ));
+        }
+        let d = Limits::default();
+        Ok(Limits {
+            subsearch_maxout: self.subsearch_maxout,
+            subsearch_maxtime: std::time::Duration::from_secs_f64(self.subsearch_maxtime),
+            join_maxout: self.join_maxout,
+            max_values: self.max_values,
+            list_maxsize: self.list_maxsize,
+            mvexpand_max_mem: self.mvexpand_max_mem.saturating_mul(MB),
+            max_memory: self
+                .max_memory
+                .map_or(d.max_memory, |m| m.saturating_mul(MB)),
+            max_eval_text: usize::try_from(self.max_eval_text.saturating_mul(MB))
+                .unwrap_or(usize::MAX),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -169,6 +254,7 @@ fn config(m: &clap::ArgMatches, c: &Common) -> Result<Config, Diagnostic> {
             host: c.host.clone(),
             index: c.index.clone(),
         },
+        limits: c.limits.limits()?,
     })
 }
 

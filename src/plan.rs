@@ -38,6 +38,8 @@ pub struct Env<'a> {
 pub struct Watch {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     pub scanned: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// When a subsearch's reading stops (Splunk's subsearch `maxtime`): its rows so far are used.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The message of the error a cancelled query ends with.
@@ -50,6 +52,11 @@ impl Watch {
             .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
+    fn expired(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
     fn count(&self) {
         if let Some(s) = &self.scanned {
             s.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -57,10 +64,32 @@ impl Watch {
     }
 }
 
+impl<'a> Env<'a> {
+    /// The environment of a subsearch: reading stops at Splunk's subsearch `maxtime` from now.
+    fn for_subsearch(&self) -> Env<'a> {
+        Env {
+            ctx: self.ctx,
+            knowledge: self.knowledge,
+            sources: self.sources,
+            read: self.read,
+            subsearch_maxout: self.subsearch_maxout,
+            sub_reports: Default::default(),
+            watch: Watch {
+                deadline: Some(std::time::Instant::now() + self.ctx.limits.subsearch_maxtime),
+                ..self.watch.clone()
+            },
+        }
+    }
+}
+
 impl SubRunner for Env<'_> {
     fn run(&self, p: &Pipeline) -> Result<Vec<Event>> {
         let mut p = p.clone();
-        let res = run_with(&mut p, self, None)?;
+        let sub = self.for_subsearch();
+        let mut res = run_with(&mut p, &sub, None)?;
+        if let Ok(mut r) = sub.sub_reports.lock() {
+            res.reports.append(&mut r);
+        }
         if let Ok(mut r) = self.sub_reports.lock() {
             r.extend(res.reports);
         }
@@ -144,7 +173,7 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
         SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
         SearchExpr::Subsearch(p, span) => {
             let mut inner = (**p).clone();
-            let mut res = run(&mut inner, env)?;
+            let mut res = run(&mut inner, &env.for_subsearch())?;
             reports.append(&mut res.reports);
             if res.rows.len() > env.subsearch_maxout {
                 env.ctx.warn(format!(
@@ -193,7 +222,7 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
         Command::Table(t) => t.operator(),
         Command::Head(h) => h.operator(),
         Command::Rename(r) => r.operator(),
-        Command::Stats(s) => s.operator_in(ctx.eval),
+        Command::Stats(s) => s.operator_limited(ctx.eval, &ctx.limits),
         Command::Convert(c) => c.operator(ctx),
         Command::Eval(e) => e.operator(ctx),
         Command::Where(w) => w.operator(ctx),
@@ -405,6 +434,13 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                             error = Some(Diagnostic::new(CANCELLED));
                             return ControlFlow::Break(());
                         }
+                        if let Err(e) = env.ctx.limits.check_memory() {
+                            error = Some(e);
+                            return ControlFlow::Break(());
+                        }
+                        if env.watch.expired() {
+                            return ControlFlow::Break(());
+                        }
                         if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
                             error = Some(e);
                             return ControlFlow::Break(());
@@ -430,6 +466,13 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                         break 'batches;
                     }
                 }
+            }
+            if env.watch.expired() {
+                env.ctx.warn(format!(
+                    "a subsearch was stopped after {} s (Splunk's subsearch maxtime, --subsearch-maxtime): its rows so far are used",
+                    env.ctx.limits.subsearch_maxtime.as_secs_f64()
+                ));
+                break;
             }
         }
         result.reports.extend(reports);

@@ -263,6 +263,7 @@ impl Knowledge {
         let default_ctx = EvalContext {
             now: 0.0,
             tz: chrono_tz::UTC,
+            max_text: crate::eval::MAX_TEXT,
         };
         let ctx = self.ctx.as_ref().unwrap_or(&default_ctx);
         let results: Vec<_> = sel

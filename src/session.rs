@@ -7,6 +7,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::eval::EvalContext;
 use crate::event::Event;
 use crate::input::{self, DataArg, FileReport, ReadOptions, Source};
+use crate::limits::Limits;
 use crate::lookups::Lookups;
 use crate::macros::{self, Expansion, MacroLibrary};
 use crate::output;
@@ -32,6 +33,7 @@ pub struct Config {
     /// Pin `now()` (epoch seconds) for reproducible runs.
     pub now: Option<f64>,
     pub read: ReadOptions,
+    pub limits: Limits,
 }
 
 pub struct Session {
@@ -43,6 +45,7 @@ pub struct Session {
     pub now: f64,
     pub read: ReadOptions,
     pub subsearch_maxout: usize,
+    pub limits: Limits,
     /// True when no `--data` was given and the shipped samples are used.
     pub using_samples: bool,
     /// Progress count and cancellation of running queries (set by the REPL).
@@ -128,7 +131,11 @@ impl Session {
         knowledge.compile()?;
         let tz = cfg.tz.unwrap_or(chrono_tz::UTC);
         let now = cfg.now.unwrap_or_else(now_epoch);
-        knowledge.set_context(EvalContext { now, tz });
+        knowledge.set_context(EvalContext {
+            now,
+            tz,
+            max_text: cfg.limits.max_eval_text,
+        });
         let (sources, using_samples) = if cfg.data.is_empty() {
             (input::sample_sources(), true)
         } else {
@@ -142,7 +149,8 @@ impl Session {
             tz,
             now,
             read: cfg.read.clone(),
-            subsearch_maxout: plan::SUBSEARCH_MAXOUT,
+            subsearch_maxout: cfg.limits.subsearch_maxout,
+            limits: cfg.limits,
             using_samples,
             watch: plan::Watch::default(),
         })
@@ -230,8 +238,13 @@ impl Session {
             eval: EvalContext {
                 now: self.now,
                 tz: self.tz,
+                max_text: self.limits.max_eval_text,
             },
             lookups: &self.lookups,
+            limits: Limits {
+                subsearch_maxout: self.subsearch_maxout,
+                ..self.limits
+            },
             warnings: Default::default(),
         }
     }
@@ -260,7 +273,7 @@ impl Session {
             rows: res.rows,
             columns,
             reports: res.reports,
-            warnings: ctx.warnings.into_inner().unwrap_or_default(),
+            warnings: ctx.warnings.take(),
             defaulted_filters: exp.defaulted_filters,
         })
     }

@@ -296,6 +296,7 @@ mod tests {
             ctx: EvalContext {
                 now: 0.0,
                 tz: chrono_tz::UTC,
+                max_text: crate::eval::MAX_TEXT,
             },
             cache: HashMap::new(),
         };

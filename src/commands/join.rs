@@ -11,7 +11,8 @@
 //!   no limit. Each combination is one output row: the row's fields, then the subsearch row's fields, which
 //!   replace the row's when `overwrite=true` (the default).
 //! - `type=inner` (default) drops rows without a match; `left` and `outer` (the same in Splunk) keep them.
-//! - The subsearch runs first, to at most 50,000 rows (Splunk's `subsearch_maxout` for join).
+//! - The subsearch runs first, to at most 50,000 rows (Splunk's `subsearch_maxout` for join;
+//!   `--join-maxout`).
 //!
 //! Refused: `usetime=true` (matching by time order), `earlier`. Not done: Splunk's own `join` time and
 //! memory limits.
@@ -120,12 +121,13 @@ impl Join {
 
     pub fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let mut rows = sub.run(&self.subsearch)?;
-        if rows.len() > JOIN_MAXOUT {
+        let maxout = ctx.limits.join_maxout;
+        if rows.len() > maxout {
             ctx.warn(format!(
-                "join: the subsearch gave {} rows; only the first {JOIN_MAXOUT} are used",
+                "join: the subsearch gave {} rows; only the first {maxout} are used (--join-maxout)",
                 rows.len()
             ));
-            rows.truncate(JOIN_MAXOUT);
+            rows.truncate(maxout);
         }
         let mut index = HashMap::new();
         if !self.fields.is_empty() {

@@ -89,6 +89,7 @@ impl MakeResults {
             left: self.count,
             annotate: self.annotate,
             time: ctx.eval.now.floor(),
+            limits: ctx.limits,
         }))
     }
 }
@@ -97,6 +98,7 @@ struct MakeResultsOp {
     left: u64,
     annotate: bool,
     time: f64,
+    limits: crate::limits::Limits,
 }
 
 impl Operator for MakeResultsOp {
@@ -108,6 +110,9 @@ impl Operator for MakeResultsOp {
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
         while self.left > 0 {
             self.left -= 1;
+            if self.left.is_multiple_of(4096) {
+                self.limits.check_memory()?;
+            }
             let mut row = Event::with_capacity(2);
             row.set("_time", Value::Num(self.time));
             if self.annotate {

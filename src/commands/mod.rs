@@ -538,13 +538,38 @@ impl Command {
 pub struct Context<'a> {
     pub eval: EvalContext,
     pub lookups: &'a Lookups,
+    /// Row, value and memory limits of the query.
+    pub limits: crate::limits::Limits,
     /// Messages for stderr (e.g. a limit that cut results).
-    pub warnings: std::sync::Mutex<Vec<String>>,
+    pub warnings: Warnings,
+}
+
+/// Warnings of a query; operators keep a handle to add theirs while rows flow.
+#[derive(Clone, Debug, Default)]
+pub struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    /// Add a warning once.
+    pub fn warn(&self, msg: impl Into<String>) {
+        if let Ok(mut w) = self.0.lock() {
+            let m = msg.into();
+            if !w.contains(&m) {
+                w.push(m);
+            }
+        }
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
 }
 
 impl Context<'_> {
     pub fn warn(&self, msg: impl Into<String>) {
-        if let Ok(mut w) = self.warnings.lock() {
+        if let Ok(mut w) = self.warnings.0.lock() {
             let m = msg.into();
             if !w.contains(&m) {
                 w.push(m);

@@ -7,6 +7,9 @@
 //! holding that single value; `limit` keeps only the first N values (0, the default, keeps all). A row
 //! without the field has no values and so makes no row, as in Splunk (fill it first with `fillnull` to
 //! keep it).
+//!
+//! Once the rows made add up to `max_mem_usage_mb` (limits.conf, 500 MB; `--mvexpand-max-mem`), the
+//! output is truncated there with a warning, as in Splunk.
 
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
@@ -54,30 +57,73 @@ impl MvExpand {
         })
     }
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Ok(Box::new(MvExpandOp(self.clone())))
+    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(MvExpandOp {
+            cmd: self.clone(),
+            limits: ctx.limits,
+            made: 0,
+            truncated: false,
+            warnings: ctx.warnings.clone(),
+        }))
     }
 }
 
-struct MvExpandOp(MvExpand);
+struct MvExpandOp {
+    cmd: MvExpand,
+    limits: crate::limits::Limits,
+    /// Estimated bytes of the rows made so far.
+    made: u64,
+    /// Set once `max_mem_usage_mb` is reached: Splunk truncates mvexpand's output there, so later rows
+    /// are dropped.
+    truncated: bool,
+    warnings: super::Warnings,
+}
+
+/// A row's size in memory, roughly: a slot per field plus its value's text; `but` is left out (the
+/// expanded field, replaced in each row).
+fn row_bytes(ev: &Event, but: &str) -> u64 {
+    ev.iter()
+        .filter(|(k, _)| k.as_ref() != but)
+        .map(|(k, v)| {
+            48 + k.len() as u64
+                + v.values()
+                    .iter()
+                    .map(|x| 16 + x.text().len() as u64)
+                    .sum::<u64>()
+        })
+        .sum()
+}
 
 impl Operator for MvExpandOp {
     fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        let Some(v) = ev.get(&self.0.field) else {
+        if self.truncated {
+            return Ok(());
+        }
+        let Some(v) = ev.get(&self.cmd.field) else {
             return Ok(());
         };
         let values = v.values().to_vec();
-        let n = if self.0.limit == 0 {
+        let n = if self.cmd.limit == 0 {
             values.len()
         } else {
-            self.0.limit.min(values.len())
+            self.cmd.limit.min(values.len())
         };
+        let base = row_bytes(&ev, &self.cmd.field) + 64;
         for x in values.into_iter().take(n) {
+            self.made += base + x.text().len() as u64;
+            if self.made > self.limits.mvexpand_max_mem {
+                self.truncated = true;
+                self.warnings.warn(format!(
+                    "mvexpand: output truncated at {} MB of rows (Splunk's max_mem_usage_mb, --mvexpand-max-mem)",
+                    self.limits.mvexpand_max_mem >> 20
+                ));
+                return Ok(());
+            }
             let mut row = ev.clone();
-            row.set(self.0.field.as_str(), x);
+            row.set(self.cmd.field.as_str(), x);
             out.push(row);
         }
-        Ok(())
+        self.limits.check_memory()
     }
 }
 
@@ -121,7 +167,13 @@ mod tests {
             Value::multi(vec!["a".into(), "b".into(), "c".into()]).unwrap(),
         );
         let mut out = Vec::new();
-        let mut op = MvExpandOp(parse("x | mvexpand m limit=2").unwrap());
+        let mut op = MvExpandOp {
+            cmd: parse("x | mvexpand m limit=2").unwrap(),
+            limits: Default::default(),
+            made: 0,
+            truncated: false,
+            warnings: Default::default(),
+        };
         op.push(ev, &mut out).unwrap();
         op.push(Event::new(), &mut out).unwrap();
         let got: Vec<String> = out

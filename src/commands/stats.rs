@@ -41,6 +41,26 @@ use std::collections::BTreeSet;
 /// Splunk's default cap on `list()` values.
 pub const LIST_MAX: usize = 100;
 
+/// How many values `list()` and `values()` keep (limits.conf `list_maxsize` and `maxvalues`; 0: no cap).
+#[derive(Clone, Copy, Debug)]
+struct Caps {
+    list: usize,
+    values: usize,
+}
+
+impl Caps {
+    fn of(l: &crate::limits::Limits) -> Caps {
+        Caps {
+            list: l.list_maxsize,
+            values: if l.max_values == 0 {
+                usize::MAX
+            } else {
+                l.max_values
+            },
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Func {
     Count,
@@ -329,17 +349,28 @@ impl Stats {
         self.operator_in(EvalContext {
             now: 0.0,
             tz: chrono_tz::UTC,
+            max_text: crate::eval::MAX_TEXT,
         })
     }
 
     /// The operator, with the context that `eval(...)` arguments are evaluated in.
     pub fn operator_in(&self, ctx: EvalContext) -> Box<dyn Operator> {
+        self.operator_limited(ctx, &crate::limits::Limits::default())
+    }
+
+    /// The operator, with the `list()`/`values()` sizes of `limits`.
+    pub fn operator_limited(
+        &self,
+        ctx: EvalContext,
+        limits: &crate::limits::Limits,
+    ) -> Box<dyn Operator> {
         Box::new(StatsOp {
             stats: self.clone(),
             groups: HashMap::default(),
             scratch: String::new(),
             seq: 0,
             ctx,
+            caps: Caps::of(limits),
             wild_order: vec![Vec::new(); self.aggs.len()],
             error: None,
         })
@@ -508,11 +539,15 @@ enum State {
 impl State {
     /// Fold in the state of the same aggregate over a later part of the input; `offset` turns the
     /// other's arrival numbers into this one's.
-    fn merge(&mut self, other: State, offset: u64) {
+    fn merge(&mut self, other: State, offset: u64, caps: Caps) {
         match (self, other) {
             (State::Count(a), State::Count(b)) => *a += b,
-            (State::Distinct(a), State::Distinct(b)) | (State::Values(a), State::Values(b)) => {
-                a.extend(b)
+            (State::Distinct(a), State::Distinct(b)) => a.extend(b),
+            (State::Values(a), State::Values(b)) => {
+                a.extend(b);
+                while a.len() > caps.values {
+                    a.pop_last();
+                }
             }
             (
                 State::Num { n, sum, sumsq },
@@ -564,7 +599,7 @@ impl State {
                 }
             }
             (State::List(a), State::List(b)) => {
-                let room = LIST_MAX.saturating_sub(a.len());
+                let room = caps.list.saturating_sub(a.len());
                 a.extend(b.into_iter().take(room));
             }
             (State::First(a @ None), State::First(b)) => *a = b,
@@ -647,7 +682,7 @@ fn new_state(f: &Func) -> State {
 }
 
 impl State {
-    fn add(&mut self, field: Option<&Value>, time: Option<f64>, seq: u64) {
+    fn add(&mut self, field: Option<&Value>, time: Option<f64>, seq: u64, caps: Caps) {
         let Some(v) = field else { return };
         for x in v.values() {
             match self {
@@ -708,10 +743,14 @@ impl State {
                     let t = x.text();
                     if !s.contains(t.as_ref()) {
                         s.insert(t.into_owned());
+                        // the smallest values are kept, as they are shown in order
+                        if s.len() > caps.values {
+                            s.pop_last();
+                        }
                     }
                 }
                 State::List(l) => {
-                    if l.len() < LIST_MAX {
+                    if l.len() < caps.list {
                         l.push(x.clone());
                     }
                 }
@@ -835,6 +874,7 @@ struct StatsOp {
     scratch: String,
     seq: u64,
     ctx: EvalContext,
+    caps: Caps,
     /// Per aggregate: the input fields a wildcard matched, in order of first sight.
     wild_order: Vec<Vec<String>>,
     /// The first failure of an `eval(...)` argument, reported at the end.
@@ -886,7 +926,7 @@ impl StatsOp {
         for (i, (a, st)) in aggs.iter().zip(g.states.iter_mut()).enumerate() {
             if let Some(e) = &a.expr {
                 match eval_arg(e, ev, &self.ctx) {
-                    Ok(v) => st.add(v.as_ref(), time, self.seq),
+                    Ok(v) => st.add(v.as_ref(), time, self.seq, self.caps),
                     Err(m) => {
                         if self.error.is_none() {
                             self.error = Some(Diagnostic::at(format!("stats: {m}"), a.span));
@@ -918,10 +958,10 @@ impl StatsOp {
                         }
                         wild.entry(name.to_string())
                             .or_insert_with(|| new_state(&a.func))
-                            .add(Some(v), time, self.seq);
+                            .add(Some(v), time, self.seq, self.caps);
                     }
                 }
-                (_, Some(f)) => st.add(ev.get(f), time, self.seq),
+                (_, Some(f)) => st.add(ev.get(f), time, self.seq, self.caps),
                 (_, None) => {}
             }
         }
@@ -946,6 +986,7 @@ fn wild_name(agg: &Agg, input: &str) -> String {
 impl StatsOp {
     fn merge_from(&mut self, other: &mut StatsOp) {
         let offset = self.seq;
+        let caps = self.caps;
         self.seq += other.seq;
         if self.error.is_none() {
             self.error = other.error.take();
@@ -966,12 +1007,12 @@ impl StatsOp {
                 }
                 Some(mine) => {
                     for (a, b) in mine.states.iter_mut().zip(g.states) {
-                        a.merge(b, offset);
+                        a.merge(b, offset, caps);
                     }
                     for (a, b) in mine.wild.iter_mut().zip(g.wild) {
                         for (name, st) in b {
                             match a.get_mut(&name) {
-                                Some(x) => x.merge(st, offset),
+                                Some(x) => x.merge(st, offset, caps),
                                 None => {
                                     a.insert(name, st);
                                 }
@@ -992,6 +1033,7 @@ impl Operator for StatsOp {
             scratch: String::new(),
             seq: 0,
             ctx: self.ctx,
+            caps: self.caps,
             wild_order: vec![Vec::new(); self.stats.aggs.len()],
             error: None,
         }))

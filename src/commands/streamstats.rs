@@ -576,6 +576,7 @@ mod tests {
             ctx: EvalContext {
                 now: 0.0,
                 tz: chrono_tz::UTC,
+                max_text: crate::eval::MAX_TEXT,
             },
             groups: HashMap::new(),
             window: VecDeque::new(),

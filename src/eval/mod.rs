@@ -162,7 +162,12 @@ pub struct EvalContext {
     pub now: f64,
     /// Time zone of `strftime`, `strptime` and `relative_time`.
     pub tz: chrono_tz::Tz,
+    /// Longest text (bytes) an expression may make: beyond it evaluation fails, rather than memory.
+    pub max_text: usize,
 }
+
+/// The default of [`EvalContext::max_text`]: 100 MiB.
+pub const MAX_TEXT: usize = 100 << 20;
 
 /// A value during evaluation: field values plus the booleans that comparisons produce.
 /// `None` around it is null.
@@ -327,6 +332,35 @@ impl Expr {
     }
 
     pub(crate) fn ev(&self, s: &Scope<'_>) -> Res {
+        let r = self.ev_unchecked(s)?;
+        // only operators and functions make new text; each result is checked, so a doubling chain
+        // stops at twice the cap at most
+        if matches!(self.kind, Kind::Binary(..) | Kind::Call(_)) {
+            if let Some(Ev::V(v)) = &r {
+                let len: usize = v
+                    .values()
+                    .iter()
+                    .map(|x| match x {
+                        Value::Str(t) => t.len(),
+                        _ => 8,
+                    })
+                    .sum();
+                if len > s.ctx.max_text {
+                    return Err(EvalError {
+                        message: format!(
+                            "the result is {} MB of text, more than the limit of {} MB (--max-eval-text)",
+                            len >> 20,
+                            s.ctx.max_text >> 20
+                        ),
+                        offset: self.span.start,
+                    });
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    fn ev_unchecked(&self, s: &Scope<'_>) -> Res {
         match &self.kind {
             Kind::Num(n) => Ok(num(*n)),
             Kind::Str(t) => Ok(Some(Ev::V(Value::Str(t.clone())))),

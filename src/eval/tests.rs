@@ -12,6 +12,7 @@ fn ctx() -> EvalContext {
     EvalContext {
         now: NOW,
         tz: chrono_tz::UTC,
+        max_text: crate::eval::MAX_TEXT,
     }
 }
 
@@ -56,7 +57,14 @@ fn t(src: &str) -> String {
 }
 
 fn t_tz(src: &str, tz: chrono_tz::Tz) -> String {
-    match run_in(src, &EvalContext { now: NOW, tz }) {
+    match run_in(
+        src,
+        &EvalContext {
+            now: NOW,
+            tz,
+            max_text: crate::eval::MAX_TEXT,
+        },
+    ) {
         Some(v) => v.to_string(),
         None => "<null>".into(),
     }

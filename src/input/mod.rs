@@ -196,11 +196,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         if name.starts_with('.') || !is_event_file_name(&name) {
             continue;
         }
-        // Symlinked folders are not followed: a link loop must not hang the walk.
+        // Symlinked folders are not followed: a link loop must not hang the walk. A link to nowhere is
+        // kept, so that reading it reports it.
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
-        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
+        } else if ft.is_file() || (ft.is_symlink() && !path.is_dir()) {
             out.push(path);
         }
     }
@@ -554,6 +555,26 @@ pub fn read_source(
     report
 }
 
+/// Read events from bytes in memory exactly as a file holding them is read (gzip-compressed or not).
+pub fn read_bytes(
+    data: &[u8],
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> FileReport {
+    let mut report = FileReport {
+        source: source.name.clone(),
+        ..FileReport::default()
+    };
+    let reader: Box<dyn BufRead + '_> = if data.starts_with(&[0x1f, 0x8b]) {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(data)))
+    } else {
+        Box::new(data)
+    };
+    read_stream(reader, source, builder, 0.0, &mut report, sink);
+    report
+}
+
 fn open(path: &Path) -> std::result::Result<(Box<dyn BufRead>, f64), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mtime = file
@@ -585,7 +606,7 @@ fn starts_document(line: &str) -> bool {
 }
 
 fn read_stream(
-    mut reader: Box<dyn BufRead>,
+    mut reader: Box<dyn BufRead + '_>,
     source: &Source,
     builder: &mut EventBuilder<'_>,
     mtime: f64,

@@ -150,6 +150,7 @@ impl Repl {
         session.watch = crate::plan::Watch {
             cancel: Some(cancel.clone()),
             scanned: Some(scanned.clone()),
+            deadline: None,
         };
         let mut repl = Repl {
             session,
