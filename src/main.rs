@@ -295,18 +295,6 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
             "note: no --data given: searching the shipped sample events (samples/cloudtrail)"
         );
     }
-    let out = session.run(&text).map_err(|e| e.render())?;
-    for f in &out.defaulted_filters {
-        eprintln!("note: macro `{f}` has no definition: treated as an empty filter (security_content defines each *_filter macro as `search *`)");
-    }
-    for r in &out.reports {
-        if let Some(p) = r.problem() {
-            eprintln!("warning: {p}");
-        }
-    }
-    for w in &out.warnings {
-        eprintln!("warning: {w}");
-    }
     let stdout = std::io::stdout();
     let is_tty = stdout.is_terminal();
     let format: Format = match &args.format {
@@ -314,6 +302,37 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         None if is_tty => Format::Table,
         None => Format::Csv,
     };
+    // CSV and JSON of a search whose columns are known up front are printed while it runs
+    if format != Format::Table {
+        if let Some(cols) = session.fixed_columns(&text) {
+            let mut lock = stdout.lock();
+            let mut streamer =
+                match output::Streamer::new(&mut lock, cols, format, session.tz, args.limit) {
+                    Ok(s) => s,
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                        return Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => return Err(format!("error: cannot write output: {e}")),
+                };
+            let result = session.run_into(&text, &mut streamer);
+            let closed = streamer.closed;
+            let _ = streamer.flush();
+            let (shown, total) = (streamer.shown, streamer.total);
+            drop(streamer);
+            let out = match result {
+                Ok(out) => out,
+                Err(_) if closed => return Ok(ExitCode::SUCCESS),
+                Err(e) => return Err(e.render()),
+            };
+            report(&out);
+            if shown < total {
+                eprintln!("note: {shown} of {total} rows printed (--limit)");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let out = session.run(&text).map_err(|e| e.render())?;
+    report(&out);
     let mut lock = stdout.lock();
     let res = output::render(
         &mut lock,
@@ -345,6 +364,21 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(e) => Err(format!("error: cannot write output: {e}")),
+    }
+}
+
+/// Notes and warnings of a finished search, on stderr.
+fn report(out: &spelunk::session::QueryOutput) {
+    for f in &out.defaulted_filters {
+        eprintln!("note: macro `{f}` has no definition: treated as an empty filter (security_content defines each *_filter macro as `search *`)");
+    }
+    for r in &out.reports {
+        if let Some(p) = r.problem() {
+            eprintln!("warning: {p}");
+        }
+    }
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
     }
 }
 

@@ -79,6 +79,131 @@ fn cell(col: &str, v: &Value, tz: Tz, iso: bool) -> String {
     v.to_string()
 }
 
+/// One CSV record of a row.
+fn csv_record(r: &Event, cols: &[String], tz: Tz) -> Vec<String> {
+    cols.iter()
+        .map(|c| r.get(c).map(|v| cell(c, v, tz, true)).unwrap_or_default())
+        .collect()
+}
+
+/// One JSON object of a row.
+fn json_row(r: &Event, cols: &[String], tz: Tz) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    for c in cols {
+        if let Some(v) = r.get(c) {
+            let j = match v {
+                Value::Multi(vs) => serde_json::Value::Array(
+                    vs.iter()
+                        .map(|x| serde_json::Value::String(cell(c, x, tz, true)))
+                        .collect(),
+                ),
+                single => serde_json::Value::String(cell(c, single, tz, true)),
+            };
+            obj.insert(c.clone(), j);
+        }
+    }
+    serde_json::Value::Object(obj)
+}
+
+/// Writes CSV or JSON rows as a search produces them, when the columns are known before the first row
+/// (a search ending in `table` with plain names): output then needs no memory for the rows.
+pub struct Streamer<'w> {
+    csv: Option<csv::Writer<&'w mut dyn Write>>,
+    json: Option<&'w mut dyn Write>,
+    cols: Vec<String>,
+    tz: Tz,
+    limit: usize,
+    pub total: usize,
+    pub shown: usize,
+    /// The reader of the output went away (a closed pipe): the search stops quietly.
+    pub closed: bool,
+}
+
+/// A CSV writer's error as the I/O error behind it (so that a closed pipe is seen as one).
+pub fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// The message a [`Streamer`] stops a search with when its output is closed.
+pub const OUTPUT_CLOSED: &str = "output closed";
+
+impl<'w> Streamer<'w> {
+    /// Start writing (the CSV header is written at once, as for a result with no rows).
+    pub fn new(
+        w: &'w mut dyn Write,
+        cols: Vec<String>,
+        format: Format,
+        tz: Tz,
+        limit: Option<usize>,
+    ) -> std::io::Result<Streamer<'w>> {
+        let mut s = Streamer {
+            csv: None,
+            json: None,
+            cols,
+            tz,
+            limit: limit.unwrap_or(usize::MAX),
+            total: 0,
+            shown: 0,
+            closed: false,
+        };
+        match format {
+            Format::Json => s.json = Some(w),
+            _ => {
+                let mut c = csv::Writer::from_writer(w);
+                if !s.cols.is_empty() {
+                    c.write_record(&s.cols).map_err(io_error)?;
+                }
+                s.csv = Some(c);
+            }
+        }
+        Ok(s)
+    }
+
+    fn write(&mut self, r: &Event) -> std::io::Result<()> {
+        if let Some(c) = &mut self.csv {
+            c.write_record(csv_record(r, &self.cols, self.tz))
+                .map_err(io_error)?;
+        } else if let Some(w) = &mut self.json {
+            serde_json::to_writer(&mut **w, &json_row(r, &self.cols, self.tz))?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(c) = &mut self.csv {
+            c.flush()?;
+        }
+        if let Some(w) = &mut self.json {
+            w.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::plan::RowSink for Streamer<'_> {
+    fn put(&mut self, ev: Event) -> crate::diag::Result<()> {
+        self.total += 1;
+        if self.shown >= self.limit {
+            return Ok(());
+        }
+        self.shown += 1;
+        match self.write(&ev) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Err(crate::diag::Diagnostic::new(OUTPUT_CLOSED))
+            }
+            Err(e) => Err(crate::diag::Diagnostic::new(format!(
+                "cannot write output: {e}"
+            ))),
+        }
+    }
+}
+
 pub struct Rendered {
     pub shown: usize,
     pub total: usize,
@@ -105,33 +230,15 @@ pub fn render(
                 });
             }
             let mut wr = csv::Writer::from_writer(w);
-            wr.write_record(cols)?;
+            wr.write_record(cols).map_err(io_error)?;
             for r in rows_shown {
-                let rec: Vec<String> = cols
-                    .iter()
-                    .map(|c| r.get(c).map(|v| cell(c, v, tz, true)).unwrap_or_default())
-                    .collect();
-                wr.write_record(&rec)?;
+                wr.write_record(csv_record(r, cols, tz)).map_err(io_error)?;
             }
             wr.flush()?;
         }
         Format::Json => {
             for r in rows_shown {
-                let mut obj = serde_json::Map::new();
-                for c in cols {
-                    if let Some(v) = r.get(c) {
-                        let j = match v {
-                            Value::Multi(vs) => serde_json::Value::Array(
-                                vs.iter()
-                                    .map(|x| serde_json::Value::String(cell(c, x, tz, true)))
-                                    .collect(),
-                            ),
-                            single => serde_json::Value::String(cell(c, single, tz, true)),
-                        };
-                        obj.insert(c.clone(), j);
-                    }
-                }
-                serde_json::to_writer(&mut *w, &serde_json::Value::Object(obj))?;
+                serde_json::to_writer(&mut *w, &json_row(r, cols, tz))?;
                 w.write_all(b"\n")?;
             }
         }

@@ -86,7 +86,9 @@ impl SubRunner for Env<'_> {
     fn run(&self, p: &Pipeline) -> Result<Vec<Event>> {
         let mut p = p.clone();
         let sub = self.for_subsearch();
-        let mut res = run_with(&mut p, &sub, None)?;
+        let mut rows = Vec::new();
+        let mut res = run_with(&mut p, &sub, None, &mut rows)?;
+        res.rows = rows;
         if let Ok(mut r) = sub.sub_reports.lock() {
             res.reports.append(&mut r);
         }
@@ -98,7 +100,9 @@ impl SubRunner for Env<'_> {
 
     fn run_over(&self, p: &Pipeline, rows: Vec<Event>) -> Result<Vec<Event>> {
         let mut p = p.clone();
-        Ok(run_with(&mut p, self, Some(rows))?.rows)
+        let mut out = Vec::new();
+        run_with(&mut p, self, Some(rows), &mut out)?;
+        Ok(out)
     }
 
     fn compile(&self, p: &Pipeline) -> Result<Box<dyn Operator>> {
@@ -303,18 +307,30 @@ impl Operator for AppendRows {
     }
 }
 
+/// Where the rows that come out of a pipeline go: kept (a `Vec`), or handed on as they come (the CLI
+/// prints a `table` of known columns while the search runs, so memory does not grow with the rows).
+pub trait RowSink {
+    fn put(&mut self, ev: Event) -> Result<()>;
+}
+
+impl RowSink for Vec<Event> {
+    fn put(&mut self, ev: Event) -> Result<()> {
+        self.push(ev);
+        Ok(())
+    }
+}
+
 /// Push one row through `ops`; what comes out of the last lands in `sink`.
 fn feed(
     ops: &mut [Box<dyn Operator>],
     bufs: &mut [Vec<Event>],
     ev: Event,
-    sink: &mut Vec<Event>,
+    sink: &mut dyn RowSink,
 ) -> Result<()> {
     let (Some((op, rest_ops)), Some((buf, rest_bufs))) =
         (ops.split_first_mut(), bufs.split_first_mut())
     else {
-        sink.push(ev);
-        return Ok(());
+        return sink.put(ev);
     };
     op.push(ev, buf)?;
     if buf.is_empty() {
@@ -331,7 +347,7 @@ fn feed(
 fn finish(
     ops: &mut [Box<dyn Operator>],
     bufs: &mut [Vec<Event>],
-    sink: &mut Vec<Event>,
+    sink: &mut dyn RowSink,
 ) -> Result<()> {
     for i in 0..ops.len() {
         let mut held = Vec::new();
@@ -345,7 +361,15 @@ fn finish(
 
 /// Run a pipeline to its rows.
 pub fn run(p: &mut Pipeline, env: &Env) -> Result<RunResult> {
-    let mut res = run_with(p, env, None)?;
+    let mut rows = Vec::new();
+    let mut res = run_into(p, env, &mut rows)?;
+    res.rows = rows;
+    Ok(res)
+}
+
+/// Run a pipeline, handing its rows to `sink` as they come (the result's `rows` stay empty).
+pub fn run_into(p: &mut Pipeline, env: &Env, sink: &mut dyn RowSink) -> Result<RunResult> {
+    let mut res = run_with(p, env, None, sink)?;
     if let Ok(mut r) = env.sub_reports.lock() {
         res.reports.append(&mut r);
     }
@@ -354,7 +378,12 @@ pub fn run(p: &mut Pipeline, env: &Env) -> Result<RunResult> {
 
 /// Run a pipeline over `rows`, or over the inputs when `rows` is `None` and the pipeline does not start
 /// with a generating command.
-fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<RunResult> {
+fn run_with(
+    p: &mut Pipeline,
+    env: &Env,
+    rows: Option<Vec<Event>>,
+    sink: &mut dyn RowSink,
+) -> Result<RunResult> {
     let mut result = RunResult::default();
     resolve_subsearches(p, env, &mut result.reports)?;
     let generating = p.stages.first().is_some_and(|s| s.command.is_generating());
@@ -375,10 +404,9 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
         .map(|(i, s)| build(s, env, split + i == 0))
         .collect::<Result<_>>()?;
     let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
-    let mut sink = Vec::new();
     if let Some(rows) = rows {
         for r in rows {
-            feed(&mut ops, &mut bufs, r, &mut sink)?;
+            feed(&mut ops, &mut bufs, r, sink)?;
         }
     } else if reading {
         let read_plan = read_plan(&p.stages, env)?;
@@ -461,7 +489,7 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
                     first.merge(part)?;
                 }
                 for ev in events {
-                    feed(&mut ops, &mut bufs, ev, &mut sink)?;
+                    feed(&mut ops, &mut bufs, ev, sink)?;
                     if ops.iter().any(|o| o.is_done()) {
                         break 'batches;
                     }
@@ -477,8 +505,7 @@ fn run_with(p: &mut Pipeline, env: &Env, rows: Option<Vec<Event>>) -> Result<Run
         }
         result.reports.extend(reports);
     }
-    finish(&mut ops, &mut bufs, &mut sink)?;
-    result.rows = sink;
+    finish(&mut ops, &mut bufs, sink)?;
     Ok(result)
 }
 

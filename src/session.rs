@@ -278,6 +278,34 @@ impl Session {
         })
     }
 
+    /// The columns of a query's result when they are known before it runs: it ends (after filters and
+    /// `head`) in a `table` of plain names. Such a result can be printed as it comes.
+    pub fn fixed_columns(&self, text: &str) -> Option<Vec<String>> {
+        let (_, pipeline) = self.parse(text).ok()?;
+        plan::fixed_columns(&pipeline).filter(|c| !c.iter().any(|f| f.contains('*')))
+    }
+
+    /// Run a query, handing its rows to `sink` as they come (the output's `rows` stay empty).
+    pub fn run_into(
+        &self,
+        text: &str,
+        sink: &mut dyn plan::RowSink,
+    ) -> Result<QueryOutput, QueryError> {
+        let (exp, mut pipeline) = self.parse(text)?;
+        let ctx = self.context();
+        let env = self.env(&ctx);
+        let columns = plan::fixed_columns(&pipeline).unwrap_or_default();
+        let res =
+            plan::run_into(&mut pipeline, &env, sink).map_err(|d| self.map_error(d, &exp, text))?;
+        Ok(QueryOutput {
+            rows: Vec::new(),
+            columns,
+            reports: res.reports,
+            warnings: ctx.warnings.take(),
+            defaulted_filters: exp.defaulted_filters,
+        })
+    }
+
     /// The query as it runs: macros expanded, then each subsearch of the main search replaced by the
     /// search terms its rows format to (as Splunk's implied `format` makes them). Subsearches are run to
     /// get their rows. Returns the expanded text and that text with the subsearches replaced.
