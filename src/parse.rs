@@ -115,6 +115,9 @@ fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
     })
 }
 
+/// One `key=value` option: the key (lower case), the value, and the span of both.
+pub type Opt = (String, String, Span);
+
 /// Position in the query text with the lexemes every command uses.
 pub struct Cursor<'a> {
     pub src: &'a str,
@@ -406,7 +409,7 @@ impl<'a> Cursor<'a> {
 
     /// `key=value` options at the current position (e.g. `append=t`), in any order; stops at the first
     /// word that is not followed by `=`.
-    pub fn options(&mut self, known: &[&str]) -> Result<Vec<(String, String, Span)>> {
+    pub fn options(&mut self, known: &[&str]) -> Result<Vec<Opt>> {
         let mut out = Vec::new();
         loop {
             self.ws();
@@ -425,6 +428,31 @@ impl<'a> Cursor<'a> {
             out.push((key, v, Span::new(ks.start, vs.end)));
         }
         Ok(out)
+    }
+
+    /// `key=value` options (any of `known`) around at most one field name, in any order, as commands such
+    /// as `mvexpand f limit=5` or `xmlkv maxinputs=10 f` take them. `what` names the field in errors.
+    pub fn options_and_field(
+        &mut self,
+        known: &[&str],
+        what: &str,
+    ) -> Result<(Option<String>, Vec<Opt>)> {
+        let mut field = None;
+        let mut opts = Vec::new();
+        loop {
+            opts.extend(self.options(known)?);
+            self.ws();
+            if field.is_none() && !self.at_stage_end() {
+                let save = self.pos;
+                let is_option = self.bare().is_some() && self.at('=');
+                self.pos = save;
+                if !is_option {
+                    field = Some(self.field(what)?.0);
+                    continue;
+                }
+            }
+            return Ok((field, opts));
+        }
     }
 
     /// The raw text up to the end of this stage (top-level `|`, or `]` closing the subsearch), skipping

@@ -30,23 +30,10 @@ pub struct FromJson {
 
 impl FromJson {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<FromJson> {
-        let mut field = None;
         let mut prefix = String::new();
-        loop {
-            for (_, v, _) in c.options(&["prefix"])? {
-                prefix = v;
-            }
-            c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
-                    field = Some(c.field("the field that holds JSON")?.0);
-                    continue;
-                }
-            }
-            break;
+        let (field, opts) = c.options_and_field(&["prefix"], "the field that holds JSON")?;
+        for (_, v, _) in opts {
+            prefix = v;
         }
         super::end_of_args(c, "fromjson", "`prefix=`", &["prefix"])?;
         Ok(FromJson {

@@ -31,22 +31,9 @@ pub struct MvCombine {
 impl MvCombine {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<MvCombine> {
         let mut delim = " ".to_string();
-        let mut field = None;
-        loop {
-            for (_, v, _) in c.options(&["delim"])? {
-                delim = v;
-            }
-            c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
-                    field = Some(c.field("the field to combine")?.0);
-                    continue;
-                }
-            }
-            break;
+        let (field, opts) = c.options_and_field(&["delim"], "the field to combine")?;
+        for (_, v, _) in opts {
+            delim = v;
         }
         super::end_of_args(c, "mvcombine", "`delim=`", &["delim"])?;
         Ok(MvCombine {

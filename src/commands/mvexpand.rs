@@ -30,24 +30,11 @@ pub struct MvExpand {
 impl MvExpand {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<MvExpand> {
         let mut limit = 0;
-        let mut field = None;
-        loop {
-            for (_, v, at) in c.options(&["limit"])? {
-                limit = v.parse().map_err(|_| {
-                    Diagnostic::at(format!("`limit` takes a whole number, not `{v}`"), at)
-                })?;
-            }
-            c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
-                    field = Some(c.field("the multivalue field to expand")?.0);
-                    continue;
-                }
-            }
-            break;
+        let (field, opts) = c.options_and_field(&["limit"], "the multivalue field to expand")?;
+        for (_, v, at) in opts {
+            limit = v.parse().map_err(|_| {
+                Diagnostic::at(format!("`limit` takes a whole number, not `{v}`"), at)
+            })?;
         }
         super::end_of_args(c, "mvexpand", "`limit=`", &["limit"])?;
         Ok(MvExpand {

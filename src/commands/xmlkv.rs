@@ -30,25 +30,12 @@ pub struct XmlKv {
 
 impl XmlKv {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<XmlKv> {
-        let mut field = None;
         let mut maxinputs = DEFAULT_MAXINPUTS;
-        loop {
-            for (_, v, at) in c.options(&["maxinputs"])? {
-                maxinputs = v.parse().map_err(|_| {
-                    Diagnostic::at(format!("`maxinputs` takes a whole number, not `{v}`"), at)
-                })?;
-            }
-            c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
-                    field = Some(c.field("a field name")?.0);
-                    continue;
-                }
-            }
-            break;
+        let (field, opts) = c.options_and_field(&["maxinputs"], "a field name")?;
+        for (_, v, at) in opts {
+            maxinputs = v.parse().map_err(|_| {
+                Diagnostic::at(format!("`maxinputs` takes a whole number, not `{v}`"), at)
+            })?;
         }
         super::end_of_args(c, "xmlkv", "`maxinputs=`", &["maxinputs"])?;
         Ok(XmlKv {
