@@ -430,6 +430,14 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// Is a `key=` option next (a bare word followed by `=`)? Nothing is consumed.
+    pub fn at_option(&mut self) -> bool {
+        let save = self.pos;
+        let yes = self.bare().is_some() && self.at('=');
+        self.pos = save;
+        yes
+    }
+
     /// `key=value` options (any of `known`) around at most one field name, in any order, as commands such
     /// as `mvexpand f limit=5` or `xmlkv maxinputs=10 f` take them. `what` names the field in errors.
     pub fn options_and_field(
@@ -443,10 +451,7 @@ impl<'a> Cursor<'a> {
             opts.extend(self.options(known)?);
             self.ws();
             if field.is_none() && !self.at_stage_end() {
-                let save = self.pos;
-                let is_option = self.bare().is_some() && self.at('=');
-                self.pos = save;
-                if !is_option {
+                if !self.at_option() {
                     field = Some(self.field(what)?.0);
                     continue;
                 }

@@ -65,10 +65,7 @@ impl AddTotals {
             if c.eat(',') {
                 continue;
             }
-            let save = c.pos;
-            let is_option = c.bare().is_some() && c.at('=');
-            c.pos = save;
-            if is_option {
+            if c.at_option() {
                 break;
             }
             match c.try_field()? {

@@ -172,10 +172,7 @@ impl Bin {
             }
             c.ws();
             if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
+                if !c.at_option() {
                     let (f, _) = c.field("the field to put into bins")?;
                     field = Some(f);
                     if c.keyword("as") {

@@ -80,10 +80,7 @@ impl Dedup {
                 continue;
             }
             // a word followed by `=` is a misspelt option, not a field
-            let save = c.pos;
-            let is_option = c.bare().is_some() && c.at('=');
-            c.pos = save;
-            if is_option {
+            if c.at_option() {
                 return super::end_of_args(c, "dedup", "a field", OPTIONS).map(|_| d);
             }
             match c.try_field()? {

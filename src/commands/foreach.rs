@@ -169,10 +169,7 @@ impl Foreach {
             if c.at('[') || c.at_stage_end() {
                 break;
             }
-            let save = c.pos;
-            let is_option = c.bare().is_some() && c.at('=');
-            c.pos = save;
-            if is_option {
+            if c.at_option() {
                 break;
             }
             match c.try_field()? {

@@ -79,10 +79,7 @@ impl MakeMv {
             }
             c.ws();
             if field.is_none() && !c.at_stage_end() {
-                let save = c.pos;
-                let is_option = c.bare().is_some() && c.at('=');
-                c.pos = save;
-                if !is_option {
+                if !c.at_option() {
                     field = Some(c.field("the field to split")?.0);
                     continue;
                 }

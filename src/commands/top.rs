@@ -114,10 +114,7 @@ impl Top {
             if c.at_stage_end() || c.at_keyword("by") {
                 break;
             }
-            let save = c.pos;
-            let is_option = c.bare().is_some() && c.at('=');
-            c.pos = save;
-            if is_option {
+            if c.at_option() {
                 break;
             }
             match c.try_field()? {

@@ -517,6 +517,16 @@ pub fn parse_time(text: &str) -> Option<f64> {
     None
 }
 
+/// A file's modification time in epoch seconds (the time of events that have none of their own).
+fn modified(file: &std::fs::File) -> f64 {
+    file.metadata()
+        .ok()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Read one source, handing each event to `sink` until it answers `Break`.
 pub fn read_source(
     source: &Source,
@@ -577,13 +587,7 @@ pub fn read_bytes(
 
 fn open(path: &Path) -> std::result::Result<(Box<dyn BufRead>, f64), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let mtime = file
-        .metadata()
-        .ok()
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let mtime = modified(&file);
     let mut buf = BufReader::with_capacity(256 * 1024, file);
     let head = buf.fill_buf().map_err(|e| format!("cannot read: {e}"))?;
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -897,13 +901,7 @@ pub fn read_unit(
     let data = (|| -> std::io::Result<f64> {
         use std::io::{Seek, SeekFrom};
         let mut f = std::fs::File::open(path)?;
-        let mtime = f
-            .metadata()
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let mtime = modified(&f);
         f.seek(SeekFrom::Start(start))?;
         buf.reserve((end - start) as usize);
         f.take(end - start).read_to_end(&mut buf)?;
