@@ -171,15 +171,13 @@ impl Bin {
                 }
             }
             c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                if !c.at_option() {
-                    let (f, _) = c.field("the field to put into bins")?;
-                    field = Some(f);
-                    if c.keyword("as") {
-                        b.as_field = Some(c.field("a field name after `AS`")?.0);
-                    }
-                    continue;
+            if field.is_none() && !c.at_stage_end() && !c.at_option() {
+                let (f, _) = c.field("the field to put into bins")?;
+                field = Some(f);
+                if c.keyword("as") {
+                    b.as_field = Some(c.field("a field name after `AS`")?.0);
                 }
+                continue;
             }
             break;
         }

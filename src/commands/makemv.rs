@@ -78,11 +78,9 @@ impl MakeMv {
                 }
             }
             c.ws();
-            if field.is_none() && !c.at_stage_end() {
-                if !c.at_option() {
-                    field = Some(c.field("the field to split")?.0);
-                    continue;
-                }
+            if field.is_none() && !c.at_stage_end() && !c.at_option() {
+                field = Some(c.field("the field to split")?.0);
+                continue;
             }
             break;
         }
