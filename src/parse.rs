@@ -450,11 +450,9 @@ impl<'a> Cursor<'a> {
         loop {
             opts.extend(self.options(known)?);
             self.ws();
-            if field.is_none() && !self.at_stage_end() {
-                if !self.at_option() {
-                    field = Some(self.field(what)?.0);
-                    continue;
-                }
+            if field.is_none() && !self.at_stage_end() && !self.at_option() {
+                field = Some(self.field(what)?.0);
+                continue;
             }
             return Ok((field, opts));
         }
