@@ -60,15 +60,7 @@ pub fn compile(pattern: &str, span: Span) -> Result<Pattern> {
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
         .map_err(|e| {
-            let detail = e
-                .to_string()
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string();
+            let detail = crate::eval::strings::regex_error_detail(&e);
             Diagnostic::at(
                 format!("this regular expression does not compile: {detail}"),
                 span,

@@ -6,19 +6,23 @@ use crate::value::{parse_num, Value};
 use regex::Regex;
 use std::net::IpAddr;
 
+/// The last line of a regex compiler's message, which says what is wrong (the others repeat the pattern).
+pub(crate) fn regex_error_detail(e: &regex::Error) -> String {
+    e.to_string()
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
 /// Compile a regex argument. Splunk's regexes are PCRE; the `regex` crate reads the common subset
 /// (no look-around or backreferences), and a pattern outside it is reported here.
 pub(crate) fn regex_arg(pattern: &str, offset: usize) -> Result<Regex, ParseError> {
     Regex::new(&pcre_to_rust(pattern)).map_err(|e| {
-        let detail = e
-            .to_string()
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("invalid")
-            .trim()
-            .trim_start_matches("error: ")
-            .to_string();
+        let detail = regex_error_detail(&e);
         ParseError {
             offset,
             expected: "a regular expression".into(),
