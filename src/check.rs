@@ -17,13 +17,12 @@
 //! security_content checkout (a folder with `detections/` and `macros/`) uses that checkout's macros and
 //! lookups. Exit status: 0 when every detection is runnable, 1 when some are not, 2 on a usage error.
 
-use crate::commands::search::SearchExpr;
 use crate::commands::{Command, RefusalKind};
 use crate::diag::{line_col, Span};
 use crate::eval::Expr;
 use crate::lookups::Lookups;
 use crate::macros::{self, Expansion, MacroLibrary};
-use crate::parse::{self, Cursor, Pipeline};
+use crate::parse::{self, Pipeline};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -290,20 +289,6 @@ pub struct Report {
     pub parse_us: u64,
 }
 
-/// Commands whose bracketed arguments are sub-pipelines that start with a search.
-const SUBSEARCH_COMMANDS: &[&str] = &[
-    "append",
-    "appendcols",
-    "join",
-    "union",
-    "multisearch",
-    "set",
-    "selfjoin",
-];
-
-/// Commands whose bracketed argument is a pipeline over the rows they are given.
-const SUBPIPELINE_COMMANDS: &[&str] = &["appendpipe"];
-
 struct Walk<'a> {
     text: &'a str,
     exp: &'a Expansion,
@@ -356,7 +341,8 @@ impl Walk<'_> {
             if !self.report.commands.contains(&name) {
                 self.report.commands.push(name.clone());
             }
-            let refusals = stage.command.refusals();
+            let spec = stage.command.spec();
+            let refusals = spec.refusals();
             for r in &refusals {
                 let kind = match r.kind {
                     RefusalKind::Function => ProblemKind::UnsupportedFunction,
@@ -377,72 +363,19 @@ impl Walk<'_> {
                     Some(at),
                 );
             }
-            match &stage.command {
-                Command::Search(s) => {
-                    if let Some(e) = &s.expr {
-                        self.search_expr(e);
-                    }
-                }
-                Command::InputLookup(il) => {
-                    if let Some(e) = &il.filter {
-                        self.search_expr(e);
-                    }
-                }
-                Command::Eval(e) => {
-                    for (_, x) in &e.assignments {
-                        self.expr(x, e.span.start);
-                    }
-                }
-                Command::Where(w) => self.expr(&w.expr, w.span.start),
-                _ => {}
+            for (e, base) in spec.eval_exprs() {
+                self.expr(e, base);
             }
-            let stage_text = self.exp.text.get(stage.span.start..stage.span.end);
-            let args = self
-                .exp
-                .text
-                .get(stage.name_span.end..stage.span.end)
-                .unwrap_or("");
-            if matches!(name.as_str(), "lookup" | "inputlookup" | "outputlookup") {
-                if let Some(table) = lookup_name(args) {
-                    self.lookup(&table, &name, stage.span);
-                }
+            for l in spec.lookups() {
+                self.lookup(&l.name, l.writes, &name, l.span);
             }
-            if let Some(dm) = stage_text.and_then(|t| datamodel_of(&name, args, t)) {
+            for dm in spec.datamodels() {
                 if !self.report.datamodels.contains(&dm) {
                     self.report.datamodels.push(dm);
                 }
             }
-            let lower = name.to_ascii_lowercase();
-            let commands_first = SUBPIPELINE_COMMANDS.contains(&lower.as_str());
-            if commands_first || SUBSEARCH_COMMANDS.contains(&lower.as_str()) {
-                self.sub_pipelines(stage.name_span.end, stage.span.end, commands_first);
-            }
-        }
-    }
-
-    /// Parse and walk the `[...]` sub-pipelines of a command kept as text.
-    fn sub_pipelines(&mut self, from: usize, to: usize, commands_first: bool) {
-        let text = self.exp.text.as_str();
-        for open in top_level_brackets(text, from, to) {
-            let mut c = Cursor::new(text);
-            c.pos = open + 1;
-            c.depth = 1;
-            let res = if commands_first {
-                parse::parse_command_pipeline(&mut c)
-            } else {
-                parse::parse_pipeline(&mut c)
-            };
-            match res {
-                Ok(p) => {
-                    c.ws();
-                    if c.eat(']') {
-                        self.pipeline(&p);
-                    } else {
-                        let d = c.expected("`]` closing the subsearch");
-                        self.parse_failure(&d.message, d.span);
-                    }
-                }
-                Err(d) => self.parse_failure(&d.message, d.span),
+            for p in spec.sub_pipelines() {
+                self.pipeline(p);
             }
         }
     }
@@ -455,15 +388,6 @@ impl Walk<'_> {
             format!("parse error: {message}"),
             span,
         );
-    }
-
-    fn search_expr(&mut self, e: &SearchExpr) {
-        match e {
-            SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| self.search_expr(x)),
-            SearchExpr::Not(x) => self.search_expr(x),
-            SearchExpr::Subsearch(p, _) => self.pipeline(p),
-            _ => {}
-        }
     }
 
     /// Eval functions of an expression whose offsets count from `base` in the expanded text.
@@ -492,9 +416,9 @@ impl Walk<'_> {
         }
     }
 
-    fn lookup(&mut self, table: &str, command: &str, span: Span) {
+    fn lookup(&mut self, table: &str, writes: bool, command: &str, span: Span) {
         // outputlookup writes its table: it need not exist
-        let present = command == "outputlookup" || self.knowledge.lookup_present(table);
+        let present = writes || self.knowledge.lookup_present(table);
         if !self
             .report
             .lookups
@@ -515,79 +439,6 @@ impl Walk<'_> {
                 Some(span),
             );
         }
-    }
-}
-
-/// Offsets of the `[` that open top-level bracketed parts of `text[from..to]`, outside quotes.
-fn top_level_brackets(text: &str, from: usize, to: usize) -> Vec<usize> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = from;
-    while i < to.min(bytes.len()) {
-        let b = bytes.get(i).copied().unwrap_or(0);
-        match quote {
-            Some(q) => {
-                if b == b'\\' {
-                    i += 1;
-                } else if b == q {
-                    quote = None;
-                }
-            }
-            None => match b {
-                b'"' => quote = Some(b),
-                b'[' => {
-                    if depth == 0 {
-                        out.push(i);
-                    }
-                    depth += 1;
-                }
-                b']' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The table a `lookup`/`inputlookup`/`outputlookup` names: its first argument that is not an option.
-fn lookup_name(args: &str) -> Option<String> {
-    args.split_whitespace()
-        .find(|w| !w.contains('='))
-        .map(|w| w.trim_matches('"').to_string())
-        .filter(|w| !w.is_empty())
-}
-
-/// The data model a stage reads, if any.
-fn datamodel_of(command: &str, args: &str, _stage: &str) -> Option<String> {
-    let clean = |s: &str| {
-        s.trim_matches(|c: char| c == '"' || c == '\'')
-            .trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .to_string()
-    };
-    match command {
-        "tstats" | "from" | "pivot" | "mstats" => {
-            let lower = args.to_ascii_lowercase();
-            let at = lower.find("datamodel")?;
-            let rest = args.get(at + "datamodel".len()..)?.trim_start();
-            let rest = rest.strip_prefix(['=', ':'])?.trim_start();
-            let word = rest.split(|c: char| c.is_whitespace() || c == '|').next()?;
-            let dm = clean(word);
-            (!dm.is_empty()).then_some(dm)
-        }
-        "datamodel" => {
-            let words: Vec<String> = args
-                .split_whitespace()
-                .take(2)
-                .filter(|w| !w.contains('='))
-                .map(clean)
-                .filter(|w| !matches!(w.as_str(), "search" | "flat" | "acceleration_search"))
-                .collect();
-            (!words.is_empty()).then(|| words.join("."))
-        }
-        _ => None,
     }
 }
 
@@ -938,7 +789,7 @@ mod tests {
         assert!(r
             .problems
             .iter()
-            .any(|p| p.render() == "missing lookup 'nosuch' at 1:38"));
+            .any(|p| p.render() == "missing lookup 'nosuch' at 1:53"));
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
     if command_first && !c.at('|') && !c.at_stage_end() {
         let s = c.pos;
         let (name, name_span) = c.command_name()?;
-        let command = commands::parse_command(&name, name_span, c, true)?;
+        let command = commands::parse_command(&name, name_span, c)?;
         stages.push(Stage {
             command,
             span: Span::new(s, c.pos),
@@ -102,7 +102,7 @@ fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
             continue;
         }
         let (name, name_span) = c.command_name()?;
-        let command = commands::parse_command(&name, name_span, c, stages.is_empty())?;
+        let command = commands::parse_command(&name, name_span, c)?;
         stages.push(Stage {
             command,
             span: Span::new(s, c.pos),
@@ -637,9 +637,9 @@ mod tests {
     #[test]
     fn commands_spelunk_cannot_run_keep_their_arguments() {
         match stage("| tstats count from datamodel=Web by Web.src", 0) {
-            Command::Unsupported { name, args, .. } => {
-                assert_eq!(name, "tstats");
-                assert_eq!(args, "count from datamodel=Web by Web.src");
+            Command::Unsupported(u) => {
+                assert_eq!(u.name, "tstats");
+                assert_eq!(u.args, "count from datamodel=Web by Web.src");
             }
             other => panic!("{other:?}"),
         }

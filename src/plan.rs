@@ -3,7 +3,7 @@
 //! through one operator per stage.
 
 use crate::commands::search::{parse_search_text, Matcher, SearchExpr};
-use crate::commands::{Command, Context, Operator, SubRunner};
+use crate::commands::{Command, Context, Kind, Need, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
 use crate::input::json::Projection;
@@ -206,105 +206,19 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
 }
 
 fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
-    let ctx = env.ctx;
+    let spec = stage.command.spec();
     // a piece the command parsed but cannot run (`sparkline`, a PCRE-only regex)
-    if let Some(r) = stage.command.refusals().into_iter().next() {
+    if let Some(r) = spec.refusals().into_iter().next() {
         return Err(Diagnostic::at(r.reason, r.span));
     }
-    Ok(match &stage.command {
-        Command::Search(s) => {
-            let now = ctx.eval.now;
-            let tz = ctx.eval.tz;
-            let resolver = move |t: &str| crate::eval::time::parse_time_modifier(t, now, tz);
-            let m = match &s.expr {
-                Some(e) => Matcher::compile(e, &resolver)?,
-                None => Matcher::True,
-            };
-            Box::new(SearchOp(m))
-        }
-        Command::Fields(f) => f.operator(),
-        Command::Table(t) => t.operator(),
-        Command::Head(h) => h.operator(),
-        Command::Rename(r) => r.operator(),
-        Command::Stats(s) => s.operator_limited(ctx.eval, &ctx.limits),
-        Command::Convert(c) => c.operator(ctx),
-        Command::Eval(e) => e.operator(ctx),
-        Command::Where(w) => w.operator(ctx),
-        Command::InputLookup(il) => {
-            if !il.append && !first {
-                return Err(Diagnostic::at(
-                    "`inputlookup` makes its own rows: it must be the first command (`| inputlookup ...`), or use `append=t`",
-                    stage.name_span,
-                ));
-            }
-            Box::new(AppendRows(Some(il.rows(ctx)?)))
-        }
-        Command::Spath(x) => x.operator(ctx, env)?,
-        Command::EventStats(x) => x.operator(ctx, env)?,
-        Command::StreamStats(x) => x.operator(ctx, env)?,
-        Command::Lookup(x) => x.operator(ctx, env)?,
-        Command::OutputLookup(x) => x.operator(ctx, env)?,
-        Command::Dedup(x) => x.operator(ctx, env)?,
-        Command::Sort(x) => x.operator(ctx, env)?,
-        Command::Tail(x) => x.operator(ctx, env)?,
-        Command::FillNull(x) => x.operator(ctx, env)?,
-        Command::Rex(x) => x.operator(ctx, env)?,
-        Command::Regex(x) => x.operator(ctx, env)?,
-        Command::Bin(x) => x.operator(ctx, env)?,
-        Command::MvExpand(x) => x.operator(ctx, env)?,
-        Command::MakeMv(x) => x.operator(ctx, env)?,
-        Command::MvCombine(x) => x.operator(ctx, env)?,
-        Command::Top(x) => x.operator(ctx, env)?,
-        Command::Join(x) => x.operator(ctx, env)?,
-        Command::Append(x) => x.operator(ctx, env)?,
-        Command::AppendPipe(x) => x.operator(ctx, env)?,
-        Command::AddTotals(x) => x.operator(ctx, env)?,
-        Command::Foreach(x) => x.operator(ctx, env)?,
-        Command::Transaction(x) => x.operator(ctx, env)?,
-        Command::XmlKv(x) => x.operator(ctx, env)?,
-        Command::FromJson(x) => x.operator(ctx, env)?,
-        Command::Return(x) => x.operator(ctx, env)?,
-        Command::Format(x) => x.operator(ctx, env)?,
-        Command::MakeResults(x) => x.operator(ctx, env)?,
-        Command::IpLocation(x) => x.operator(ctx, env)?,
-        Command::Noop => Box::new(Noop),
-        Command::Unsupported { name, span, .. } => {
-            return Err(Diagnostic::at(
-                crate::commands::unsupported_message(name),
-                *span,
-            ))
-        }
-    })
-}
-
-struct SearchOp(Matcher);
-impl Operator for SearchOp {
-    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        if self.0.matches(&ev) {
-            out.push(ev);
-        }
-        Ok(())
+    if spec.kind() == Kind::Generating && !first {
+        let name = stage.command.name();
+        return Err(Diagnostic::at(
+            format!("`{name}` makes its own rows: it must be the first command (`| {name} ...`)"),
+            stage.name_span,
+        ));
     }
-}
-
-struct Noop;
-impl Operator for Noop {
-    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        out.push(ev);
-        Ok(())
-    }
-}
-
-struct AppendRows(Option<Vec<Event>>);
-impl Operator for AppendRows {
-    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        out.push(ev);
-        Ok(())
-    }
-    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        out.extend(self.0.take().unwrap_or_default());
-        Ok(())
-    }
+    spec.operator(env.ctx, env)
 }
 
 /// Where the rows that come out of a pipeline go: kept (a `Vec`), or handed on as they come (the CLI
@@ -517,110 +431,11 @@ const DEFAULT_FIELDS: &[&str] = &["_raw", "_time", "source", "sourcetype", "host
 
 /// The fields the stages read, worked back from the end: `None` when everything may be needed (the rows
 /// are shown as they are, or a stage's needs are not known).
-pub fn needed_fields(stages: &[Stage]) -> Option<HashSet<String>> {
-    let mut need: Option<HashSet<String>> = None;
-    for st in stages.iter().rev() {
-        let has_wild = |v: &[String]| v.iter().any(|f| f.contains('*'));
-        match &st.command {
-            Command::Noop | Command::Head(_) => {}
-            Command::Table(t) => {
-                if has_wild(&t.fields) {
-                    need = None;
-                } else {
-                    need = Some(t.fields.iter().cloned().collect());
-                }
-            }
-            Command::Fields(f) => {
-                if f.remove {
-                    if let Some(n) = &mut need {
-                        for x in &f.fields {
-                            if !x.contains('*') {
-                                n.remove(x);
-                            }
-                        }
-                    }
-                } else if has_wild(&f.fields) {
-                    need = None;
-                } else {
-                    let mut n: HashSet<String> = f.fields.iter().cloned().collect();
-                    n.insert("_time".into());
-                    n.insert("_raw".into());
-                    need = Some(n);
-                }
-            }
-            Command::Stats(s) => {
-                let mut n: HashSet<String> = s.by.iter().cloned().collect();
-                for a in &s.aggs {
-                    if let Some(e) = &a.expr {
-                        n.extend(e.expr.fields());
-                    }
-                    match &a.field {
-                        Some(f) if f.contains('*') => return None,
-                        Some(f) => {
-                            n.insert(f.clone());
-                        }
-                        None => {}
-                    }
-                }
-                n.insert("_time".into());
-                if has_wild(&s.by) {
-                    return None;
-                }
-                need = Some(n);
-            }
-            Command::Search(s) => {
-                if let (Some(n), Some(e)) = (&mut need, &s.expr) {
-                    let m = Matcher::compile(e, &|_| Some(0.0)).ok()?;
-                    let mut fs = Vec::new();
-                    m.fields(&mut fs);
-                    n.extend(fs);
-                }
-            }
-            Command::Where(w) => {
-                if let Some(n) = &mut need {
-                    n.extend(w.expr.fields());
-                }
-            }
-            Command::Eval(e) => {
-                if let Some(n) = &mut need {
-                    for (f, _) in &e.assignments {
-                        n.remove(f);
-                    }
-                    for (_, x) in &e.assignments {
-                        n.extend(x.fields());
-                    }
-                }
-            }
-            Command::Rename(r) => {
-                if r.pairs
-                    .iter()
-                    .any(|(a, b)| a.contains('*') || b.contains('*'))
-                {
-                    need = None;
-                } else if let Some(n) = &mut need {
-                    for (from, to) in r.pairs.iter().rev() {
-                        if n.remove(to) {
-                            n.insert(from.clone());
-                        }
-                        // a rename whose source is absent leaves the target as it was
-                        n.insert(to.clone());
-                    }
-                }
-            }
-            Command::Convert(c) => {
-                if let Some(n) = &mut need {
-                    for conv in &c.conversions {
-                        if conv.field.contains('*') {
-                            return None;
-                        }
-                        n.insert(conv.field.clone());
-                    }
-                }
-            }
-            _ => need = None,
-        }
-    }
-    need
+pub fn needed_fields(stages: &[Stage]) -> Need {
+    stages
+        .iter()
+        .rev()
+        .fold(None, |after, st| st.command.spec().needs(after))
 }
 
 /// What the reader should extract and which events it may drop early.
@@ -708,11 +523,11 @@ fn raw_literal(m: &Matcher, computed: &HashSet<String>) -> Option<RawLiteral> {
 /// Columns a final `table` fixes (shown even when no row has them).
 pub fn fixed_columns(p: &Pipeline) -> Option<Vec<String>> {
     for st in p.stages.iter().rev() {
-        match &st.command {
-            Command::Noop | Command::Head(_) | Command::Search(_) | Command::Where(_) => continue,
-            Command::Table(t) => return Some(t.fixed_columns()),
-            _ => return None,
+        let spec = st.command.spec();
+        if spec.keeps_columns() {
+            continue;
         }
+        return spec.columns();
     }
     None
 }

@@ -104,7 +104,7 @@ fn missing_lookups_are_named_and_found_with_lookups() {
     let o = spelunk(dir.path(), &["check", "d.yml"]);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
-        out.contains("d.yml:\n  missing lookup 'my_table' at 1:3\n"),
+        out.contains("d.yml:\n  missing lookup 'my_table' at 1:15\n"),
         "{out}"
     );
     assert!(out.contains("parsed: 1/1, runnable: 0/1\n"), "{out}");

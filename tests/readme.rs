@@ -28,7 +28,7 @@ fn generated_block() -> String {
     out.push_str(
         "<!-- generated from the code by tests/readme.rs: run `SPELUNK_BLESS=1 cargo test --test readme` to update -->\n\n",
     );
-    out.push_str(&list("Commands", spelunk::commands::RUNNABLE_COMMANDS));
+    out.push_str(&list("Commands", &spelunk::commands::runnable_commands()));
     out.push('\n');
     out.push_str(&list("Eval functions", &eval));
     out.push('\n');

@@ -18,9 +18,6 @@ use crate::event::{Event, Field};
 use crate::parse::Cursor;
 use crate::value::Value;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 const OPTIONS: &[&str] = &["row", "col", "labelfield", "label", "fieldname"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -76,8 +73,10 @@ impl AddTotals {
         super::end_of_args(c, "addtotals", "a field name", OPTIONS)?;
         Ok(a)
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for AddTotals {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(AddTotalsOp {
             a: self.clone(),
             sums: Vec::new(),

@@ -14,9 +14,6 @@ use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::parse::{parse_pipeline, Cursor, Pipeline, MAX_NESTING};
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// Splunk's default `maxout` for `append` (limits.conf).
 pub const APPEND_MAXOUT: usize = 50_000;
 
@@ -71,7 +68,7 @@ fn parse_commands(c: &mut Cursor) -> Result<Pipeline> {
     }
     let start = c.pos;
     let (name, name_span) = c.command_name()?;
-    let command = super::parse_command(&name, name_span, c, false)?;
+    let command = super::parse_command(&name, name_span, c)?;
     let first = crate::parse::Stage {
         command,
         span: Span::new(start, c.pos),
@@ -106,8 +103,14 @@ impl Append {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Append {
+    fn sub_pipelines(&self) -> Vec<&Pipeline> {
+        vec![&self.subsearch]
+    }
+
+    fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         // a subsearch runs before the search that holds it
         let mut rows = sub.run(&self.subsearch)?;
         if rows.len() > self.maxout {

@@ -13,9 +13,6 @@ use crate::diag::{Result, Span};
 use crate::event::Event;
 use crate::parse::{Cursor, Pipeline};
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct AppendPipe {
     pub pipeline: Pipeline,
@@ -32,8 +29,14 @@ impl AppendPipe {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for AppendPipe {
+    fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {
+        vec![&self.pipeline]
+    }
+
+    fn operator(&self, _ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(AppendPipeOp {
             chain: sub.compile(&self.pipeline)?,
             seen: Vec::new(),

@@ -34,9 +34,6 @@ use crate::value::{format_num, Value};
 use chrono::{Datelike, NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// Default number of buckets when no span is given.
 pub const DEFAULT_BINS: usize = 100;
 
@@ -185,8 +182,10 @@ impl Bin {
         b.field = field.ok_or_else(|| c.expected("the field to put into bins"))?;
         Ok(b)
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Bin {
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let align = match &self.aligntime {
             None => None,
             Some(t) => Some(

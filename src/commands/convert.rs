@@ -120,12 +120,29 @@ impl Convert {
             conversions,
         })
     }
+}
 
-    pub fn operator(&self, ctx: &Context) -> Box<dyn Operator> {
-        Box::new(ConvertOp {
+impl super::SplCommand for Convert {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        for conv in &self.conversions {
+            if conv.field.contains('*') {
+                return None;
+            }
+            n.insert(conv.field.clone());
+        }
+        Some(n)
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(ConvertOp {
             convert: self.clone(),
             tz: ctx.eval.tz,
-        })
+        }))
     }
 }
 

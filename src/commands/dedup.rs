@@ -19,9 +19,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 const OPTIONS: &[&str] = &["keepevents", "keepempty", "consecutive"];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -93,8 +90,10 @@ impl Dedup {
         }
         Ok(d)
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Dedup {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(DedupOp {
             dedup: self.clone(),
             seen: HashMap::new(),

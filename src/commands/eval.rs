@@ -47,13 +47,37 @@ impl Eval {
         let assignments = eval::parse_assignments(text).map_err(|e| parse_error(e, span.start))?;
         Ok(Eval { assignments, span })
     }
+}
 
-    pub fn operator(&self, ctx: &Context) -> Box<dyn Operator> {
-        Box::new(EvalOp {
+impl super::SplCommand for Eval {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        for (f, _) in &self.assignments {
+            n.remove(f);
+        }
+        for (_, x) in &self.assignments {
+            n.extend(x.fields());
+        }
+        Some(n)
+    }
+
+    fn eval_exprs(&self) -> Vec<(&Expr, usize)> {
+        self.assignments
+            .iter()
+            .map(|(_, x)| (x, self.span.start))
+            .collect()
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(EvalOp {
             assignments: self.assignments.clone(),
             ctx: ctx.eval,
             span: self.span,
-        })
+        }))
     }
 }
 

@@ -107,6 +107,16 @@ impl Operator for EventStatsOp {
     }
 }
 
+impl super::SplCommand for EventStats {
+    fn refusals(&self) -> Vec<super::Refusal> {
+        self.stats.refusals()
+    }
+
+    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        EventStats::operator(self, cx, sub)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,9 +33,38 @@ impl Fields {
         c.end_of_stage("fields")?;
         Ok(Fields { remove, fields })
     }
+}
 
-    pub fn operator(&self) -> Box<dyn Operator> {
-        Box::new(self.clone())
+impl super::SplCommand for Fields {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        if self.remove {
+            let mut n = after?;
+            for x in &self.fields {
+                if !x.contains('*') {
+                    n.remove(x);
+                }
+            }
+            Some(n)
+        } else if self.fields.iter().any(|f| f.contains('*')) {
+            None
+        } else {
+            let mut n: std::collections::HashSet<String> = self.fields.iter().cloned().collect();
+            n.insert("_time".into());
+            n.insert("_raw".into());
+            Some(n)
+        }
+    }
+
+    fn operator(
+        &self,
+        _cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(self.clone()))
     }
 }
 

@@ -17,9 +17,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use std::collections::HashSet;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct FillNull {
     pub value: String,
@@ -58,8 +55,10 @@ impl FillNull {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for FillNull {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(FillNullOp {
             value: Value::str(&self.value),
             fields: self

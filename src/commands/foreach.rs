@@ -21,9 +21,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 const OPTIONS: &[&str] = &[
     "mode",
     "fieldstr",
@@ -208,8 +205,10 @@ impl Foreach {
             .chain(self.matchseg.iter().map(|s| s.as_str()))
             .filter(|p| !p.is_empty())
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Foreach {
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(ForeachOp {
             f: self.clone(),
             ctx: ctx.eval,

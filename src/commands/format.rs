@@ -199,6 +199,12 @@ impl Operator for FormatOp {
     }
 }
 
+impl super::SplCommand for Format {
+    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Format::operator(self, cx, sub)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,9 +18,6 @@ use crate::value::Value;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct FromJson {
     pub field: String,
@@ -42,8 +39,14 @@ impl FromJson {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for FromJson {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(FromJsonOp(self.clone())))
     }
 }

@@ -35,9 +35,23 @@ impl Head {
         c.end_of_stage("head")?;
         Ok(Head { limit })
     }
+}
 
-    pub fn operator(&self) -> Box<dyn Operator> {
-        Box::new(HeadOp { left: self.limit })
+impl super::SplCommand for Head {
+    fn needs(&self, after: super::Need) -> super::Need {
+        after
+    }
+
+    fn keeps_columns(&self) -> bool {
+        true
+    }
+
+    fn operator(
+        &self,
+        _cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(HeadOp { left: self.limit }))
     }
 }
 

@@ -93,3 +93,52 @@ impl InputLookup {
             .collect())
     }
 }
+
+impl super::SplCommand for InputLookup {
+    /// Generating, unless `append=t` adds the rows after the rows that came in.
+    fn kind(&self) -> super::Kind {
+        if self.append {
+            super::Kind::Stateful
+        } else {
+            super::Kind::Generating
+        }
+    }
+
+    fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {
+        let mut out = Vec::new();
+        if let Some(f) = &self.filter {
+            super::search::subsearches(f, &mut out);
+        }
+        out
+    }
+
+    fn lookups(&self) -> Vec<super::LookupRef> {
+        vec![super::LookupRef {
+            name: self.name.clone(),
+            writes: false,
+            span: self.span,
+        }]
+    }
+
+    fn operator(
+        &self,
+        cx: &Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn super::Operator>> {
+        Ok(Box::new(AppendRows(Some(self.rows(cx)?))))
+    }
+}
+
+/// Hands on the rows that come in, then the table's rows.
+struct AppendRows(Option<Vec<Event>>);
+
+impl super::Operator for AppendRows {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        out.push(ev);
+        Ok(())
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        out.extend(self.0.take().unwrap_or_default());
+        Ok(())
+    }
+}

@@ -18,9 +18,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use std::collections::BTreeMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// The environment variable naming the GeoIP database (`--geoip FILE` sets it).
 pub const GEOIP_ENV: &str = "SPELUNK_GEOIP";
 
@@ -61,8 +58,10 @@ impl IpLocation {
         c.end_of_stage("iplocation")?;
         Ok(out)
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for IpLocation {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let Some(path) = std::env::var_os(GEOIP_ENV).filter(|p| !p.is_empty()) else {
             return Err(Diagnostic::at(
                 "`iplocation` needs a GeoIP database, and none is configured",

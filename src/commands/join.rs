@@ -25,9 +25,6 @@ use crate::event::Event;
 use crate::parse::{Cursor, Pipeline};
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// limits.conf `[join] subsearch_maxout`.
 pub const JOIN_MAXOUT: usize = 50_000;
 
@@ -118,8 +115,14 @@ impl Join {
         c.end_of_stage("join")?;
         Ok(j)
     }
+}
 
-    pub fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Join {
+    fn sub_pipelines(&self) -> Vec<&Pipeline> {
+        vec![&self.subsearch]
+    }
+
+    fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let mut rows = sub.run(&self.subsearch)?;
         let maxout = ctx.limits.join_maxout;
         if rows.len() > maxout {

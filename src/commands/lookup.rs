@@ -29,9 +29,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputMode {
     /// No clause: every other column, replacing.
@@ -126,8 +123,18 @@ impl Lookup {
             span,
         })
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Lookup {
+    fn lookups(&self) -> Vec<super::LookupRef> {
+        vec![super::LookupRef {
+            name: self.name.clone(),
+            writes: false,
+            span: self.span,
+        }]
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let rows = ctx.lookups.read(&self.name).map_err(|mut d| {
             d.span = Some(self.span);
             d

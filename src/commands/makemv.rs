@@ -18,9 +18,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::Value;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Splitter {
     Delim(String),
@@ -92,8 +89,14 @@ impl MakeMv {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for MakeMv {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(MakeMvOp(self.clone())))
     }
 }

@@ -17,9 +17,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::Value;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct MakeResults {
     pub count: u64,
@@ -83,8 +80,14 @@ impl MakeResults {
         super::end_of_args(c, "makeresults", "`count=` or `annotate=`", &known)?;
         Ok(out)
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for MakeResults {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Generating
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(MakeResultsOp {
             left: self.count,
             annotate: self.annotate,

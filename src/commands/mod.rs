@@ -39,63 +39,227 @@ pub mod table;
 pub mod tail;
 pub mod top;
 pub mod transaction;
+pub mod unsupported;
 pub mod where_;
 pub mod xmlkv;
 
 use crate::diag::{Diagnostic, Result, Span};
-use crate::eval::EvalContext;
+use crate::eval::{EvalContext, Expr};
 use crate::event::Event;
 use crate::lookups::Lookups;
-use crate::parse::{unknown_command, Cursor};
+use crate::parse::{unknown_command, Cursor, Pipeline};
+use std::collections::HashSet;
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    Search(search::Search),
-    Fields(fields::Fields),
-    Table(table::Table),
-    Head(head::Head),
-    Rename(rename::Rename),
-    Stats(stats::Stats),
-    Convert(convert::Convert),
-    InputLookup(inputlookup::InputLookup),
-    Eval(eval::Eval),
-    Where(where_::Where),
-    Spath(spath::Spath),
-    EventStats(eventstats::EventStats),
-    StreamStats(streamstats::StreamStats),
-    Lookup(lookup::Lookup),
-    OutputLookup(outputlookup::OutputLookup),
-    Dedup(dedup::Dedup),
-    Sort(sort::Sort),
-    Tail(tail::Tail),
-    FillNull(fillnull::FillNull),
-    Rex(rex::Rex),
-    Regex(regex::Regex),
-    Bin(bin::Bin),
-    MvExpand(mvexpand::MvExpand),
-    MakeMv(makemv::MakeMv),
-    MvCombine(mvcombine::MvCombine),
-    Top(top::Top),
-    Join(join::Join),
-    Append(append::Append),
-    AppendPipe(appendpipe::AppendPipe),
-    AddTotals(addtotals::AddTotals),
-    Foreach(foreach::Foreach),
-    Transaction(transaction::Transaction),
-    XmlKv(xmlkv::XmlKv),
-    FromJson(fromjson::FromJson),
-    Return(r#return::Return),
-    Format(format::Format),
-    MakeResults(makeresults::MakeResults),
-    IpLocation(iplocation::IpLocation),
-    /// An empty stage (`| |`, or a `*_filter` macro that expands to nothing).
-    Noop,
-    /// A command Splunk has that spelunk cannot run yet; its argument text is kept.
-    Unsupported {
-        name: String,
-        args: String,
-        span: Span,
-    },
+/// How a command treats the rows it is given — Splunk's command types, as the planner needs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Makes its own rows and must start a pipeline (`| inputlookup`, `| makeresults`).
+    Generating,
+    /// Acts on each row alone and keeps nothing between rows: at the front of a pipeline it runs on every
+    /// core beside the reading.
+    Streaming,
+    /// Keeps state across rows (`stats`, `sort`, `dedup`, `head` ...): runs on one core, in input order
+    /// (an aggregation may still fork and merge, see [`Operator::fork`]).
+    Stateful,
+}
+
+/// The fields a pipeline needs at some point: `None` when any field may be read (the rows are shown as
+/// they are, or a stage's needs are not known).
+pub type Need = Option<HashSet<String>>;
+
+/// A lookup table a command names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LookupRef {
+    pub name: String,
+    /// `outputlookup` writes its table (it need not exist yet).
+    pub writes: bool,
+    pub span: Span,
+}
+
+/// What the planner, `check` and (next) the SQL emitter ask of a command. Each command's file implements
+/// it for the command's AST; [`Command::spec`] hands it out, so nothing else matches on command names.
+pub trait SplCommand {
+    /// Generating, streaming or stateful (default: stateful, the safe choice).
+    fn kind(&self) -> Kind {
+        Kind::Stateful
+    }
+
+    /// Does spelunk run this command? (Only [`Unsupported`] says no.)
+    fn runnable(&self) -> bool {
+        true
+    }
+
+    /// The pieces of this parsed command that spelunk cannot run (a `stats sparkline`, a PCRE-only
+    /// regex): the plan refuses to build a stage that has any, and `check` reports each.
+    fn refusals(&self) -> Vec<Refusal> {
+        Vec::new()
+    }
+
+    /// The fields needed before this stage, given those needed after it (default: all of them).
+    fn needs(&self, _after: Need) -> Need {
+        None
+    }
+
+    /// Complete searches the command holds (`append [...]`, `join [...]`, the subsearches of a search
+    /// expression) and pipelines it runs over its rows (`appendpipe [...]`).
+    fn sub_pipelines(&self) -> Vec<&Pipeline> {
+        Vec::new()
+    }
+
+    /// Eval expressions of the command, with the offset in the query text their offsets count from.
+    fn eval_exprs(&self) -> Vec<(&Expr, usize)> {
+        Vec::new()
+    }
+
+    /// Lookup tables the command reads or writes.
+    fn lookups(&self) -> Vec<LookupRef> {
+        Vec::new()
+    }
+
+    /// Data models the command reads (`tstats ... from datamodel=X`).
+    fn datamodels(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The columns of the result when this is the last command that shapes it: `Some` for a command that
+    /// fixes them (`table`), `None` when unknown. Commands that pass rows through unchanged in shape
+    /// (`head`, `search`, `where`) say so with [`SplCommand::keeps_columns`].
+    fn columns(&self) -> Option<Vec<String>> {
+        None
+    }
+
+    /// Does the command leave the columns of its rows as they are (it only drops or keeps rows)?
+    fn keeps_columns(&self) -> bool {
+        false
+    }
+
+    /// Build the command's operator. `sub` runs the sub-pipelines it holds.
+    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>>;
+}
+
+/// The commands spelunk parses: one line each — the variant, its AST type, the names Splunk knows it by,
+/// and its parser (`fn(&mut Cursor, name_span) -> Result<T>`). This is the only list of commands; the
+/// enum, [`parse_command`], [`Command::name`], [`Command::spec`] and [`runnable_commands`] come from it.
+macro_rules! registry {
+    ($($variant:ident($ty:ty) = $name:literal $(| $alias:literal)* => $parse:expr;)*) => {
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Command {
+            $($variant($ty),)*
+            /// An empty stage (`| |`, or a `*_filter` macro that expands to nothing).
+            Noop,
+            /// A command Splunk has that spelunk cannot run yet; its argument text is kept.
+            Unsupported(unsupported::Unsupported),
+        }
+
+        /// Every command name spelunk runs, aliases included, sorted (README's list is generated from
+        /// this; a test checks it against [`Command::is_runnable`]).
+        pub fn runnable_commands() -> Vec<&'static str> {
+            let mut v = vec![$($name, $($alias,)*)*];
+            v.sort_unstable();
+            v
+        }
+
+        fn parse_registered(
+            lower: &str,
+            name_span: Span,
+            c: &mut Cursor,
+        ) -> Option<Result<Command>> {
+            let parse: fn(&mut Cursor, Span) -> Result<Command> = match lower {
+                $($name $(| $alias)* => |c, s| ($parse)(c, s).map(Command::$variant),)*
+                _ => return None,
+            };
+            Some(parse(c, name_span))
+        }
+
+        impl Command {
+            /// The command's name (its first name, for commands with aliases: `bin` for `bucket`).
+            pub fn name(&self) -> &str {
+                match self {
+                    $(Command::$variant(_) => $name,)*
+                    Command::Noop => "noop",
+                    Command::Unsupported(u) => &u.name,
+                }
+            }
+
+            /// What the rest of the program asks of the command.
+            pub fn spec(&self) -> &dyn SplCommand {
+                match self {
+                    $(Command::$variant(x) => x,)*
+                    Command::Noop => &NOOP,
+                    Command::Unsupported(u) => u,
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Search(search::Search) = "search" => |c: &mut Cursor, _| search::Search::parse(c);
+    Fields(fields::Fields) = "fields" => |c: &mut Cursor, _| fields::Fields::parse(c);
+    Table(table::Table) = "table" => |c: &mut Cursor, _| table::Table::parse(c);
+    Head(head::Head) = "head" => |c: &mut Cursor, _| head::Head::parse(c);
+    Rename(rename::Rename) = "rename" => |c: &mut Cursor, _| rename::Rename::parse(c);
+    Stats(stats::Stats) = "stats" => |c: &mut Cursor, _| stats::Stats::parse(c);
+    Convert(convert::Convert) = "convert" => |c: &mut Cursor, _| convert::Convert::parse(c);
+    InputLookup(inputlookup::InputLookup) = "inputlookup" => inputlookup::InputLookup::parse;
+    Eval(eval::Eval) = "eval" => |c: &mut Cursor, _| eval::Eval::parse(c);
+    Where(where_::Where) = "where" => |c: &mut Cursor, _| where_::Where::parse(c);
+    Spath(spath::Spath) = "spath" => spath::Spath::parse;
+    EventStats(eventstats::EventStats) = "eventstats" => eventstats::EventStats::parse;
+    StreamStats(streamstats::StreamStats) = "streamstats" => streamstats::StreamStats::parse;
+    Lookup(lookup::Lookup) = "lookup" => lookup::Lookup::parse;
+    OutputLookup(outputlookup::OutputLookup) = "outputlookup" => outputlookup::OutputLookup::parse;
+    Dedup(dedup::Dedup) = "dedup" => dedup::Dedup::parse;
+    Sort(sort::Sort) = "sort" => sort::Sort::parse;
+    Tail(tail::Tail) = "tail" => tail::Tail::parse;
+    FillNull(fillnull::FillNull) = "fillnull" => fillnull::FillNull::parse;
+    Rex(rex::Rex) = "rex" => rex::Rex::parse;
+    Regex(regex::Regex) = "regex" => regex::Regex::parse;
+    Bin(bin::Bin) = "bin" | "bucket" => bin::Bin::parse;
+    MvExpand(mvexpand::MvExpand) = "mvexpand" => mvexpand::MvExpand::parse;
+    MakeMv(makemv::MakeMv) = "makemv" => makemv::MakeMv::parse;
+    MvCombine(mvcombine::MvCombine) = "mvcombine" => mvcombine::MvCombine::parse;
+    Top(top::Top) = "top" | "rare" => top::Top::parse;
+    Join(join::Join) = "join" => join::Join::parse;
+    Append(append::Append) = "append" => append::Append::parse;
+    AppendPipe(appendpipe::AppendPipe) = "appendpipe" => appendpipe::AppendPipe::parse;
+    AddTotals(addtotals::AddTotals) = "addtotals" => addtotals::AddTotals::parse;
+    Foreach(foreach::Foreach) = "foreach" => foreach::Foreach::parse;
+    Transaction(transaction::Transaction) = "transaction" => transaction::Transaction::parse;
+    XmlKv(xmlkv::XmlKv) = "xmlkv" => xmlkv::XmlKv::parse;
+    FromJson(fromjson::FromJson) = "fromjson" => fromjson::FromJson::parse;
+    Return(r#return::Return) = "return" => r#return::Return::parse;
+    Format(format::Format) = "format" => format::Format::parse;
+    MakeResults(makeresults::MakeResults) = "makeresults" => makeresults::MakeResults::parse;
+    IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
+}
+
+/// The empty stage passes rows through.
+struct NoopStage;
+const NOOP: NoopStage = NoopStage;
+
+impl SplCommand for NoopStage {
+    fn kind(&self) -> Kind {
+        Kind::Streaming
+    }
+    fn needs(&self, after: Need) -> Need {
+        after
+    }
+    fn keeps_columns(&self) -> bool {
+        true
+    }
+    fn operator(&self, _cx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(PassThrough))
+    }
+}
+
+/// An operator that hands every row on.
+pub struct PassThrough;
+impl Operator for PassThrough {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        out.push(ev);
+        Ok(())
+    }
 }
 
 /// Every command name Splunk's Search Reference lists (used to tell "not supported yet" from "unknown",
@@ -266,51 +430,6 @@ pub const ALL_COMMANDS: &[&str] = &[
     "cyberchef",
 ];
 
-/// Every command name spelunk runs, aliases included, sorted (README's list is generated from this; a
-/// test checks it against [`Command::is_runnable`]).
-pub const RUNNABLE_COMMANDS: &[&str] = &[
-    "addtotals",
-    "append",
-    "appendpipe",
-    "bin",
-    "bucket",
-    "convert",
-    "dedup",
-    "eval",
-    "eventstats",
-    "fields",
-    "fillnull",
-    "foreach",
-    "format",
-    "fromjson",
-    "head",
-    "inputlookup",
-    "iplocation",
-    "join",
-    "lookup",
-    "makemv",
-    "makeresults",
-    "mvcombine",
-    "mvexpand",
-    "outputlookup",
-    "rare",
-    "regex",
-    "rename",
-    "return",
-    "rex",
-    "search",
-    "sort",
-    "spath",
-    "stats",
-    "streamstats",
-    "table",
-    "tail",
-    "top",
-    "transaction",
-    "where",
-    "xmlkv",
-];
-
 /// A piece of a parsed command that spelunk cannot run, although it runs the command otherwise: the
 /// search parses, `check` reports the piece, and running it fails with `reason` at `span`.
 #[derive(Clone, Debug, PartialEq)]
@@ -351,186 +470,41 @@ pub fn unsupported_message(name: &str) -> String {
 }
 
 /// Parse the arguments of the command `name` (the cursor is just after the name).
-pub fn parse_command(name: &str, name_span: Span, c: &mut Cursor, first: bool) -> Result<Command> {
+pub fn parse_command(name: &str, name_span: Span, c: &mut Cursor) -> Result<Command> {
     let lower = name.to_ascii_lowercase();
-    let cmd = match lower.as_str() {
-        "search" => Command::Search(search::Search::parse(c)?),
-        "fields" => Command::Fields(fields::Fields::parse(c)?),
-        "table" => Command::Table(table::Table::parse(c)?),
-        "head" => Command::Head(head::Head::parse(c)?),
-        "rename" => Command::Rename(rename::Rename::parse(c)?),
-        "stats" => Command::Stats(stats::Stats::parse(c)?),
-        "convert" => Command::Convert(convert::Convert::parse(c)?),
-        "inputlookup" => Command::InputLookup(inputlookup::InputLookup::parse(c, name_span)?),
-        "eval" => Command::Eval(eval::Eval::parse(c)?),
-        "where" => Command::Where(where_::Where::parse(c)?),
-        "spath" => Command::Spath(spath::Spath::parse(c, name_span)?),
-        "eventstats" => Command::EventStats(eventstats::EventStats::parse(c, name_span)?),
-        "streamstats" => Command::StreamStats(streamstats::StreamStats::parse(c, name_span)?),
-        "lookup" => Command::Lookup(lookup::Lookup::parse(c, name_span)?),
-        "outputlookup" => Command::OutputLookup(outputlookup::OutputLookup::parse(c, name_span)?),
-        "dedup" => Command::Dedup(dedup::Dedup::parse(c, name_span)?),
-        "sort" => Command::Sort(sort::Sort::parse(c, name_span)?),
-        "tail" => Command::Tail(tail::Tail::parse(c, name_span)?),
-        "fillnull" => Command::FillNull(fillnull::FillNull::parse(c, name_span)?),
-        "rex" => Command::Rex(rex::Rex::parse(c, name_span)?),
-        "regex" => Command::Regex(regex::Regex::parse(c, name_span)?),
-        "bin" | "bucket" => Command::Bin(bin::Bin::parse(c, name_span)?),
-        "mvexpand" => Command::MvExpand(mvexpand::MvExpand::parse(c, name_span)?),
-        "makemv" => Command::MakeMv(makemv::MakeMv::parse(c, name_span)?),
-        "mvcombine" => Command::MvCombine(mvcombine::MvCombine::parse(c, name_span)?),
-        "top" | "rare" => Command::Top(top::Top::parse(c, name_span)?),
-        "join" => Command::Join(join::Join::parse(c, name_span)?),
-        "append" => Command::Append(append::Append::parse(c, name_span)?),
-        "appendpipe" => Command::AppendPipe(appendpipe::AppendPipe::parse(c, name_span)?),
-        "addtotals" => Command::AddTotals(addtotals::AddTotals::parse(c, name_span)?),
-        "foreach" => Command::Foreach(foreach::Foreach::parse(c, name_span)?),
-        "transaction" => Command::Transaction(transaction::Transaction::parse(c, name_span)?),
-        "xmlkv" => Command::XmlKv(xmlkv::XmlKv::parse(c, name_span)?),
-        "fromjson" => Command::FromJson(fromjson::FromJson::parse(c, name_span)?),
-        "return" => Command::Return(r#return::Return::parse(c, name_span)?),
-        "format" => Command::Format(format::Format::parse(c, name_span)?),
-        "makeresults" => Command::MakeResults(makeresults::MakeResults::parse(c, name_span)?),
-        "iplocation" => Command::IpLocation(iplocation::IpLocation::parse(c, name_span)?),
-        other if ALL_COMMANDS.contains(&other) => {
-            let (args, _) = c.stage_text()?;
-            Command::Unsupported {
-                name: other.to_string(),
-                args: args.trim().to_string(),
-                span: name_span,
-            }
-        }
-        _ => return Err(unknown_command(name, name_span)),
-    };
-    let _ = first;
-    Ok(cmd)
+    if let Some(cmd) = parse_registered(&lower, name_span, c) {
+        return cmd;
+    }
+    if ALL_COMMANDS.contains(&lower.as_str()) {
+        return Ok(Command::Unsupported(unsupported::Unsupported::parse(
+            &lower, name_span, c,
+        )?));
+    }
+    Err(unknown_command(name, name_span))
 }
 
 impl Command {
-    pub fn name(&self) -> &str {
-        match self {
-            Command::Search(_) => "search",
-            Command::Fields(_) => "fields",
-            Command::Table(_) => "table",
-            Command::Head(_) => "head",
-            Command::Rename(_) => "rename",
-            Command::Stats(_) => "stats",
-            Command::Convert(_) => "convert",
-            Command::InputLookup(_) => "inputlookup",
-            Command::Eval(_) => "eval",
-            Command::Where(_) => "where",
-            Command::Spath(_) => "spath",
-            Command::EventStats(_) => "eventstats",
-            Command::StreamStats(_) => "streamstats",
-            Command::Lookup(_) => "lookup",
-            Command::OutputLookup(_) => "outputlookup",
-            Command::Dedup(_) => "dedup",
-            Command::Sort(_) => "sort",
-            Command::Tail(_) => "tail",
-            Command::FillNull(_) => "fillnull",
-            Command::Rex(_) => "rex",
-            Command::Regex(_) => "regex",
-            Command::Bin(_) => "bin",
-            Command::MvExpand(_) => "mvexpand",
-            Command::MakeMv(_) => "makemv",
-            Command::MvCombine(_) => "mvcombine",
-            Command::Top(_) => "top",
-            Command::Join(_) => "join",
-            Command::Append(_) => "append",
-            Command::AppendPipe(_) => "appendpipe",
-            Command::AddTotals(_) => "addtotals",
-            Command::Foreach(_) => "foreach",
-            Command::Transaction(_) => "transaction",
-            Command::XmlKv(_) => "xmlkv",
-            Command::FromJson(_) => "fromjson",
-            Command::Return(_) => "return",
-            Command::Format(_) => "format",
-            Command::MakeResults(_) => "makeresults",
-            Command::IpLocation(_) => "iplocation",
-            Command::Noop => "noop",
-            Command::Unsupported { name, .. } => name,
-        }
-    }
-
-    /// What in this parsed command spelunk cannot run (empty for most); the plan refuses to build a
-    /// stage that has any, and `check` reports each.
+    /// What in this parsed command spelunk cannot run (see [`SplCommand::refusals`]).
     pub fn refusals(&self) -> Vec<Refusal> {
-        match self {
-            Command::Stats(s) => s.refusals(),
-            Command::EventStats(s) => s.stats.refusals(),
-            Command::StreamStats(s) => s.stats.refusals(),
-            Command::Rex(r) => r.refusals(),
-            Command::Regex(r) => r.pattern.refusals("regex"),
-            _ => Vec::new(),
-        }
+        self.spec().refusals()
     }
 
     /// Can spelunk run this command? (`check` reports the others.) A command whose parse holds a piece
     /// it cannot run ([`Command::refusals`]) is not.
     pub fn is_runnable(&self) -> bool {
-        self.command_is_runnable() && self.refusals().is_empty()
-    }
-
-    /// Does spelunk run this kind of command at all?
-    fn command_is_runnable(&self) -> bool {
-        match self {
-            Command::Spath(_) => spath::RUNNABLE,
-            Command::EventStats(_) => eventstats::RUNNABLE,
-            Command::StreamStats(_) => streamstats::RUNNABLE,
-            Command::Lookup(_) => lookup::RUNNABLE,
-            Command::OutputLookup(_) => outputlookup::RUNNABLE,
-            Command::Dedup(_) => dedup::RUNNABLE,
-            Command::Sort(_) => sort::RUNNABLE,
-            Command::Tail(_) => tail::RUNNABLE,
-            Command::FillNull(_) => fillnull::RUNNABLE,
-            Command::Rex(_) => rex::RUNNABLE,
-            Command::Regex(_) => regex::RUNNABLE,
-            Command::Bin(_) => bin::RUNNABLE,
-            Command::MvExpand(_) => mvexpand::RUNNABLE,
-            Command::MakeMv(_) => makemv::RUNNABLE,
-            Command::MvCombine(_) => mvcombine::RUNNABLE,
-            Command::Top(_) => top::RUNNABLE,
-            Command::Join(_) => join::RUNNABLE,
-            Command::Append(_) => append::RUNNABLE,
-            Command::AppendPipe(_) => appendpipe::RUNNABLE,
-            Command::AddTotals(_) => addtotals::RUNNABLE,
-            Command::Foreach(_) => foreach::RUNNABLE,
-            Command::Transaction(_) => transaction::RUNNABLE,
-            Command::XmlKv(_) => xmlkv::RUNNABLE,
-            Command::FromJson(_) => fromjson::RUNNABLE,
-            Command::Return(_) => r#return::RUNNABLE,
-            Command::Format(_) => format::RUNNABLE,
-            Command::MakeResults(_) => makeresults::RUNNABLE,
-            Command::IpLocation(_) => iplocation::RUNNABLE,
-            Command::Unsupported { .. } => false,
-            _ => true,
-        }
+        let spec = self.spec();
+        spec.runnable() && spec.refusals().is_empty()
     }
 
     /// Does the command act on each row alone, keeping no state between rows? Such stages at the front
     /// of a pipeline run on every core, beside the reading.
     pub fn is_stateless(&self) -> bool {
-        matches!(
-            self,
-            Command::Search(_)
-                | Command::Where(_)
-                | Command::Eval(_)
-                | Command::Rename(_)
-                | Command::Fields(_)
-                | Command::Table(_)
-                | Command::Convert(_)
-                | Command::Rex(_)
-                | Command::Regex(_)
-                | Command::Spath(_)
-                | Command::MakeMv(_)
-                | Command::FromJson(_)
-                | Command::Noop
-        )
+        self.spec().kind() == Kind::Streaming
     }
 
     /// Does the command make its own rows (it must start a pipeline, after `|`)?
     pub fn is_generating(&self) -> bool {
-        matches!(self, Command::InputLookup(_) | Command::MakeResults(_))
+        self.spec().kind() == Kind::Generating
     }
 }
 
@@ -730,9 +704,7 @@ mod tests {
 
     #[test]
     fn runnable_commands_are_those_that_run() {
-        let mut sorted = RUNNABLE_COMMANDS.to_vec();
-        sorted.sort_unstable();
-        assert_eq!(sorted, RUNNABLE_COMMANDS, "keep RUNNABLE_COMMANDS sorted");
+        let runnable = runnable_commands();
         for name in ALL_COMMANDS {
             let args = SAMPLE_ARGS
                 .iter()
@@ -748,16 +720,16 @@ mod tests {
             let Some(cmd) = p.stages.last().map(|s| &s.command) else {
                 panic!("`{q}` has no stage")
             };
-            if RUNNABLE_COMMANDS.contains(name) {
+            if runnable.contains(name) {
                 assert!(cmd.is_runnable(), "`{q}` should run: {cmd:?}");
             } else {
                 assert!(
-                    matches!(cmd, Command::Unsupported { .. }) && !cmd.is_runnable(),
-                    "`{name}` has a parser: list it in RUNNABLE_COMMANDS ({cmd:?})"
+                    matches!(cmd, Command::Unsupported(_)) && !cmd.is_runnable(),
+                    "`{name}` has a parser but is not in the registry ({cmd:?})"
                 );
             }
         }
-        for name in RUNNABLE_COMMANDS {
+        for name in &runnable {
             assert!(
                 ALL_COMMANDS.contains(name),
                 "{name} is not a Splunk command"

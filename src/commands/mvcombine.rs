@@ -18,9 +18,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct MvCombine {
     pub field: String,
@@ -42,8 +39,10 @@ impl MvCombine {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for MvCombine {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(MvCombineOp {
             field: self.field.clone(),
             index: HashMap::new(),

@@ -16,9 +16,6 @@ use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::parse::Cursor;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct MvExpand {
     pub field: String,
@@ -43,8 +40,10 @@ impl MvExpand {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for MvExpand {
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(MvExpandOp {
             cmd: self.clone(),
             limits: ctx.limits,

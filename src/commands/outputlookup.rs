@@ -26,9 +26,6 @@ use crate::event::Event;
 use crate::lookups::{Lookups, WriteOptions};
 use crate::parse::Cursor;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 const OPTIONS: &[&str] = &[
     "append",
     "create_empty",
@@ -103,8 +100,18 @@ impl OutputLookup {
         out.span = span;
         Ok(out)
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for OutputLookup {
+    fn lookups(&self) -> Vec<super::LookupRef> {
+        vec![super::LookupRef {
+            name: self.name.clone(),
+            writes: true,
+            span: self.span,
+        }]
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(OutputLookupOp {
             cmd: self.clone(),
             // operators own what they use; a session's lookup configuration is a few paths and names

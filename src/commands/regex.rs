@@ -16,9 +16,6 @@ use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::parse::Cursor;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Regex {
     pub field: String,
@@ -70,8 +67,18 @@ impl Regex {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Regex {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn refusals(&self) -> Vec<super::Refusal> {
+        self.pattern.refusals("regex")
+    }
+
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         if let Some(r) = self.pattern.refusals("regex").into_iter().next() {
             return Err(Diagnostic::at(r.reason, r.span));
         }

@@ -46,9 +46,38 @@ impl Rename {
         }
         Ok(Rename { pairs })
     }
+}
 
-    pub fn operator(&self) -> Box<dyn Operator> {
-        Box::new(self.clone())
+impl super::SplCommand for Rename {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        if self
+            .pairs
+            .iter()
+            .any(|(a, b)| a.contains('*') || b.contains('*'))
+        {
+            return None;
+        }
+        let mut n = after?;
+        for (from, to) in self.pairs.iter().rev() {
+            if n.remove(to) {
+                n.insert(from.clone());
+            }
+            // a rename whose source is absent leaves the target as it was
+            n.insert(to.clone());
+        }
+        Some(n)
+    }
+
+    fn operator(
+        &self,
+        _cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(self.clone()))
     }
 }
 

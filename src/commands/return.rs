@@ -17,9 +17,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::Value;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// `field`: `field="value"`.
@@ -114,8 +111,10 @@ impl Return {
         }
         (!terms.is_empty()).then(|| terms.join(" "))
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Return {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(ReturnOp {
             ret: self.clone(),
             rows: Vec::new(),

@@ -33,9 +33,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use regex::{Regex, RegexBuilder};
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// Cap on a compiled regex (bytes of program): patterns beyond it are refused, not run.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
@@ -544,8 +541,18 @@ impl Rex {
             RexMode::Sed(Sed::Translate { .. }) => Vec::new(),
         }
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Rex {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn refusals(&self) -> Vec<super::Refusal> {
+        Rex::refusals(self)
+    }
+
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         if let Some(r) = self.refusals().into_iter().next() {
             return Err(Diagnostic::at(r.reason, r.span));
         }

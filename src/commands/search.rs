@@ -785,6 +785,72 @@ impl TermMatch {
     }
 }
 
+/// The subsearches (`[ ... ]`) of a search expression, in order.
+pub fn subsearches<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Pipeline>) {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| subsearches(x, out)),
+        SearchExpr::Not(x) => subsearches(x, out),
+        SearchExpr::Subsearch(p, _) => out.push(p),
+        _ => {}
+    }
+}
+
+impl super::SplCommand for Search {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        if let Some(e) = &self.expr {
+            let m = Matcher::compile(e, &|_| Some(0.0)).ok()?;
+            let mut fs = Vec::new();
+            m.fields(&mut fs);
+            n.extend(fs);
+        }
+        Some(n)
+    }
+
+    fn keeps_columns(&self) -> bool {
+        true
+    }
+
+    fn sub_pipelines(&self) -> Vec<&Pipeline> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.expr {
+            subsearches(e, &mut out);
+        }
+        out
+    }
+
+    fn operator(
+        &self,
+        cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn super::Operator>> {
+        let now = cx.eval.now;
+        let tz = cx.eval.tz;
+        let resolver = move |t: &str| crate::eval::time::parse_time_modifier(t, now, tz);
+        let m = match &self.expr {
+            Some(e) => Matcher::compile(e, &resolver)?,
+            None => Matcher::True,
+        };
+        Ok(Box::new(SearchOp(m)))
+    }
+}
+
+/// Keeps the rows that match.
+struct SearchOp(Matcher);
+
+impl super::Operator for SearchOp {
+    fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        if self.0.matches(&ev) {
+            out.push(ev);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,9 +23,6 @@ use crate::value::{sort_order, Value};
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// Splunk's default cap on the rows `sort` returns.
 pub const DEFAULT_LIMIT: usize = 10_000;
 
@@ -166,8 +163,10 @@ impl Sort {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Sort {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(SortOp {
             sort: self.clone(),
             rows: Vec::new(),

@@ -22,9 +22,6 @@ use crate::event::Event;
 use crate::input::json::{flatten, Flat};
 use crate::parse::Cursor;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Spath {
     pub input: String,
@@ -79,8 +76,14 @@ impl Spath {
         }
         Ok(out)
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Spath {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(SpathOp {
             spath: self.clone(),
             flat: Flat::default(),

@@ -1143,6 +1143,41 @@ impl Operator for StatsOp {
     }
 }
 
+impl super::SplCommand for Stats {
+    fn refusals(&self) -> Vec<super::Refusal> {
+        Stats::refusals(self)
+    }
+
+    fn needs(&self, _after: super::Need) -> super::Need {
+        if self.by.iter().any(|f| f.contains('*')) {
+            return None;
+        }
+        let mut n: std::collections::HashSet<String> = self.by.iter().cloned().collect();
+        for a in &self.aggs {
+            if let Some(e) = &a.expr {
+                n.extend(e.expr.fields());
+            }
+            match &a.field {
+                Some(f) if f.contains('*') => return None,
+                Some(f) => {
+                    n.insert(f.clone());
+                }
+                None => {}
+            }
+        }
+        n.insert("_time".into());
+        Some(n)
+    }
+
+    fn operator(
+        &self,
+        cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn Operator>> {
+        Ok(self.operator_limited(cx.eval, &cx.limits))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

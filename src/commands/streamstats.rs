@@ -556,6 +556,16 @@ impl Operator for StreamStatsOp {
     }
 }
 
+impl super::SplCommand for StreamStats {
+    fn refusals(&self) -> Vec<super::Refusal> {
+        self.stats.refusals()
+    }
+
+    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        StreamStats::operator(self, cx, sub)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,14 +22,32 @@ impl Table {
         c.end_of_stage("table")?;
         Ok(Table { fields })
     }
+}
 
-    pub fn operator(&self) -> Box<dyn Operator> {
-        Box::new(self.clone())
+impl super::SplCommand for Table {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
     }
 
-    /// The columns a table names without wildcards (shown even when empty).
-    pub fn fixed_columns(&self) -> Vec<String> {
-        self.fields.clone()
+    fn needs(&self, _after: super::Need) -> super::Need {
+        if self.fields.iter().any(|f| f.contains('*')) {
+            None
+        } else {
+            Some(self.fields.iter().cloned().collect())
+        }
+    }
+
+    /// The columns the table names (shown even when empty).
+    fn columns(&self) -> Option<Vec<String>> {
+        Some(self.fields.clone())
+    }
+
+    fn operator(
+        &self,
+        _cx: &super::Context,
+        _sub: &dyn super::SubRunner,
+    ) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(self.clone()))
     }
 }
 

@@ -12,9 +12,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use std::collections::VecDeque;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tail {
     pub count: usize,
@@ -39,8 +36,10 @@ impl Tail {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Tail {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(TailOp {
             count: self.count,
             rows: VecDeque::new(),

@@ -25,9 +25,6 @@ use crate::value::{sort_order, Value};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 const OPTIONS: &[&str] = &[
     "limit",
     "countfield",
@@ -131,8 +128,10 @@ impl Top {
         super::end_of_args(c, &name, "a field name or `BY`", OPTIONS)?;
         Ok(t)
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Top {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(TopOp {
             top: self.clone(),
             groups: HashMap::new(),

@@ -34,9 +34,6 @@ use crate::parse::Cursor;
 use crate::value::Value;
 use std::collections::BTreeSet;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// How `startswith`/`endswith` test an event.
 #[derive(Clone, Debug)]
 pub enum Filter {
@@ -272,8 +269,10 @@ impl Transaction {
         }
         Ok(t)
     }
+}
 
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for Transaction {
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let now = ctx.eval.now;
         let tz = ctx.eval.tz;
         let resolver = move |t: &str| crate::eval::time::parse_time_modifier(t, now, tz);

@@ -35,13 +35,33 @@ impl Where {
         let expr = eval::parse_expr(text).map_err(|e| parse_error(e, span.start))?;
         Ok(Where { expr, span })
     }
+}
 
-    pub fn operator(&self, ctx: &Context) -> Box<dyn Operator> {
-        Box::new(WhereOp {
+impl super::SplCommand for Where {
+    fn kind(&self) -> super::Kind {
+        super::Kind::Streaming
+    }
+
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        n.extend(self.expr.fields());
+        Some(n)
+    }
+
+    fn keeps_columns(&self) -> bool {
+        true
+    }
+
+    fn eval_exprs(&self) -> Vec<(&Expr, usize)> {
+        vec![(&self.expr, self.span.start)]
+    }
+
+    fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(WhereOp {
             expr: self.expr.clone(),
             ctx: ctx.eval,
             span: self.span,
-        })
+        }))
     }
 }
 

@@ -15,9 +15,6 @@ use crate::event::Event;
 use crate::parse::Cursor;
 use crate::value::Value;
 
-/// Whether spelunk runs this command (`check` reports the others as unsupported).
-pub const RUNNABLE: bool = true;
-
 /// Splunk's default `maxinputs`.
 pub const DEFAULT_MAXINPUTS: u64 = 50_000;
 
@@ -44,8 +41,10 @@ impl XmlKv {
             span: name_span,
         })
     }
+}
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+impl super::SplCommand for XmlKv {
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(XmlKvOp {
             x: self.clone(),
             seen: 0,

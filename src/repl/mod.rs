@@ -871,8 +871,8 @@ pub fn known_commands() -> Vec<String> {
         .filter(|name| {
             let mut c = crate::parse::Cursor::new("");
             !matches!(
-                crate::commands::parse_command(name, crate::diag::Span::default(), &mut c, false),
-                Ok(crate::commands::Command::Unsupported { .. })
+                crate::commands::parse_command(name, crate::diag::Span::default(), &mut c),
+                Ok(crate::commands::Command::Unsupported(_))
             )
         })
         .map(|s| s.to_string())
