@@ -239,6 +239,8 @@ pub enum ProblemKind {
     /// A feature of an argument that spelunk cannot run (a PCRE-only regex construct).
     UnsupportedFeature,
     MissingLookup,
+    /// Legal but suspicious (a warning).
+    Suspicious,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -285,6 +287,8 @@ pub struct Report {
     pub macros: Vec<String>,
     pub lookups: Vec<LookupUse>,
     pub datamodels: Vec<String>,
+    /// What is legal but suspicious (it does not make the detection unrunnable).
+    pub warnings: Vec<Problem>,
     /// Time to expand and parse the search, in microseconds.
     pub parse_us: u64,
 }
@@ -374,6 +378,16 @@ impl Walk<'_> {
                     self.report.datamodels.push(dm);
                 }
             }
+            for l in spec.lints() {
+                let (line, col, _) = self.place(l.span);
+                self.report.warnings.push(Problem {
+                    kind: ProblemKind::Suspicious,
+                    name: name.clone(),
+                    message: format!("warning: {}", l.message),
+                    line,
+                    col,
+                });
+            }
             for p in spec.sub_pipelines() {
                 self.pipeline(p);
             }
@@ -455,6 +469,7 @@ pub fn check_search(file: &SearchFile, knowledge: &Knowledge) -> Report {
         macros: Vec::new(),
         lookups: Vec::new(),
         datamodels: Vec::new(),
+        warnings: Vec::new(),
         parse_us: 0,
     };
     let t0 = Instant::now();
@@ -625,6 +640,7 @@ pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
                 macros: Vec::new(),
                 lookups: Vec::new(),
                 datamodels: Vec::new(),
+                warnings: Vec::new(),
                 parse_us: 0,
             },
         })
@@ -643,14 +659,18 @@ pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
 pub fn render_text(reports: &[Report], quiet: bool) -> String {
     let mut out = String::new();
     for r in reports {
-        if r.problems.is_empty() {
+        if r.problems.is_empty() && (quiet || r.warnings.is_empty()) {
             if !quiet {
                 out.push_str(&format!("{}: ok\n", r.path));
             }
             continue;
         }
-        out.push_str(&format!("{}:\n", r.path));
-        for p in &r.problems {
+        if r.problems.is_empty() {
+            out.push_str(&format!("{}: ok\n", r.path));
+        } else {
+            out.push_str(&format!("{}:\n", r.path));
+        }
+        for p in r.problems.iter().chain(&r.warnings) {
             out.push_str(&format!("  {}\n", p.render()));
         }
         for dm in &r.datamodels {
@@ -778,6 +798,29 @@ mod tests {
                 "unsupported command 'tstats' at 1:20"
             ]
         );
+    }
+
+    #[test]
+    fn suspicious_text_is_a_warning_that_keeps_the_search_runnable() {
+        let r = check(
+            "search user=user \"user\"=x | where a==a | append maxtime=5 [search b] | eval c=if(d<d, 1, 0)",
+        );
+        let w: Vec<String> = r.warnings.iter().map(|p| p.render()).collect();
+        assert_eq!(w.len(), 4, "{w:?}");
+        assert!(
+            w[0].starts_with("warning: `user` is compared with the text \"user\""),
+            "{w:?}"
+        );
+        assert!(w[0].ends_with("at 1:8"), "{w:?}");
+        assert!(
+            w[1].contains("`a` is compared with itself") && w[1].ends_with("at 1:35"),
+            "{w:?}"
+        );
+        assert!(w[2].contains("`append maxtime=` changes nothing"), "{w:?}");
+        assert!(w[3].contains("`d` is compared with itself"), "{w:?}");
+        assert!(r.runnable, "{:?}", r.problems);
+        // a quoted value is a deliberate text match, and `user=bob` is ordinary
+        assert!(check("search user=\"user\" name=bob").warnings.is_empty());
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Definition {
         let v = value.trim();
         match key {
             "case_sensitive_match" => {
-                if let Some(b) = parse_bool(v) {
+                if let Some(b) = crate::parse::parse_bool(v) {
                     self.case_sensitive = b;
                 }
             }
@@ -128,14 +128,6 @@ impl Definition {
 
 /// Splunk's `max_matches` for a lookup that is not time-based (transforms.conf.spec).
 pub const DEFAULT_MAX_MATCHES: usize = 1000;
-
-fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "t" | "true" | "1" | "yes" | "y" => Some(true),
-        "f" | "false" | "0" | "no" | "n" => Some(false),
-        _ => None,
-    }
-}
 
 /// How `outputlookup` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -118,6 +118,30 @@ fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
 /// One `key=value` option: the key (lower case), the value, and the span of both.
 pub type Opt = (String, String, Span);
 
+/// A boolean option value as Splunk reads one: `t`, `true`, `1`, `yes`, `y` / `f`, `false`, `0`, `no`, `n`,
+/// in any case.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "t" | "true" | "1" | "yes" | "y" => Some(true),
+        "f" | "false" | "0" | "no" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+/// The value of the boolean option `key`, or an error at `span` that says what it takes.
+pub fn flag(key: &str, value: &str, span: Span) -> Result<bool> {
+    parse_bool(value)
+        .ok_or_else(|| Diagnostic::at(format!("`{key}` takes true or false, not `{value}`"), span))
+}
+
+/// The value of the numeric option `key` (`T` says which numbers: a count, a whole number, a decimal), or
+/// an error at `span` that says what it takes.
+pub fn number<T: std::str::FromStr>(key: &str, value: &str, span: Span) -> Result<T> {
+    value
+        .parse()
+        .map_err(|_| Diagnostic::at(format!("`{key}` takes a number, not `{value}`"), span))
+}
+
 /// Position in the query text with the lexemes every command uses.
 pub struct Cursor<'a> {
     pub src: &'a str,

@@ -11,9 +11,8 @@
 //! field of that row set to `label` (default `Total`). With `col=t` the command holds all rows until its
 //! input ends.
 
-use super::inputlookup::parse_bool;
 use super::{wildcard_match, Context, Operator, SubRunner};
-use crate::diag::{Diagnostic, Result, Span};
+use crate::diag::{Result, Span};
 use crate::event::{Event, Field};
 use crate::parse::Cursor;
 use crate::value::Value;
@@ -45,11 +44,7 @@ impl AddTotals {
         };
         loop {
             for (k, v, at) in c.options(OPTIONS)? {
-                let flag = || {
-                    parse_bool(&v).ok_or_else(|| {
-                        Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), at)
-                    })
-                };
+                let flag = || crate::parse::flag(&k, &v, at);
                 match k.as_str() {
                     "row" => a.row = flag()?,
                     "col" => a.col = flag()?,

@@ -21,6 +21,8 @@ pub const APPEND_MAXOUT: usize = 50_000;
 pub struct Append {
     pub subsearch: Pipeline,
     pub maxout: usize,
+    /// Options given that change nothing here (`check` warns about them).
+    pub no_effect: Vec<(String, Span)>,
     pub span: Span,
 }
 
@@ -88,11 +90,18 @@ fn parse_commands(c: &mut Cursor) -> Result<Pipeline> {
 impl Append {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<Append> {
         let mut maxout = APPEND_MAXOUT;
+        let mut no_effect = Vec::new();
         for (k, v, span) in c.options(&["extendtimerange", "maxtime", "maxout", "timeout"])? {
-            if k == "maxout" {
-                maxout = v.parse().map_err(|_| {
-                    Diagnostic::at(format!("`maxout` takes a number, not `{v}`"), span)
-                })?;
+            match k.as_str() {
+                "maxout" => maxout = crate::parse::number("maxout", &v, span)?,
+                "extendtimerange" => {
+                    crate::parse::flag(&k, &v, span)?;
+                    no_effect.push((k, span));
+                }
+                _ => {
+                    crate::parse::number::<f64>(&k, &v, span)?;
+                    no_effect.push((k, span));
+                }
             }
         }
         let (subsearch, _) = parse_subsearch(c, "append", false)?;
@@ -100,6 +109,7 @@ impl Append {
         Ok(Append {
             subsearch,
             maxout,
+            no_effect,
             span: name_span,
         })
     }
@@ -108,6 +118,18 @@ impl Append {
 impl super::SplCommand for Append {
     fn sub_pipelines(&self) -> Vec<&Pipeline> {
         vec![&self.subsearch]
+    }
+
+    fn lints(&self) -> Vec<super::Lint> {
+        self.no_effect
+            .iter()
+            .map(|(k, span)| super::Lint {
+                message: format!(
+                    "`append {k}=` changes nothing here: spelunk has no time range picker and runs subsearches to --subsearch-maxtime"
+                ),
+                span: *span,
+            })
+            .collect()
     }
 
     fn operator(&self, ctx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {

@@ -5,7 +5,8 @@
 //! ```
 //! The sub-pipeline starts with a command (`appendpipe [stats count by user]`; a leading `|` is allowed
 //! too). It sees every row that reached `appendpipe`; the rows pass on unchanged and its own rows follow
-//! them. `run_in_preview` is accepted and changes nothing.
+//! them. `run_in_preview` only decides whether Splunk shows the sub-pipeline's rows in a search's preview
+//! while it runs, never the final rows, so it is checked (true or false) and has nothing else to do here.
 
 use super::append::parse_subsearch;
 use super::{Context, Operator, SubRunner};
@@ -21,7 +22,9 @@ pub struct AppendPipe {
 
 impl AppendPipe {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<AppendPipe> {
-        let _ = c.options(&["run_in_preview"])?;
+        for (k, v, span) in c.options(&["run_in_preview"])? {
+            crate::parse::flag(&k, &v, span)?;
+        }
         let (pipeline, _) = parse_subsearch(c, "appendpipe", true)?;
         c.end_of_stage("appendpipe")?;
         Ok(AppendPipe {

@@ -136,10 +136,7 @@ impl Bin {
         let mut field = None;
         loop {
             for (k, v, at) in c.options(OPTIONS)? {
-                let num = |v: &str| {
-                    v.parse::<f64>()
-                        .map_err(|_| Diagnostic::at(format!("`{k}` takes a number, not `{v}`"), at))
-                };
+                let num = |v: &str| crate::parse::number::<f64>(&k, v, at);
                 match k.as_str() {
                     "span" => {
                         b.span = Some(parse_span(&v, at)?);

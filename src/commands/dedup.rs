@@ -11,7 +11,6 @@
 //! rows that remain. Options may come before or after the fields. A multivalue field's combination is
 //! all of its values in order.
 
-use super::inputlookup::parse_bool;
 use super::sort::{compare_rows, parse_keys, SortKey};
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
@@ -56,9 +55,7 @@ impl Dedup {
         }
         loop {
             for (k, v, span) in c.options(OPTIONS)? {
-                let b = parse_bool(&v).ok_or_else(|| {
-                    Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), span)
-                })?;
+                let b = crate::parse::flag(&k, &v, span)?;
                 match k.as_str() {
                     "keepevents" => d.keepevents = b,
                     "keepempty" => d.keepempty = b,

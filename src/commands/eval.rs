@@ -72,6 +72,10 @@ impl super::SplCommand for Eval {
             .collect()
     }
 
+    fn lints(&self) -> Vec<super::Lint> {
+        super::expr_lints(&self.eval_exprs())
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(EvalOp {
             assignments: self.assignments.clone(),

@@ -64,11 +64,7 @@ impl Format {
                 match k.as_str() {
                     "mvsep" => f.mvsep = v,
                     "emptystr" => f.emptystr = v,
-                    _ => {
-                        f.maxresults = v.parse().map_err(|_| {
-                            Diagnostic::at(format!("`maxresults` takes a number, not `{v}`"), span)
-                        })?
-                    }
+                    _ => f.maxresults = crate::parse::number("maxresults", &v, span)?,
                 }
             }
             c.ws();

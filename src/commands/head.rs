@@ -21,9 +21,7 @@ impl Head {
         let mut limit = 10;
         for (k, v, span) in opts {
             if k == "limit" {
-                limit = v.parse().map_err(|_| {
-                    Diagnostic::at(format!("`limit` must be a whole number, not `{v}`"), span)
-                })?;
+                limit = crate::parse::number("limit", &v, span)?;
             }
         }
         c.ws();

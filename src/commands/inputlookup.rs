@@ -11,7 +11,7 @@
 
 use super::search::{parse_expr, SearchExpr};
 use super::Context;
-use crate::diag::{Diagnostic, Result, Span};
+use crate::diag::{Result, Span};
 use crate::event::Event;
 use crate::parse::Cursor;
 
@@ -23,14 +23,6 @@ pub struct InputLookup {
     pub max: Option<usize>,
     pub filter: Option<SearchExpr>,
     pub span: Span,
-}
-
-pub fn parse_bool(v: &str) -> Option<bool> {
-    match v.to_ascii_lowercase().as_str() {
-        "t" | "true" | "1" | "yes" | "y" => Some(true),
-        "f" | "false" | "0" | "no" | "n" => Some(false),
-        _ => None,
-    }
 }
 
 impl InputLookup {
@@ -48,21 +40,9 @@ impl InputLookup {
         opts.extend(c.options(&["append", "start", "max", "strict"])?);
         for (k, v, span) in opts {
             match k.as_str() {
-                "append" => {
-                    out.append = parse_bool(&v).ok_or_else(|| {
-                        Diagnostic::at(format!("`append` takes true or false, not `{v}`"), span)
-                    })?
-                }
-                "start" => {
-                    out.start = v.parse().map_err(|_| {
-                        Diagnostic::at(format!("`start` takes a number, not `{v}`"), span)
-                    })?
-                }
-                "max" => {
-                    out.max = Some(v.parse().map_err(|_| {
-                        Diagnostic::at(format!("`max` takes a number, not `{v}`"), span)
-                    })?)
-                }
+                "append" => out.append = crate::parse::flag("append", &v, span)?,
+                "start" => out.start = crate::parse::number("start", &v, span)?,
+                "max" => out.max = Some(crate::parse::number("max", &v, span)?),
                 _ => {}
             }
         }

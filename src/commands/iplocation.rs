@@ -10,7 +10,6 @@
 //! Names are taken in `lang` (default `en`). An address that is not in the database, or a value that is not
 //! an IP address, adds no fields; a multivalue field is located by its first value.
 
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -43,11 +42,7 @@ impl IpLocation {
             match k.as_str() {
                 "prefix" => out.prefix = v,
                 "lang" => out.lang = v,
-                _ => {
-                    out.allfields = parse_bool(&v).ok_or_else(|| {
-                        Diagnostic::at(format!("`allfields` takes true or false, not `{v}`"), span)
-                    })?
-                }
+                _ => out.allfields = crate::parse::flag("allfields", &v, span)?,
             }
         }
         c.ws();

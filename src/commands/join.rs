@@ -14,11 +14,11 @@
 //! - The subsearch runs first, to at most 50,000 rows (Splunk's `subsearch_maxout` for join;
 //!   `--join-maxout`).
 //!
-//! Refused: `usetime=true` (matching by time order), `earlier`. Not done: Splunk's own `join` time and
-//! memory limits.
+//! Refused: `usetime=true` (matching by time order). `earlier` only acts together with `usetime=true`, so
+//! it is checked (true or false) and changes nothing. Not done: Splunk's own `join` time and memory
+//! limits.
 
 use super::append::parse_subsearch;
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -74,11 +74,7 @@ impl Join {
             opts.extend(c.options(&known)?);
         }
         for (k, v, span) in opts {
-            let flag = |v: &str| {
-                parse_bool(v).ok_or_else(|| {
-                    Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), span)
-                })
-            };
+            let flag = |v: &str| crate::parse::flag(&k, v, span);
             match k.as_str() {
                 "type" => {
                     j.kind = match v.to_ascii_lowercase().as_str() {
@@ -93,11 +89,7 @@ impl Join {
                     }
                 }
                 "overwrite" => j.overwrite = flag(&v)?,
-                "max" => {
-                    j.max = v.parse().map_err(|_| {
-                        Diagnostic::at(format!("`max` takes a number, not `{v}`"), span)
-                    })?
-                }
+                "max" => j.max = crate::parse::number("max", &v, span)?,
                 "usetime" if flag(&v)? => {
                     return Err(Diagnostic::at(
                         "`usetime=true` is not supported: join matches on field values only",

@@ -20,9 +20,8 @@
 //! Not done: `match_type = WILDCARD(...)`/`CIDR(...)` definitions (match is exact), time-based lookups,
 //! external and KV store lookups other than as CSV tables.
 
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
-use crate::diag::{Diagnostic, Result, Span};
+use crate::diag::{Result, Span};
 use crate::event::Event;
 use crate::lookups::DEFAULT_MAX_MATCHES;
 use crate::parse::Cursor;
@@ -79,11 +78,8 @@ fn parse_maps(c: &mut Cursor, what: &str, stop_at_output: bool) -> Result<Vec<Fi
 impl Lookup {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<Lookup> {
         for (k, v, span) in c.options(&["local", "update", "event_time_field"])? {
-            if k != "event_time_field" && parse_bool(&v).is_none() {
-                return Err(Diagnostic::at(
-                    format!("`{k}` takes true or false, not `{v}`"),
-                    span,
-                ));
+            if k != "event_time_field" {
+                crate::parse::flag(&k, &v, span)?;
             }
         }
         c.ws();

@@ -10,7 +10,6 @@
 //! is removed (null). Internal fields (`_raw`, `_time` ...) are left alone, as in Splunk.
 //! Refused: `setsv=t`.
 
-use super::inputlookup::parse_bool;
 use super::rex::{compile, Pattern};
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
@@ -59,16 +58,9 @@ impl MakeMv {
                         splitter =
                             Some(Splitter::Tokenizer(compile(&v, Span::new(vstart, at.end))?));
                     }
-                    "allowempty" => {
-                        allowempty = parse_bool(&v).ok_or_else(|| {
-                            Diagnostic::at(
-                                format!("`allowempty` takes true or false, not `{v}`"),
-                                at,
-                            )
-                        })?
-                    }
+                    "allowempty" => allowempty = crate::parse::flag("allowempty", &v, at)?,
                     _ => {
-                        if parse_bool(&v) != Some(false) {
+                        if crate::parse::parse_bool(&v) != Some(false) {
                             return Err(Diagnostic::at("`makemv setsv=` is not supported yet", at));
                         }
                     }

@@ -10,7 +10,6 @@
 //! It must start the search (`| makeresults`, also inside `[ ... ]`).
 //! Refused: `format=csv|json` with `data=` (inline rows).
 
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -63,11 +62,7 @@ impl MakeResults {
                         Diagnostic::at(format!("`count` takes a whole number, not `{v}`"), span)
                     })?
                 }
-                "annotate" => {
-                    out.annotate = parse_bool(&v).ok_or_else(|| {
-                        Diagnostic::at(format!("`annotate` takes true or false, not `{v}`"), span)
-                    })?
-                }
+                "annotate" => out.annotate = crate::parse::flag("annotate", &v, span)?,
                 "format" | "data" => {
                     return Err(Diagnostic::at(
                         format!("`makeresults {k}=` (inline rows) is not supported yet"),

@@ -76,6 +76,29 @@ pub struct LookupRef {
     pub span: Span,
 }
 
+/// Something legal but suspicious in a command as written, at its place in the query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lint {
+    pub message: String,
+    pub span: Span,
+}
+
+/// The lints of eval expressions: a field compared with itself.
+pub fn expr_lints(exprs: &[(&Expr, usize)]) -> Vec<Lint> {
+    let mut out = Vec::new();
+    for (e, base) in exprs {
+        for (f, at) in e.self_comparisons() {
+            out.push(Lint {
+                message: format!(
+                    "the field `{f}` is compared with itself: the answer is the same for every row that has it"
+                ),
+                span: Span::new(base + at, base + at + f.len()),
+            });
+        }
+    }
+    out
+}
+
 /// What the planner, `check` and (next) the SQL emitter ask of a command. Each command's file implements
 /// it for the command's AST; [`Command::spec`] hands it out, so nothing else matches on command names.
 pub trait SplCommand {
@@ -118,6 +141,12 @@ pub trait SplCommand {
 
     /// Data models the command reads (`tstats ... from datamodel=X`).
     fn datamodels(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What is legal but suspicious in the command as written (`check` shows these as warnings; they do
+    /// not stop it from running).
+    fn lints(&self) -> Vec<Lint> {
         Vec::new()
     }
 

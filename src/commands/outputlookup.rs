@@ -19,7 +19,6 @@
 //! `create_context`, `allow_updates`. Refused: `output_format` other than `splunk_sv_csv`, and `.csv.gz`
 //! tables.
 
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -67,20 +66,12 @@ impl OutputLookup {
         opts.extend(c.options(OPTIONS)?);
         c.end_of_stage("outputlookup")?;
         for (k, v, ospan) in opts {
-            let flag = |v: &str| {
-                parse_bool(v).ok_or_else(|| {
-                    Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), ospan)
-                })
-            };
+            let flag = |v: &str| crate::parse::flag(&k, v, ospan);
             match k.as_str() {
                 "append" => out.append = flag(&v)?,
                 "create_empty" => out.create_empty = flag(&v)?,
                 "override_if_empty" => out.override_if_empty = flag(&v)?,
-                "max" => {
-                    out.max = Some(v.parse().map_err(|_| {
-                        Diagnostic::at(format!("`max` takes a number, not `{v}`"), ospan)
-                    })?)
-                }
+                "max" => out.max = Some(crate::parse::number("max", &v, ospan)?),
                 "output_format" if !v.eq_ignore_ascii_case("splunk_sv_csv") => {
                     return Err(Diagnostic::at(
                         format!("`output_format={v}` is not supported: spelunk writes CSV tables"),

@@ -785,6 +785,28 @@ impl TermMatch {
     }
 }
 
+/// `user=user`: in `search` the right side is a value, so this compares the field with its own name as
+/// text — legal, and almost always meant as `where user=user` or a typo.
+fn self_compares(e: &SearchExpr, out: &mut Vec<super::Lint>) {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => v.iter().for_each(|x| self_compares(x, out)),
+        SearchExpr::Not(x) => self_compares(x, out),
+        SearchExpr::Compare {
+            field,
+            value,
+            quoted: false,
+            span,
+            ..
+        } if field == value => out.push(super::Lint {
+            message: format!(
+                "`{field}` is compared with the text \"{value}\", not with a field: in `search` the right side is a value (compare two fields with `where`)"
+            ),
+            span: *span,
+        }),
+        _ => {}
+    }
+}
+
 /// The subsearches (`[ ... ]`) of a search expression, in order.
 pub fn subsearches<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Pipeline>) {
     match e {
@@ -813,6 +835,14 @@ impl super::SplCommand for Search {
 
     fn keeps_columns(&self) -> bool {
         true
+    }
+
+    fn lints(&self) -> Vec<super::Lint> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.expr {
+            self_compares(e, &mut out);
+        }
+        out
     }
 
     fn sub_pipelines(&self) -> Vec<&Pipeline> {

@@ -80,7 +80,7 @@ impl StreamStats {
         };
         for (k, v, at) in c.options(OPTIONS)? {
             let flag = || {
-                super::inputlookup::parse_bool(&v).ok_or_else(|| {
+                crate::parse::parse_bool(&v).ok_or_else(|| {
                     Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), at)
                 })
             };

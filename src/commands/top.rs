@@ -16,7 +16,6 @@
 //! Groups come out in ascending order of their by-values. The command holds its counts until its input
 //! ends (memory grows with the number of combinations).
 
-use super::inputlookup::parse_bool;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
@@ -85,11 +84,7 @@ impl Top {
         }
         loop {
             for (k, v, at) in c.options(OPTIONS)? {
-                let flag = || {
-                    parse_bool(&v).ok_or_else(|| {
-                        Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), at)
-                    })
-                };
+                let flag = || crate::parse::flag(&k, &v, at);
                 match k.as_str() {
                     "limit" => {
                         t.limit = v.parse().map_err(|_| {

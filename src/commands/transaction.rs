@@ -24,7 +24,6 @@
 //! Accepted and without effect: `name`, `delim` (multivalues are kept as values), `unifyends`,
 //! `keeporphans`, `maxopentxn`, `maxopenevents`, `connected` (always the rule above).
 
-use super::inputlookup::parse_bool;
 use super::search::{parse_search_text, Matcher};
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
@@ -227,11 +226,7 @@ impl Transaction {
                 continue;
             }
             let (v, vspan) = c.value(&format!("a value after `{key}=`"))?;
-            let flag = |v: &str| {
-                parse_bool(v).ok_or_else(|| {
-                    Diagnostic::at(format!("`{key}` takes true or false, not `{v}`"), vspan)
-                })
-            };
+            let flag = |v: &str| crate::parse::flag(&key, v, vspan);
             let dur = |v: &str| {
                 duration(v).ok_or_else(|| {
                     Diagnostic::at(
@@ -246,15 +241,13 @@ impl Transaction {
                 "maxspan" => t.maxspan = dur(&v)?,
                 "maxpause" => t.maxpause = dur(&v)?,
                 "maxevents" => {
-                    let n: i64 = v.parse().map_err(|_| {
-                        Diagnostic::at(format!("`maxevents` takes a number, not `{v}`"), vspan)
-                    })?;
+                    let n: i64 = crate::parse::number("maxevents", &v, vspan)?;
                     t.maxevents = if n <= 0 { usize::MAX } else { n as usize };
                 }
                 "keepevicted" => t.keepevicted = flag(&v)?,
                 "mvlist" => {
                     // mvlist may also name fields; any field list means "list" for those: take it as true
-                    t.mvlist = parse_bool(&v).unwrap_or(true)
+                    t.mvlist = crate::parse::parse_bool(&v).unwrap_or(true)
                 }
                 "fields" => t.fields.extend(
                     v.split(',')

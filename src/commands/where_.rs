@@ -56,6 +56,10 @@ impl super::SplCommand for Where {
         vec![(&self.expr, self.span.start)]
     }
 
+    fn lints(&self) -> Vec<super::Lint> {
+        super::expr_lints(&self.eval_exprs())
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(WhereOp {
             expr: self.expr.clone(),

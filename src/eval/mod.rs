@@ -291,6 +291,29 @@ impl Expr {
         out
     }
 
+    /// Comparisons of a field with itself (`a=a`, `a!=a`, `a<a` ...): (field, byte offset), in text order.
+    /// They are legal, but their answer does not depend on the value (true or false for every row that has
+    /// the field), so `check` warns about them.
+    pub fn self_comparisons(&self) -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let Kind::Binary(
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Gt | BinOp::Le | BinOp::Ge,
+                a,
+                b,
+            ) = &e.kind
+            {
+                if let (Kind::Field(x), Kind::Field(y)) = (&a.kind, &b.kind) {
+                    if x == y {
+                        out.push((x.to_string(), e.span.start));
+                    }
+                }
+            }
+        });
+        out.sort_by_key(|(_, o)| *o);
+        out
+    }
+
     /// Calls that parse but cannot run: (function name, reason, byte offset of the call), in text order.
     pub fn unsupported(&self) -> Vec<(String, String, usize)> {
         let mut out = Vec::new();
