@@ -6,8 +6,6 @@
 //! TIME_FIELD = eventTime
 //! FIELDALIAS-src = sourceIPAddress AS src sourceIPAddress AS src_ip
 //! EVAL-errorCode = coalesce(errorCode, "success")
-//! ```
-//!
 //! LOOKUP-action = aws_cloudtrail_action_status eventName errorCode OUTPUTNEW action status
 //! ```
 //!
@@ -416,18 +414,18 @@ pub struct Selection {
     lookups: Vec<usize>,
 }
 
+/// A transforms.conf stanza: its name, its settings in file order, and the file it is in.
+type TransformStanza = (String, Vec<(String, String)>, String);
+
 /// The transforms.conf files read while compiling, by folder (`None`: the shipped one).
 #[derive(Default)]
 struct Transforms {
-    by_folder: BTreeMap<Option<PathBuf>, Vec<(String, Vec<(String, String)>, String)>>,
+    by_folder: BTreeMap<Option<PathBuf>, Vec<TransformStanza>>,
 }
 
 impl Transforms {
     /// The stanzas of the transforms.conf of a knowledge folder (`None`: the shipped one), with its path.
-    fn stanzas(
-        &mut self,
-        folder: Option<&Path>,
-    ) -> Result<&[(String, Vec<(String, String)>, String)]> {
+    fn stanzas(&mut self, folder: Option<&Path>) -> Result<&[TransformStanza]> {
         let key = folder.map(Path::to_path_buf);
         if !self.by_folder.contains_key(&key) {
             let (text, origin) = match folder {
