@@ -637,3 +637,40 @@ fn split_words(text: &str) -> std::result::Result<Vec<String>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_outputs_are_computed_and_need_their_match_fields() {
+        let k = Knowledge::shipped().unwrap();
+        let computed = k.computed_fields();
+        for f in ["action", "status", "change_type", "object_category"] {
+            assert!(computed.contains(f), "{f}");
+        }
+        let need = k.dependencies(&HashSet::from(["action".to_string()]));
+        // the lookup's match fields, and what EVAL-errorCode reads to rewrite errorCode
+        for f in ["eventName", "errorCode", "responseElements.ConsoleLogin"] {
+            assert!(need.contains(f), "{f}: {need:?}");
+        }
+        let sel = k.selection("aws:cloudtrail", Some(&HashSet::from(["user".to_string()])));
+        assert!(
+            sel.lookups.is_empty(),
+            "a query without lookup fields runs none"
+        );
+    }
+
+    #[test]
+    fn lookup_values_are_parsed() {
+        let s = parse_lookup("t a AS b, c OUTPUTNEW x AS y z").unwrap();
+        assert_eq!(s.name, "t");
+        assert_eq!(s.inputs.len(), 2);
+        assert_eq!(s.inputs[0].1.as_ref(), "b");
+        assert!(s.only_new);
+        assert_eq!(s.outputs[0].1.as_ref(), "y");
+        assert!(parse_lookup("t").is_err());
+        assert!(parse_lookup("t a OUTPUT").is_err());
+        assert!(parse_lookup("t a AS").is_err());
+    }
+}
