@@ -86,6 +86,8 @@ pub struct Definition {
     /// `min_matches`, each output field gets `default_match`.
     pub min_matches: usize,
     pub default_match: Option<String>,
+    /// transforms.conf `match_type = WILDCARD(field), ...`: the table columns whose cells may hold `*`.
+    pub wildcard: Vec<String>,
 }
 
 impl Definition {
@@ -98,6 +100,7 @@ impl Definition {
             max_matches: DEFAULT_MAX_MATCHES,
             min_matches: 0,
             default_match: None,
+            wildcard: Vec::new(),
         }
     }
 
@@ -121,9 +124,124 @@ impl Definition {
                 }
             }
             "default_match" => self.default_match = Some(v.to_string()),
+            "match_type" => {
+                if let Ok(w) = parse_match_type(v) {
+                    self.wildcard = w;
+                }
+            }
             _ => {}
         }
     }
+}
+
+/// The settings of a lookup definition that [`Matcher`] acts on; [`strict_definition`] refuses any other.
+pub const MATCHER_SETTINGS: &[&str] = &[
+    "filename",
+    "case_sensitive_match",
+    "max_matches",
+    "min_matches",
+    "default_match",
+    "match_type",
+];
+
+/// `WILDCARD(a), EXACT(b)` → the WILDCARD fields; any other match type is an error naming it.
+pub fn parse_match_type(v: &str) -> std::result::Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for spec in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((kind, rest)) = spec.split_once('(') else {
+            return Err(format!("`{spec}` is not `TYPE(field)`"));
+        };
+        let Some(field) = rest.trim().strip_suffix(')') else {
+            return Err(format!("`{spec}` is not `TYPE(field)`"));
+        };
+        match kind.trim().to_ascii_uppercase().as_str() {
+            "WILDCARD" => out.push(field.trim().to_string()),
+            "EXACT" => {}
+            other => return Err(format!("match type `{other}` is not supported")),
+        }
+    }
+    Ok(out)
+}
+
+/// A transforms.conf lookup stanza read strictly: every setting must be one spelunk acts on
+/// ([`MATCHER_SETTINGS`]) with a value it understands, and the stanza must name its table with `filename`.
+pub fn strict_definition(
+    name: &str,
+    keys: &[(String, String)],
+    origin: &str,
+) -> Result<Definition> {
+    let refuse = |m: String| Diagnostic::new(format!("{origin}: lookup `[{name}]`: {m}"));
+    let mut filename = None;
+    for (k, v) in keys {
+        if !MATCHER_SETTINGS.contains(&k.as_str()) {
+            return Err(refuse(format!(
+                "setting `{k}` is not supported (supported: {})",
+                MATCHER_SETTINGS.join(", ")
+            )));
+        }
+        let ok = match k.as_str() {
+            "filename" => {
+                filename = Some(v.clone());
+                true
+            }
+            "case_sensitive_match" => parse_bool(v).is_some(),
+            "max_matches" | "min_matches" => v.parse::<usize>().is_ok(),
+            "match_type" => {
+                parse_match_type(v).map_err(|m| refuse(format!("`match_type`: {m}")))?;
+                true
+            }
+            _ => true,
+        };
+        if !ok {
+            return Err(refuse(format!(
+                "`{k} = {v}` is not a value spelunk understands"
+            )));
+        }
+    }
+    let Some(filename) = filename else {
+        return Err(refuse(
+            "no `filename`: only CSV table lookups are supported".to_string(),
+        ));
+    };
+    let mut d = Definition::new(name.to_string(), filename, origin);
+    for (k, v) in keys {
+        d.set(k, v);
+    }
+    Ok(d)
+}
+
+/// The stanzas of a transforms.conf text, each with its settings in file order.
+pub fn parse_transforms(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut stanzas: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            stanzas.push((name.trim().to_string(), Vec::new()));
+        } else if let (Some((_, keys)), Some((k, v))) = (stanzas.last_mut(), t.split_once('=')) {
+            keys.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    stanzas
+}
+
+/// Read the table `filename` from the first of `dirs` that holds it (a plain file name, confined to its
+/// folder); `None` when none does.
+pub fn read_table_in(dirs: &[PathBuf], filename: &str) -> Result<Option<Vec<Event>>> {
+    check_name(filename)?;
+    for dir in dirs {
+        let p = dir.join(filename);
+        if p.is_file() {
+            confined(dir, &p)?;
+            let bytes = std::fs::read(&p).map_err(|e| {
+                Diagnostic::new(format!("cannot read lookup `{}`: {e}", p.display()))
+            })?;
+            return read_csv(&bytes, &p.display().to_string()).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 /// Splunk's `max_matches` for a lookup that is not time-based (transforms.conf.spec).
@@ -271,19 +389,7 @@ impl Lookups {
 
     fn add_transforms(&mut self, text: &str, origin: &str) {
         // settings are gathered per stanza; a stanza becomes a definition once it names its table
-        let mut stanzas: Vec<(String, Vec<(String, String)>)> = Vec::new();
-        for line in text.lines() {
-            let t = line.trim();
-            if t.starts_with('#') {
-                continue;
-            }
-            if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                stanzas.push((name.trim().to_string(), Vec::new()));
-            } else if let (Some((_, keys)), Some((k, v))) = (stanzas.last_mut(), t.split_once('='))
-            {
-                keys.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
+        let stanzas = parse_transforms(text);
         for (name, keys) in stanzas {
             let table = keys.iter().find_map(|(k, v)| match k.as_str() {
                 "filename" => Some(v.clone()),
@@ -307,6 +413,11 @@ impl Lookups {
     /// Whether a lookup name leads to a table that exists.
     pub fn exists(&self, name: &str) -> bool {
         self.resolve(name).is_ok()
+    }
+
+    /// The lookup folders given, in the order a table is looked for (the last one given first).
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().rev().cloned().collect()
     }
 
     /// The lookup definitions read (`.yml` and `transforms.conf`), by name.
@@ -572,6 +683,260 @@ pub fn read_csv_with_header(bytes: &[u8], origin: &str) -> Result<(Vec<String>, 
     Ok((header.iter().map(|h| h.to_string()).collect(), rows))
 }
 
+/// One cell pattern of a table row: its text (lower-cased when the lookup ignores case), split at `*` when
+/// the column is a WILDCARD one and the cell holds one.
+#[derive(Clone, Debug)]
+enum Pattern {
+    Exact(String),
+    Wild(Vec<String>),
+}
+
+impl Pattern {
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Pattern::Exact(p) => p == text,
+            Pattern::Wild(parts) => glob_parts(parts, text),
+        }
+    }
+}
+
+/// `parts` are the texts between `*`s (at least two: the pattern held a `*`).
+fn glob_parts(parts: &[String], text: &str) -> bool {
+    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+        return true;
+    };
+    if text.len() < first.len() + last.len() || !text.starts_with(first.as_str()) {
+        return false;
+    }
+    let Some(mut rest) = text.get(first.len()..text.len() - last.len()) else {
+        return false;
+    };
+    if !text.ends_with(last.as_str()) {
+        return false;
+    }
+    for mid in parts.iter().skip(1).take(parts.len().saturating_sub(2)) {
+        if mid.is_empty() {
+            continue;
+        }
+        match rest.find(mid.as_str()) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// A lookup table made ready to match events, as the `lookup` command and automatic lookups (`LOOKUP-`)
+/// use it: a row matches when, for every match field, one of the event's values equals one of the row
+/// cell's values (or fits it, for a `WILDCARD(...)` column; `*` stands for any text). Case counts unless
+/// `case_sensitive_match = false`. Rows are taken in file order, up to `max_matches`; fewer than
+/// `min_matches` give each output field `default_match`, when the definition has one. A table row with an
+/// empty match cell matches nothing.
+#[derive(Debug)]
+pub struct Matcher {
+    rows: Vec<Event>,
+    /// (table column, event field) of each match field.
+    inputs: Vec<(String, Field)>,
+    /// (table column, event field) of each output field.
+    outputs: Vec<(String, Field)>,
+    only_new: bool,
+    case_sensitive: bool,
+    max_matches: usize,
+    min_matches: usize,
+    default_match: Option<Value>,
+    /// Per row, per match field, the cell's patterns (empty for a row that matches nothing).
+    patterns: Vec<Vec<Vec<Pattern>>>,
+    /// Rows by the exact text of their first match cell.
+    index: std::collections::HashMap<String, Vec<usize>>,
+    /// Rows whose first match cell holds a wildcard: tried for every event.
+    wild_rows: Vec<usize>,
+}
+
+impl Matcher {
+    /// `outputs` empty means every column that is not matched on. `only_new` is OUTPUTNEW: an output field
+    /// the event already has is kept; otherwise (OUTPUT) outputs replace, and no match removes them.
+    pub fn new(
+        rows: Vec<Event>,
+        def: Option<&Definition>,
+        inputs: Vec<(String, Field)>,
+        outputs: Vec<(String, Field)>,
+        only_new: bool,
+    ) -> Matcher {
+        let case_sensitive = def.is_none_or(|d| d.case_sensitive);
+        let wild: Vec<bool> = inputs
+            .iter()
+            .map(|(col, _)| def.is_some_and(|d| d.wildcard.iter().any(|w| w == col)))
+            .collect();
+        let outputs = if outputs.is_empty() {
+            let mut cols: Vec<(String, Field)> = Vec::new();
+            for r in &rows {
+                for k in r.names() {
+                    if !inputs.iter().any(|(c, _)| c == k.as_ref())
+                        && !cols.iter().any(|(c, _)| c == k.as_ref())
+                    {
+                        cols.push((k.to_string(), k.clone()));
+                    }
+                }
+            }
+            cols
+        } else {
+            outputs
+        };
+        let norm = |t: &str| {
+            if case_sensitive {
+                t.to_string()
+            } else {
+                t.to_lowercase()
+            }
+        };
+        let mut patterns = Vec::with_capacity(rows.len());
+        let mut index: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        let mut wild_rows = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let mut per_input: Vec<Vec<Pattern>> = Vec::with_capacity(inputs.len());
+            for (j, (col, _)) in inputs.iter().enumerate() {
+                let Some(v) = r.get(col) else {
+                    per_input.clear();
+                    break;
+                };
+                let pats = v
+                    .values()
+                    .iter()
+                    .map(|x| {
+                        let t = norm(&x.text());
+                        if wild.get(j) == Some(&true) && t.contains('*') {
+                            Pattern::Wild(t.split('*').map(str::to_string).collect())
+                        } else {
+                            Pattern::Exact(t)
+                        }
+                    })
+                    .collect();
+                per_input.push(pats);
+            }
+            if let Some(first) = per_input.first() {
+                for p in first {
+                    match p {
+                        Pattern::Exact(t) => {
+                            let e = index.entry(t.clone()).or_default();
+                            if e.last() != Some(&i) {
+                                e.push(i);
+                            }
+                        }
+                        Pattern::Wild(_) => {
+                            if wild_rows.last() != Some(&i) {
+                                wild_rows.push(i);
+                            }
+                        }
+                    }
+                }
+            }
+            patterns.push(per_input);
+        }
+        Matcher {
+            max_matches: def.map_or(DEFAULT_MAX_MATCHES, |d| d.max_matches),
+            min_matches: def.map_or(0, |d| d.min_matches),
+            default_match: def.and_then(|d| d.default_match.as_deref().map(Value::str)),
+            rows,
+            inputs,
+            outputs,
+            only_new,
+            case_sensitive,
+            patterns,
+            index,
+            wild_rows,
+        }
+    }
+
+    /// The event fields matched on.
+    pub fn input_fields(&self) -> impl Iterator<Item = &Field> {
+        self.inputs.iter().map(|(_, f)| f)
+    }
+
+    /// The event fields written.
+    pub fn output_fields(&self) -> impl Iterator<Item = &Field> {
+        self.outputs.iter().map(|(_, f)| f)
+    }
+
+    /// The table rows an event matches, in file order, at most `max_matches`.
+    pub fn find(&self, ev: &Event) -> Vec<usize> {
+        let mut texts: Vec<Vec<String>> = Vec::with_capacity(self.inputs.len());
+        for (_, f) in &self.inputs {
+            let Some(v) = ev.get(f) else {
+                return Vec::new();
+            };
+            texts.push(
+                v.values()
+                    .iter()
+                    .map(|x| {
+                        if self.case_sensitive {
+                            x.text().into_owned()
+                        } else {
+                            x.text().to_lowercase()
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        let Some(first) = texts.first() else {
+            return Vec::new();
+        };
+        let mut candidates: Vec<usize> = self.wild_rows.clone();
+        for t in first {
+            if let Some(rows) = self.index.get(t) {
+                candidates.extend_from_slice(rows);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut found = Vec::new();
+        for r in candidates {
+            let Some(pats) = self.patterns.get(r) else {
+                continue;
+            };
+            let all = pats.len() == texts.len()
+                && pats
+                    .iter()
+                    .zip(&texts)
+                    .all(|(ps, ts)| ts.iter().any(|t| ps.iter().any(|p| p.matches(t))));
+            if all {
+                found.push(r);
+                if found.len() >= self.max_matches {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// Write the output fields of the rows `found` (from [`Matcher::find`]) into an event.
+    pub fn apply(&self, ev: &mut Event, found: &[usize]) {
+        let use_default = found.len() < self.min_matches && self.default_match.is_some();
+        for (col, field) in &self.outputs {
+            if self.only_new && ev.contains(field) {
+                continue;
+            }
+            let value = if use_default {
+                self.default_match.clone()
+            } else {
+                let vals: Vec<Value> = found
+                    .iter()
+                    .filter_map(|&i| self.rows.get(i).and_then(|r| r.get(col)))
+                    .flat_map(|v| v.values().to_vec())
+                    .collect();
+                Value::multi(vals)
+            };
+            match value {
+                Some(v) => ev.set(field.clone(), v),
+                // OUTPUTNEW never removes; OUTPUT overwrites with nothing
+                None if !self.only_new => {
+                    ev.remove(field);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,6 +962,86 @@ mod tests {
         let e = Lookups::shipped().read("aws_service_acounts").unwrap_err();
         assert!(e.message.contains("unknown lookup `aws_service_acounts`"));
         assert!(e.message.contains("aws_service_accounts"));
+    }
+
+    fn ev(pairs: &[(&str, &str)]) -> Event {
+        let mut e = Event::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            e.set(*k, Value::str(v));
+        }
+        e
+    }
+
+    fn def(keys: &[(&str, &str)]) -> Definition {
+        let keys: Vec<(String, String)> = keys
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        strict_definition("t", &keys, "test").unwrap()
+    }
+
+    #[test]
+    fn wildcard_rows_match_in_file_order() {
+        let rows = read_csv(
+            b"name,code,action\nLogin,success,ok\nLogin,*,bad\nGet*,*,read\nGetObject,*,\n",
+            "t",
+        )
+        .unwrap();
+        let d = def(&[
+            ("filename", "t.csv"),
+            ("match_type", "WILDCARD(name), WILDCARD(code)"),
+            ("max_matches", "1"),
+        ]);
+        let m = Matcher::new(
+            rows,
+            Some(&d),
+            vec![
+                ("name".into(), "name".into()),
+                ("code".into(), "code".into()),
+            ],
+            vec![("action".into(), "action".into())],
+            true,
+        );
+        let run = |name: &str, code: &str| {
+            let mut e = ev(&[("name", name), ("code", code)]);
+            let f = m.find(&e);
+            m.apply(&mut e, &f);
+            e.get("action").map(|v| v.to_string())
+        };
+        assert_eq!(run("Login", "success").as_deref(), Some("ok"));
+        assert_eq!(run("Login", "AccessDenied").as_deref(), Some("bad"));
+        assert_eq!(run("GetUser", "success").as_deref(), Some("read"));
+        // the first matching row wins even when a later, more exact row exists
+        assert_eq!(run("GetObject", "success").as_deref(), Some("read"));
+        assert_eq!(run("login", "success"), None, "case counts by default");
+        assert_eq!(run("Put", "success"), None);
+    }
+
+    #[test]
+    fn strict_definitions_name_what_they_refuse() {
+        let keys = |k: &str, v: &str| {
+            vec![
+                ("filename".to_string(), "a.csv".to_string()),
+                (k.to_string(), v.to_string()),
+            ]
+        };
+        let e = strict_definition("t", &keys("time_field", "ts"), "o").unwrap_err();
+        assert!(
+            e.message.contains("setting `time_field` is not supported"),
+            "{}",
+            e.message
+        );
+        let e = strict_definition("t", &keys("match_type", "CIDR(ip)"), "o").unwrap_err();
+        assert!(e.message.contains("match type `CIDR`"), "{}", e.message);
+        let e = strict_definition(
+            "t",
+            &[("external_cmd".to_string(), "x.py".to_string())],
+            "o",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("`external_cmd`"), "{}", e.message);
+        assert!(glob_parts(&["a".into(), "".into()], "abc"));
+        assert!(!glob_parts(&["ab".into(), "bc".into()], "abc"));
     }
 
     #[test]

@@ -6,21 +6,35 @@
 //! TIME_FIELD = eventTime
 //! FIELDALIAS-src = sourceIPAddress AS src sourceIPAddress AS src_ip
 //! EVAL-errorCode = coalesce(errorCode, "success")
+//! LOOKUP-action = aws_cloudtrail_action_status eventName errorCode OUTPUTNEW action status
 //! ```
 //!
 //! Applied in Splunk's order after JSON extraction: every `FIELDALIAS` (a missing source field clears the
 //! alias, as Splunk does since 7.2.4), then every `EVAL` computed from the event as the aliases left it —
 //! all EVALs of a stanza see the same event, so one cannot use another's result — and then assigned
-//! (a null result removes the field). A later file's key replaces an earlier one of the same stanza and
+//! (a null result removes the field), then every automatic lookup (`LOOKUP-<class> = <lookup> <field>
+//! [AS <event field>] ... [OUTPUT|OUTPUTNEW <field> [AS <event field>] ...]`, without OUTPUT every column
+//! that is not matched on) in ASCII order of the class names. Lookups are not nested: each matches on the
+//! event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW lookup
+//! keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza and
 //! name, so a user's `--props` file extends or overrides the shipped one.
+//!
+//! A lookup name is a stanza of the `transforms.conf` beside the props file that names it (for the shipped
+//! knowledge, `props/transforms.conf`), then of the shipped one, then a definition of the lookup folders
+//! (`--lookups`, `--content`), or a file name ending in `.csv`. Its table is read from the `lookups/`
+//! folder beside that props file, then from the lookup folders, then from the shipped `props/lookups/`;
+//! only plain file names, confined to those folders. A transforms.conf stanza may set only what
+//! [`crate::lookups::Matcher`] acts on (`filename`, `case_sensitive_match`, `match_type` WILDCARD/EXACT,
+//! `max_matches`, `min_matches`, `default_match`); any other setting is refused, naming it.
 
 use crate::diag::{Diagnostic, Result};
 use crate::eval::{self, EvalContext, Expr};
 use crate::event::{Event, Field};
 use crate::input::json::Flat;
 use crate::input::parse_time;
+use crate::lookups::{Definition, Lookups, Matcher};
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The shipped knowledge file for the Splunk Add-on for AWS's `aws:cloudtrail` fields.
@@ -29,13 +43,55 @@ pub const SHIPPED: &[(&str, &str)] = &[(
     include_str!("../props/aws_cloudtrail.conf"),
 )];
 
+/// The shipped knowledge's lookup definitions (`props/transforms.conf`).
+pub const SHIPPED_TRANSFORMS: (&str, &str) = (
+    "props/transforms.conf",
+    include_str!("../props/transforms.conf"),
+);
+
+/// The shipped knowledge's lookup tables (`props/lookups/`), compiled in.
+pub const SHIPPED_TABLES: &[(&str, &str)] = &[
+    (
+        "aws_cloudtrail_action_status.csv",
+        include_str!("../props/lookups/aws_cloudtrail_action_status.csv"),
+    ),
+    (
+        "aws_cloudtrail_object_category.csv",
+        include_str!("../props/lookups/aws_cloudtrail_object_category.csv"),
+    ),
+    (
+        "aws_cloudtrail_change_type_by_name.csv",
+        include_str!("../props/lookups/aws_cloudtrail_change_type_by_name.csv"),
+    ),
+    (
+        "aws_cloudtrail_change_type_by_source.csv",
+        include_str!("../props/lookups/aws_cloudtrail_change_type_by_source.csv"),
+    ),
+];
+
 /// JSON keys tried, in order, for `_time` when a sourcetype names no `TIME_FIELD`.
 pub const DEFAULT_TIME_FIELDS: &[&str] = &["_time", "timestamp", "time", "@timestamp", "eventTime"];
 
 #[derive(Default, Clone)]
 struct RawStanza {
-    keys: BTreeMap<String, (String, String)>, // key -> (value, origin)
+    keys: BTreeMap<String, RawKey>,
     order: Vec<String>,
+}
+
+#[derive(Clone)]
+struct RawKey {
+    value: String,
+    /// `file:line`, for messages.
+    origin: String,
+    /// The folder of the props file that set it (`None` for text given without a file).
+    folder: Option<PathBuf>,
+}
+
+/// An automatic lookup of a stanza (`LOOKUP-<class>`).
+#[derive(Debug)]
+pub struct AutoLookup {
+    pub class: String,
+    pub matcher: Matcher,
 }
 
 /// Knowledge of one sourcetype, compiled.
@@ -44,6 +100,8 @@ pub struct Stanza {
     pub time_field: Option<String>,
     pub aliases: Vec<(String, Field)>,
     pub evals: Vec<(Field, Expr)>,
+    /// In ASCII order of their classes.
+    pub lookups: Vec<AutoLookup>,
 }
 
 #[derive(Default)]
@@ -68,11 +126,24 @@ impl Knowledge {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::new(format!("cannot read props file `{}`: {e}", path.display()))
         })?;
-        self.add_text(&text, &path.display().to_string())
+        let folder = path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        });
+        self.add_text_in(&text, &path.display().to_string(), folder)
     }
 
     /// Add a props.conf-like text; call [`Knowledge::compile`] afterwards.
     pub fn add_text(&mut self, text: &str, origin: &str) -> Result<()> {
+        self.add_text_in(text, origin, None)
+    }
+
+    /// [`Knowledge::add_text`] for the text of a props file in `folder`, whose `transforms.conf` and
+    /// `lookups/` the file's LOOKUP- settings use.
+    fn add_text_in(&mut self, text: &str, origin: &str, folder: Option<PathBuf>) -> Result<()> {
         let mut current: Option<String> = None;
         let mut lines = text.lines().enumerate().peekable();
         while let Some((n, line)) = lines.next() {
@@ -119,20 +190,37 @@ impl Knowledge {
             if !stanza.keys.contains_key(&key) {
                 stanza.order.push(key.clone());
             }
-            stanza
-                .keys
-                .insert(key, (value, format!("{origin}:{}", n + 1)));
+            stanza.keys.insert(
+                key,
+                RawKey {
+                    value,
+                    origin: format!("{origin}:{}", n + 1),
+                    folder: folder.clone(),
+                },
+            );
         }
         Ok(())
     }
 
-    /// Parse every stanza's aliases and eval expressions.
+    /// Parse every stanza's aliases and eval expressions and read its lookups' tables (no lookup
+    /// folders but the knowledge's own).
     pub fn compile(&mut self) -> Result<()> {
+        self.compile_with(&Lookups::default())
+    }
+
+    /// [`Knowledge::compile`], also finding lookup definitions and tables in `lookups`' folders.
+    pub fn compile_with(&mut self, lookups: &Lookups) -> Result<()> {
         let mut stanzas = BTreeMap::new();
+        let mut transforms = Transforms::default();
         for (name, raw) in &self.raw {
             let mut st = Stanza::default();
             for key in &raw.order {
-                let Some((value, origin)) = raw.keys.get(key) else {
+                let Some(RawKey {
+                    value,
+                    origin,
+                    folder,
+                }) = raw.keys.get(key)
+                else {
                     continue;
                 };
                 if key == "TIME_FIELD" {
@@ -146,8 +234,21 @@ impl Knowledge {
                     let expr = eval::parse_expr(value)
                         .map_err(|e| Diagnostic::new(format!("{origin}: {key}: {e}")))?;
                     st.evals.push((Arc::from(field), expr));
+                } else if let Some(class) = key.strip_prefix("LOOKUP-") {
+                    let matcher = transforms
+                        .lookup(value, folder.as_deref(), lookups)
+                        .map_err(|m| {
+                            let mut d = Diagnostic::new(format!("{origin}: {key}: {}", m.message));
+                            d.help = m.help;
+                            d
+                        })?;
+                    st.lookups.push(AutoLookup {
+                        class: class.to_string(),
+                        matcher,
+                    });
                 }
             }
+            st.lookups.sort_by(|a, b| a.class.cmp(&b.class));
             stanzas.insert(name.clone(), st);
         }
         self.stanzas = stanzas;
@@ -192,12 +293,16 @@ impl Knowledge {
         for st in self.stanzas.values() {
             out.extend(st.aliases.iter().map(|(_, to)| to.to_string()));
             out.extend(st.evals.iter().map(|(f, _)| f.to_string()));
+            for l in &st.lookups {
+                out.extend(l.matcher.output_fields().map(|f| f.to_string()));
+            }
         }
         out
     }
 
-    /// The fields needed to compute `wanted`: `wanted` itself plus, for each wanted alias or calculated
-    /// field, the fields it reads (and theirs, for aliases that calculated fields read).
+    /// The fields needed to compute `wanted`: `wanted` itself plus, for each wanted alias, calculated
+    /// field or lookup output, the fields it reads (and theirs, for the aliases and calculated fields
+    /// those read).
     pub fn dependencies(&self, wanted: &HashSet<String>) -> HashSet<String> {
         let mut need: HashSet<String> = wanted.clone();
         loop {
@@ -211,6 +316,11 @@ impl Knowledge {
                 for (f, e) in &st.evals {
                     if need.contains(f.as_ref()) {
                         need.extend(e.fields());
+                    }
+                }
+                for l in &st.lookups {
+                    if l.matcher.output_fields().any(|f| need.contains(f.as_ref())) {
+                        need.extend(l.matcher.input_fields().map(|f| f.to_string()));
                     }
                 }
             }
@@ -233,6 +343,9 @@ impl Knowledge {
                 .collect(),
             evals: (0..st.evals.len())
                 .filter(|&i| wanted(&st.evals[i].0))
+                .collect(),
+            lookups: (0..st.lookups.len())
+                .filter(|&i| st.lookups[i].matcher.output_fields().any(|f| wanted(f)))
                 .collect(),
         }
     }
@@ -257,9 +370,24 @@ impl Knowledge {
                 }
             }
         }
-        if sel.evals.is_empty() {
-            return;
+        if !sel.evals.is_empty() {
+            self.apply_evals(st, ev, sel);
         }
+        if !sel.lookups.is_empty() {
+            // not nested: every lookup matches on the event as the EVALs left it
+            let found: Vec<(&Matcher, Vec<usize>)> = sel
+                .lookups
+                .iter()
+                .filter_map(|&i| st.lookups.get(i))
+                .map(|l| (&l.matcher, l.matcher.find(ev)))
+                .collect();
+            for (m, rows) in found {
+                m.apply(ev, &rows);
+            }
+        }
+    }
+
+    fn apply_evals(&self, st: &Stanza, ev: &mut Event, sel: &Selection) {
         let default_ctx = EvalContext {
             now: 0.0,
             tz: chrono_tz::UTC,
@@ -283,6 +411,176 @@ impl Knowledge {
 pub struct Selection {
     aliases: Vec<usize>,
     evals: Vec<usize>,
+    lookups: Vec<usize>,
+}
+
+/// A transforms.conf stanza: its name, its settings in file order, and the file it is in.
+type TransformStanza = (String, Vec<(String, String)>, String);
+
+/// The transforms.conf files read while compiling, by folder (`None`: the shipped one).
+#[derive(Default)]
+struct Transforms {
+    by_folder: BTreeMap<Option<PathBuf>, Vec<TransformStanza>>,
+}
+
+impl Transforms {
+    /// The stanzas of the transforms.conf of a knowledge folder (`None`: the shipped one), with its path.
+    fn stanzas(&mut self, folder: Option<&Path>) -> Result<&[TransformStanza]> {
+        let key = folder.map(Path::to_path_buf);
+        if !self.by_folder.contains_key(&key) {
+            let (text, origin) = match folder {
+                None => (
+                    SHIPPED_TRANSFORMS.1.to_string(),
+                    SHIPPED_TRANSFORMS.0.to_string(),
+                ),
+                Some(dir) => {
+                    let p = dir.join("transforms.conf");
+                    if p.is_file() {
+                        let t = std::fs::read_to_string(&p).map_err(|e| {
+                            Diagnostic::new(format!("cannot read `{}`: {e}", p.display()))
+                        })?;
+                        (t, p.display().to_string())
+                    } else {
+                        (String::new(), String::new())
+                    }
+                }
+            };
+            let stanzas = crate::lookups::parse_transforms(&text)
+                .into_iter()
+                .map(|(n, k)| (n, k, origin.clone()))
+                .collect();
+            self.by_folder.insert(key.clone(), stanzas);
+        }
+        Ok(self.by_folder.get(&key).map(Vec::as_slice).unwrap_or(&[]))
+    }
+
+    /// The definition a LOOKUP- names: the knowledge folder's transforms.conf, the shipped one, the lookup
+    /// folders' definitions; `None` for a bare `.csv` name.
+    fn definition(
+        &mut self,
+        name: &str,
+        folder: Option<&Path>,
+        lookups: &Lookups,
+    ) -> Result<Option<Definition>> {
+        let mut places = vec![None];
+        if folder.is_some() {
+            places.insert(0, folder);
+        }
+        for place in places {
+            if let Some((n, keys, origin)) = self.stanzas(place)?.iter().find(|(n, _, _)| n == name)
+            {
+                return crate::lookups::strict_definition(n, keys, origin).map(Some);
+            }
+        }
+        if let Some(d) = lookups.definition(name) {
+            return Ok(Some(d.clone()));
+        }
+        if name.ends_with(".csv") {
+            return Ok(None);
+        }
+        Err(Diagnostic::new(format!("unknown lookup `{name}`")).with_help(
+            "define it in a transforms.conf beside the props file (`[name]` and `filename = x.csv`), or give its folder with --lookups DIR",
+        ))
+    }
+
+    /// Build the matcher of a `LOOKUP-` value.
+    fn lookup(&mut self, value: &str, folder: Option<&Path>, lookups: &Lookups) -> Result<Matcher> {
+        let spec = parse_lookup(value).map_err(Diagnostic::new)?;
+        let def = self.definition(&spec.name, folder, lookups)?;
+        let filename = def
+            .as_ref()
+            .map_or(spec.name.clone(), |d| d.filename.clone());
+        let mut dirs: Vec<PathBuf> = folder.map(|f| f.join("lookups")).into_iter().collect();
+        dirs.extend(lookups.dirs());
+        let rows = match crate::lookups::read_table_in(&dirs, &filename)? {
+            Some(rows) => rows,
+            None => match SHIPPED_TABLES.iter().find(|(f, _)| *f == filename) {
+                Some((f, text)) => crate::lookups::read_csv(text.as_bytes(), &format!("props/lookups/{f}"))?,
+                None => {
+                    return Err(Diagnostic::new(format!(
+                        "missing lookup table `{filename}` for lookup `{}`",
+                        spec.name
+                    ))
+                    .with_help(
+                        "put it in the `lookups/` folder beside the props file, or give its folder with --lookups DIR",
+                    ))
+                }
+            },
+        };
+        Ok(Matcher::new(
+            rows,
+            def.as_ref(),
+            spec.inputs,
+            spec.outputs,
+            spec.only_new,
+        ))
+    }
+}
+
+/// A parsed `LOOKUP-` value.
+struct LookupSpec {
+    name: String,
+    inputs: Vec<(String, Field)>,
+    outputs: Vec<(String, Field)>,
+    only_new: bool,
+}
+
+/// `<lookup> <field> [AS <event field>] ... [OUTPUT|OUTPUTNEW <field> [AS <event field>] ...]`.
+fn parse_lookup(text: &str) -> std::result::Result<LookupSpec, String> {
+    let words = split_words(text)?;
+    let mut it = words.iter().peekable();
+    let Some(name) = it.next() else {
+        return Err("expected `<lookup> <field> ... [OUTPUT|OUTPUTNEW <field> ...]`".into());
+    };
+    let maps = |it: &mut std::iter::Peekable<std::slice::Iter<String>>, stop: bool| {
+        let mut out: Vec<(String, Field)> = Vec::new();
+        while let Some(w) = it.peek() {
+            if stop && (w.eq_ignore_ascii_case("output") || w.eq_ignore_ascii_case("outputnew")) {
+                break;
+            }
+            let col = w.to_string();
+            it.next();
+            let event = match it.peek() {
+                Some(a) if a.eq_ignore_ascii_case("as") => {
+                    it.next();
+                    match it.next() {
+                        Some(e) => e.clone(),
+                        None => return Err(format!("expected a field name after `{col} AS`")),
+                    }
+                }
+                _ => col.clone(),
+            };
+            out.push((col, Arc::from(event.as_str())));
+        }
+        Ok(out)
+    };
+    let inputs = maps(&mut it, true)?;
+    if inputs.is_empty() {
+        return Err(format!(
+            "expected a field of `{name}` to match on after `{name}`"
+        ));
+    }
+    let only_new = match it.next() {
+        None => {
+            return Ok(LookupSpec {
+                name: name.clone(),
+                inputs,
+                outputs: Vec::new(),
+                only_new: false,
+            })
+        }
+        Some(w) => w.eq_ignore_ascii_case("outputnew"),
+    };
+    let outputs = maps(&mut it, false)?;
+    if outputs.is_empty() {
+        return Err("expected a field name after `OUTPUT`/`OUTPUTNEW`".into());
+    }
+    Ok(LookupSpec {
+        name: name.clone(),
+        inputs,
+        outputs,
+        only_new,
+    })
 }
 
 /// `a AS b c AS d` (commas optional, names may be double-quoted).
@@ -338,4 +636,41 @@ fn split_words(text: &str) -> std::result::Result<Vec<String>, String> {
         out.push(w);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_outputs_are_computed_and_need_their_match_fields() {
+        let k = Knowledge::shipped().unwrap();
+        let computed = k.computed_fields();
+        for f in ["action", "status", "change_type", "object_category"] {
+            assert!(computed.contains(f), "{f}");
+        }
+        let need = k.dependencies(&HashSet::from(["action".to_string()]));
+        // the lookup's match fields, and what EVAL-errorCode reads to rewrite errorCode
+        for f in ["eventName", "errorCode", "responseElements.ConsoleLogin"] {
+            assert!(need.contains(f), "{f}: {need:?}");
+        }
+        let sel = k.selection("aws:cloudtrail", Some(&HashSet::from(["user".to_string()])));
+        assert!(
+            sel.lookups.is_empty(),
+            "a query without lookup fields runs none"
+        );
+    }
+
+    #[test]
+    fn lookup_values_are_parsed() {
+        let s = parse_lookup("t a AS b, c OUTPUTNEW x AS y z").unwrap();
+        assert_eq!(s.name, "t");
+        assert_eq!(s.inputs.len(), 2);
+        assert_eq!(s.inputs[0].1.as_ref(), "b");
+        assert!(s.only_new);
+        assert_eq!(s.outputs[0].1.as_ref(), "y");
+        assert!(parse_lookup("t").is_err());
+        assert!(parse_lookup("t a OUTPUT").is_err());
+        assert!(parse_lookup("t a AS").is_err());
+    }
 }

@@ -128,7 +128,7 @@ impl Session {
         for p in &cfg.props {
             knowledge.add_file(p)?;
         }
-        knowledge.compile()?;
+        knowledge.compile_with(&lookups)?;
         let tz = cfg.tz.unwrap_or(chrono_tz::UTC);
         let now = cfg.now.unwrap_or_else(now_epoch);
         knowledge.set_context(EvalContext {
