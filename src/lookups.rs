@@ -88,6 +88,9 @@ pub struct Definition {
     pub default_match: Option<String>,
     /// transforms.conf `match_type = WILDCARD(field), ...`: the table columns whose cells may hold `*`.
     pub wildcard: Vec<String>,
+    /// Settings the definition has that change how it matches and that spelunk does not do (a `CIDR`
+    /// match type, a time-based lookup): the `lookup` command refuses such a definition.
+    pub unsupported: Vec<String>,
 }
 
 impl Definition {
@@ -101,6 +104,7 @@ impl Definition {
             min_matches: 0,
             default_match: None,
             wildcard: Vec::new(),
+            unsupported: Vec::new(),
         }
     }
 
@@ -124,11 +128,13 @@ impl Definition {
                 }
             }
             "default_match" => self.default_match = Some(v.to_string()),
-            "match_type" => {
-                if let Ok(w) = parse_match_type(v) {
-                    self.wildcard = w;
-                }
-            }
+            "match_type" => match parse_match_type(v) {
+                Ok(w) => self.wildcard = w,
+                Err(m) => self.unsupported.push(format!("`match_type`: {m}")),
+            },
+            "time_field" if !v.is_empty() => self
+                .unsupported
+                .push("`time_field` (a time-based lookup) is not supported".to_string()),
             _ => {}
         }
     }
@@ -184,7 +190,7 @@ pub fn strict_definition(
                 filename = Some(v.clone());
                 true
             }
-            "case_sensitive_match" => parse_bool(v).is_some(),
+            "case_sensitive_match" => crate::parse::parse_bool(v).is_some(),
             "max_matches" | "min_matches" => v.parse::<usize>().is_ok(),
             "match_type" => {
                 parse_match_type(v).map_err(|m| refuse(format!("`match_type`: {m}")))?;
@@ -286,6 +292,8 @@ struct YamlDef {
     max_matches: Option<Scalar>,
     min_matches: Option<Scalar>,
     default_match: Option<Scalar>,
+    match_type: Option<Scalar>,
+    time_field: Option<Scalar>,
 }
 
 /// A YAML scalar whatever its type (`'false'`, `false` and `1` are all written in the corpus).
@@ -377,6 +385,8 @@ impl Lookups {
                 ("max_matches", &def.max_matches),
                 ("min_matches", &def.min_matches),
                 ("default_match", &def.default_match),
+                ("match_type", &def.match_type),
+                ("time_field", &def.time_field),
             ] {
                 if let Some(v) = v {
                     d.set(k, &v.text());

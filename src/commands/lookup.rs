@@ -17,16 +17,16 @@
 //! - `local` and `update` are accepted and change nothing (they concern Splunk's distributed search and
 //!   real-time searches).
 //!
-//! Not done: `match_type = WILDCARD(...)`/`CIDR(...)` definitions (match is exact), time-based lookups,
+//! - A definition's `match_type = WILDCARD(<column>)` lets that column's cells hold `*` wildcards.
+//!
+//! Refused: definitions with a `CIDR(...)` match type or a `time_field` (time-based lookups). Not done:
 //! external and KV store lookups other than as CSV tables.
 
 use super::{Context, Operator, SubRunner};
-use crate::diag::{Result, Span};
-use crate::event::Event;
-use crate::lookups::DEFAULT_MAX_MATCHES;
+use crate::diag::{Diagnostic, Result, Span};
+use crate::event::{Event, Field};
+use crate::lookups::Matcher;
 use crate::parse::Cursor;
-use crate::value::Value;
-use std::collections::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OutputMode {
@@ -136,156 +136,40 @@ impl super::SplCommand for Lookup {
             d
         })?;
         let def = ctx.lookups.definition(&self.name);
-        let case_sensitive = def.is_none_or(|d| d.case_sensitive);
-        let max_matches = def.map_or(DEFAULT_MAX_MATCHES, |d| d.max_matches);
-        let min_matches = def.map_or(0, |d| d.min_matches);
-        let default_match = def.and_then(|d| d.default_match.clone());
-        let outputs = if self.mode == OutputMode::All {
-            // every column that is not matched on, in the table's order of first appearance
-            let mut cols: Vec<String> = Vec::new();
-            for r in &rows {
-                for k in r.names() {
-                    if !self.inputs.iter().any(|i| i.table == k.as_ref())
-                        && !cols.iter().any(|c| c == k.as_ref())
-                    {
-                        cols.push(k.to_string());
-                    }
-                }
-            }
-            cols.into_iter()
-                .map(|c| FieldMap {
-                    table: c.clone(),
-                    event: c,
-                })
+        if let Some(why) = def.and_then(|d| d.unsupported.first()) {
+            return Err(Diagnostic::at(
+                format!("lookup `{}`: {why}", self.name),
+                self.span,
+            ));
+        }
+        let pairs = |maps: &[FieldMap]| -> Vec<(String, Field)> {
+            maps.iter()
+                .map(|m| (m.table.clone(), Field::from(m.event.as_str())))
                 .collect()
-        } else {
-            self.outputs.clone()
         };
-        let norm = move |s: &str| {
-            if case_sensitive {
-                s.to_string()
-            } else {
-                s.to_lowercase()
-            }
+        // no OUTPUT clause: every column not matched on, replacing (as OUTPUT does)
+        let outputs = match self.mode {
+            OutputMode::All => Vec::new(),
+            _ => pairs(&self.outputs),
         };
-        let mut index: HashMap<Vec<String>, Vec<usize>> = HashMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            // a table row with an empty match cell matches nothing; a cell with several values
-            // matches any of them
-            let mut keys: Vec<Vec<String>> = vec![Vec::new()];
-            for f in &self.inputs {
-                let Some(v) = r.get(&f.table) else {
-                    keys.clear();
-                    break;
-                };
-                let mut next = Vec::new();
-                for k in &keys {
-                    for x in v.values() {
-                        let mut nk = k.clone();
-                        nk.push(norm(&x.text()));
-                        next.push(nk);
-                    }
-                }
-                keys = next;
-            }
-            for k in keys {
-                let e = index.entry(k).or_default();
-                if e.last() != Some(&i) {
-                    e.push(i);
-                }
-            }
-        }
-        Ok(Box::new(LookupOp {
-            inputs: self.inputs.clone(),
-            outputs,
-            mode: self.mode.clone(),
+        Ok(Box::new(LookupOp(Matcher::new(
             rows,
-            index,
-            case_sensitive,
-            max_matches,
-            min_matches,
-            default_match,
-        }))
+            def,
+            pairs(&self.inputs),
+            outputs,
+            self.mode == OutputMode::OutputNew,
+        ))))
     }
 }
 
-struct LookupOp {
-    inputs: Vec<FieldMap>,
-    outputs: Vec<FieldMap>,
-    mode: OutputMode,
-    rows: Vec<Event>,
-    index: HashMap<Vec<String>, Vec<usize>>,
-    case_sensitive: bool,
-    max_matches: usize,
-    min_matches: usize,
-    default_match: Option<String>,
-}
-
-impl LookupOp {
-    fn matches(&self, ev: &Event) -> Vec<usize> {
-        let mut keys: Vec<Vec<String>> = vec![Vec::new()];
-        for f in &self.inputs {
-            let Some(v) = ev.get(&f.event) else {
-                return Vec::new();
-            };
-            let mut next = Vec::new();
-            for k in &keys {
-                for x in v.values() {
-                    let t = x.text();
-                    let mut nk = k.clone();
-                    nk.push(if self.case_sensitive {
-                        t.into_owned()
-                    } else {
-                        t.to_lowercase()
-                    });
-                    next.push(nk);
-                }
-            }
-            keys = next;
-        }
-        let mut found: Vec<usize> = Vec::new();
-        for k in keys {
-            if let Some(rows) = self.index.get(&k) {
-                for &r in rows {
-                    if !found.contains(&r) {
-                        found.push(r);
-                    }
-                }
-            }
-        }
-        found.sort_unstable();
-        found.truncate(self.max_matches);
-        found
-    }
-}
+/// Adds the matching table rows' output fields to each row (the matching rules are
+/// [`crate::lookups::Matcher`]'s, shared with automatic lookups).
+struct LookupOp(Matcher);
 
 impl Operator for LookupOp {
     fn push(&mut self, mut ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        let found = self.matches(&ev);
-        let use_default = found.len() < self.min_matches && self.default_match.is_some();
-        for o in &self.outputs {
-            if self.mode == OutputMode::OutputNew && ev.contains(&o.event) {
-                continue;
-            }
-            let value = if use_default {
-                self.default_match.as_deref().map(Value::str)
-            } else {
-                let vals: Vec<Value> = found
-                    .iter()
-                    .filter_map(|&i| self.rows.get(i).and_then(|r| r.get(&o.table)))
-                    .flat_map(|v| v.values().to_vec())
-                    .collect();
-                Value::multi(vals)
-            };
-            match (value, &self.mode) {
-                (Some(v), _) => ev.set(o.event.as_str(), v),
-                // OUTPUTNEW never removes; OUTPUT (and no clause) overwrite with nothing
-                (None, OutputMode::OutputNew) => {}
-                (None, _) => {
-                    ev.remove(&o.event);
-                }
-            }
-        }
+        let found = self.0.find(&ev);
+        self.0.apply(&mut ev, &found);
         out.push(ev);
         Ok(())
     }
