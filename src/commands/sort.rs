@@ -167,10 +167,11 @@ impl Sort {
         })
     }
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(SortOp {
             sort: self.clone(),
             rows: Vec::new(),
+            cancel: ctx.limits.cancel,
         }))
     }
 }
@@ -231,6 +232,7 @@ pub fn compare_rows(a: &Event, b: &Event, keys: &[SortKey]) -> Ordering {
 struct SortOp {
     sort: Sort,
     rows: Vec<Event>,
+    cancel: crate::limits::Cancel,
 }
 
 impl Operator for SortOp {
@@ -240,8 +242,12 @@ impl Operator for SortOp {
     }
 
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        let mut rows = std::mem::take(&mut self.rows);
-        rows.sort_by(|a, b| compare_rows(a, b, &self.sort.keys));
+        let keys = &self.sort.keys;
+        let mut rows = crate::limits::sort_by_cancellable(
+            std::mem::take(&mut self.rows),
+            self.cancel,
+            |a, b| compare_rows(a, b, keys),
+        )?;
         let limit = match self.sort.limit {
             None => DEFAULT_LIMIT,
             Some(0) => usize::MAX,
