@@ -401,8 +401,8 @@ fn run_story(
     format: Option<&str>,
     limit: Option<usize>,
 ) -> Result<ExitCode, String> {
-    let (name, searches) = spelunk::session::story_searches(content, story)
-        .map_err(|d| d.render(""))?;
+    let (name, searches) =
+        spelunk::session::story_searches(content, story).map_err(|d| d.render(""))?;
     if searches.is_empty() {
         return Err(format!(
             "error: no detection or baseline names the analytic story `{name}` in its tags"

@@ -414,8 +414,7 @@ fn run_with(
     // `| stats count` gives one row, count=0 (Search Manual, "Types of commands": generating commands are
     // invoked at the beginning of the search, with a leading pipe).
     let reading = rows.is_none()
-        && p
-            .stages
+        && p.stages
             .first()
             .is_none_or(|s| matches!(s.command, Command::Search(_)));
     // the stateless streaming stages at the front run on every core, next to the reading

@@ -468,7 +468,10 @@ pub fn find_detection(content: &Path, name: &str) -> Result<(PathBuf, String), D
 /// An analytic story's searches in the order they run: its baselines (which fill the tables its
 /// detections read), then its detections. Members are the searches whose `tags.analytic_story` names the
 /// story; the story itself must be in the checkout's `stories/`.
-pub fn story_searches(content: &Path, story: &str) -> Result<(String, Vec<ContentSearch>), Diagnostic> {
+pub fn story_searches(
+    content: &Path,
+    story: &str,
+) -> Result<(String, Vec<ContentSearch>), Diagnostic> {
     #[derive(serde::Deserialize)]
     struct StoryYaml {
         name: Option<String>,

@@ -346,12 +346,7 @@ impl Repl {
             Ok(r) => r,
             Err(e) => {
                 if self.cancel.is_set() {
-                    let _ = writeln!(
-                        err,
-                        "cancelled after {}: {}",
-                        elapsed(took),
-                        summary(text)
-                    );
+                    let _ = writeln!(err, "cancelled after {}: {}", elapsed(took), summary(text));
                 } else {
                     self.diagnostic(err, &e.render());
                 }
