@@ -265,7 +265,7 @@ mod tests {
             .map(|i| (((i * 7919) % 97) as u32, i))
             .collect();
         let mut want = v.clone();
-        want.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by_key(|a| a.0);
         let got = sort_by_cancellable(v, Cancel::new(), |a, b| a.0.cmp(&b.0)).unwrap();
         assert_eq!(got, want);
     }

@@ -386,3 +386,16 @@ fn the_real_story_and_its_baselines_run_by_name() {
         );
     }
 }
+
+#[test]
+fn missing_reference_material_is_skipped_or_fails_under_ci() {
+    let r = std::panic::catch_unwind(|| shared::shared("no/such/folder", "a test of the helper"));
+    if shared::in_ci() {
+        assert!(r.is_err(), "under CI=true a missing folder fails");
+    } else {
+        assert!(
+            matches!(r, Ok(None)),
+            "without CI a missing folder is SKIPPED"
+        );
+    }
+}

@@ -35,7 +35,8 @@ fn incomplete(dir: &Path) -> Vec<&'static str> {
     if !has("notes.md") {
         missing.push("notes.md (the Splunk rule behind each expected row)");
     }
-    if !has("expected.csv") && !(has("exit") && has("expected_stderr")) {
+    let expects = has("expected.csv") || (has("exit") && has("expected_stderr"));
+    if !expects {
         missing.push("expected.csv, or `exit` with `expected_stderr` for an error");
     }
     missing
