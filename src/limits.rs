@@ -30,6 +30,119 @@ pub struct Limits {
     pub max_memory: u64,
     /// Longest text an `eval` expression may make, in bytes.
     pub max_eval_text: usize,
+    /// Stops the query when set (Ctrl-C in the shell); looked at with the memory, between rows.
+    pub cancel: Cancel,
+}
+
+/// The message of the error a cancelled query ends with.
+pub const CANCELLED: &str = "cancelled";
+
+/// A flag that stops a running query: the shell sets it on Ctrl-C, and the reading, the operators (at
+/// [`Limits::check_memory`]) and long sorts look at it. One flag lives as long as the program (the shell
+/// makes one), so that limits stay `Copy`; the default has no flag and is never set.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cancel(Option<&'static AtomicBool>);
+
+impl Cancel {
+    /// A new flag, not set.
+    pub fn new() -> Cancel {
+        Cancel(Some(Box::leak(Box::new(AtomicBool::new(false)))))
+    }
+
+    pub fn set(&self, on: bool) {
+        if let Some(f) = self.0 {
+            f.store(on, Ordering::SeqCst);
+        }
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// `Err(cancelled)` once the flag is set.
+    pub fn check(&self) -> Result<()> {
+        if self.is_set() {
+            Err(Diagnostic::new(CANCELLED))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl PartialEq for Cancel {
+    fn eq(&self, other: &Cancel) -> bool {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Sort `v` stably by `cmp` as `sort_by` does, stopping with `Err(cancelled)` within a few thousand
+/// comparisons of `cancel` being set: runs of [`SORT_RUN`] rows are sorted, then merged pairwise.
+pub fn sort_by_cancellable<T>(
+    v: Vec<T>,
+    cancel: Cancel,
+    mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Result<Vec<T>> {
+    if v.len() <= SORT_RUN || cancel.0.is_none() {
+        let mut v = v;
+        v.sort_by(cmp);
+        return Ok(v);
+    }
+    let mut runs: Vec<Vec<T>> = Vec::with_capacity(v.len().div_ceil(SORT_RUN));
+    let mut it = v.into_iter();
+    loop {
+        cancel.check()?;
+        let mut run: Vec<T> = it.by_ref().take(SORT_RUN).collect();
+        if run.is_empty() {
+            break;
+        }
+        run.sort_by(&mut cmp);
+        runs.push(run);
+    }
+    while runs.len() > 1 {
+        let mut next = Vec::with_capacity(runs.len().div_ceil(2));
+        let mut pairs = runs.into_iter();
+        while let Some(a) = pairs.next() {
+            match pairs.next() {
+                Some(b) => next.push(merge_runs(a, b, cancel, &mut cmp)?),
+                None => next.push(a),
+            }
+        }
+        runs = next;
+    }
+    Ok(runs.pop().unwrap_or_default())
+}
+
+/// Rows sorted at a time between looks at the cancel flag.
+pub const SORT_RUN: usize = 1 << 13;
+
+/// Merge two sorted runs; on a tie the row of `a` (the earlier) comes first.
+fn merge_runs<T>(
+    a: Vec<T>,
+    b: Vec<T>,
+    cancel: Cancel,
+    cmp: &mut impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut a = a.into_iter().peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        if out.len() % SORT_RUN == 0 {
+            cancel.check()?;
+        }
+        let take_b = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => cmp(y, x) == std::cmp::Ordering::Less,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => break,
+        };
+        let next = if take_b { b.next() } else { a.next() };
+        out.extend(next);
+    }
+    Ok(out)
 }
 
 /// 1 MiB.
@@ -46,6 +159,7 @@ impl Default for Limits {
             mvexpand_max_mem: 500 * MB,
             max_memory: default_max_memory(),
             max_eval_text: 100 * MB as usize,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -63,8 +177,10 @@ fn default_max_memory() -> u64 {
 }
 
 impl Limits {
-    /// An error once the process holds more than `max_memory` bytes.
+    /// Between rows: an error once the query was cancelled, or once the process holds more than
+    /// `max_memory` bytes.
     pub fn check_memory(&self) -> Result<()> {
+        self.cancel.check()?;
         if self.max_memory == 0 {
             return Ok(());
         }
@@ -135,5 +251,39 @@ unsafe impl GlobalAlloc for CountingAlloc {
             }
         }
         p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancellable_sort_sorts_stably_as_sort_by_does() {
+        // many ties, several runs and an odd run count
+        let v: Vec<(u32, usize)> = (0..SORT_RUN * 5 + 17)
+            .map(|i| (((i * 7919) % 97) as u32, i))
+            .collect();
+        let mut want = v.clone();
+        want.sort_by_key(|a| a.0);
+        let got = sort_by_cancellable(v, Cancel::new(), |a, b| a.0.cmp(&b.0)).unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_set_flag_stops_a_sort() {
+        let c = Cancel::new();
+        c.set(true);
+        let v: Vec<u32> = (0..SORT_RUN as u32 * 3).rev().collect();
+        let e = sort_by_cancellable(v, c, |a, b| a.cmp(b)).unwrap_err();
+        assert_eq!(e.message, CANCELLED);
+        let limits = Limits {
+            cancel: c,
+            ..Limits::default()
+        };
+        assert_eq!(limits.check_memory().unwrap_err().message, CANCELLED);
+        c.set(false);
+        assert!(limits.check_memory().is_ok());
+        assert!(Limits::default().cancel.check().is_ok());
     }
 }

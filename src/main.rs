@@ -167,6 +167,7 @@ impl LimitArgs {
                 .map_or(d.max_memory, |m| m.saturating_mul(MB)),
             max_eval_text: usize::try_from(self.max_eval_text.saturating_mul(MB))
                 .unwrap_or(usize::MAX),
+            cancel: d.cancel,
         })
     }
 }
@@ -186,9 +187,18 @@ struct RunArgs {
     /// Output format; default: table on a terminal, csv otherwise.
     #[arg(long, value_parser = ["table", "csv", "json"])]
     format: Option<String>,
-    /// Print at most N rows.
+    /// Print at most N rows (0: all).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// With --content: run an analytic story's searches in order — its baselines, then its detections —
+    /// printing each one's rows under its name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "content",
+        conflicts_with_all = ["query", "file"]
+    )]
+    story: Option<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -266,6 +276,11 @@ fn looks_like_a_name(q: &str) -> bool {
 
 fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
+    // 0 means all rows
+    let limit = args.limit.filter(|&n| n > 0);
+    if let (Some(story), Some(content)) = (&args.story, &cfg.content) {
+        return run_story(&cfg, content, story, args.format.as_deref(), limit);
+    }
     let text = match (&args.file, &args.query) {
         (Some(f), _) if f.as_os_str() == "-" => {
             let mut s = String::new();
@@ -285,7 +300,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         },
         (None, None) => {
             return Err(
-                "error: give a search (`spelunk run '<search>'`) or a file (`-f FILE.spl`)".into(),
+                "error: give a search (`spelunk run '<search>'`), a file (`-f FILE.spl`), or with --content a detection's name or --story NAME".into(),
             )
         }
     };
@@ -307,7 +322,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         if let Some(cols) = session.fixed_columns(&text) {
             let mut lock = stdout.lock();
             let mut streamer =
-                match output::Streamer::new(&mut lock, cols, format, session.tz, args.limit) {
+                match output::Streamer::new(&mut lock, cols, format, session.tz, limit) {
                     Ok(s) => s,
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                         return Ok(ExitCode::SUCCESS)
@@ -316,7 +331,10 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
                 };
             let result = session.run_into(&text, &mut streamer);
             let closed = streamer.closed;
-            let _ = streamer.flush();
+            let written = match &result {
+                Ok(_) => streamer.finish(),
+                Err(_) => streamer.flush(),
+            };
             let (shown, total) = (streamer.shown, streamer.total);
             drop(streamer);
             let out = match result {
@@ -324,6 +342,13 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
                 Err(_) if closed => return Ok(ExitCode::SUCCESS),
                 Err(e) => return Err(e.render()),
             };
+            match written {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => return Err(format!("error: cannot write output: {e}")),
+                Ok(()) => {}
+            }
             report(&out);
             if shown < total {
                 eprintln!("note: {shown} of {total} rows printed (--limit)");
@@ -340,7 +365,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         &out.columns,
         format,
         session.tz,
-        args.limit,
+        limit,
         None,
     );
     match res {
@@ -365,6 +390,106 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(e) => Err(format!("error: cannot write output: {e}")),
     }
+}
+
+/// `run --story`: each search of the story, in order, under a line naming it; a search that fails is
+/// reported on stderr and the others still run (the exit code is then 2).
+fn run_story(
+    cfg: &Config,
+    content: &std::path::Path,
+    story: &str,
+    format: Option<&str>,
+    limit: Option<usize>,
+) -> Result<ExitCode, String> {
+    let (name, searches) =
+        spelunk::session::story_searches(content, story).map_err(|d| d.render(""))?;
+    if searches.is_empty() {
+        return Err(format!(
+            "error: no detection or baseline names the analytic story `{name}` in its tags"
+        ));
+    }
+    let session = Session::new(cfg).map_err(|d| d.render(""))?;
+    if session.using_samples {
+        eprintln!(
+            "note: no --data given: searching the shipped sample events (samples/cloudtrail)"
+        );
+    }
+    let stdout = std::io::stdout();
+    let format: Format = match format {
+        Some(f) => f.parse().map_err(|e: String| format!("error: {e}"))?,
+        None if stdout.is_terminal() => Format::Table,
+        None => Format::Csv,
+    };
+    eprintln!(
+        "story `{name}`: {} search{}",
+        searches.len(),
+        if searches.len() == 1 { "" } else { "es" }
+    );
+    let mut failed = 0;
+    for (i, c) in searches.iter().enumerate() {
+        let title = format!("== {} {}: {}", c.kind, i + 1, c.name);
+        let result = match &c.search {
+            Some(text) => session.run(text).map_err(|e| e.render()),
+            None => Err(format!("error: `{}` has no `search`", c.path.display())),
+        };
+        match result {
+            Ok(out) => {
+                let mut lock = stdout.lock();
+                let written = writeln!(lock, "{}{title}", if i > 0 { "\n" } else { "" })
+                    .and_then(|_| {
+                        output::render(
+                            &mut lock,
+                            &out.rows,
+                            &out.columns,
+                            format,
+                            session.tz,
+                            limit,
+                            None,
+                        )
+                    })
+                    .and_then(|r| {
+                        lock.flush()?;
+                        Ok(r)
+                    });
+                drop(lock);
+                match written {
+                    Ok(r) => {
+                        report(&out);
+                        eprintln!(
+                            "{title}: {} row{}{}",
+                            r.total,
+                            if r.total == 1 { "" } else { "s" },
+                            if r.shown < r.total {
+                                format!(" ({} printed, --limit)", r.shown)
+                            } else {
+                                String::new()
+                            }
+                        );
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                        return Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => return Err(format!("error: cannot write output: {e}")),
+                }
+            }
+            Err(msg) => {
+                failed += 1;
+                eprintln!("{title} ({})", c.path.display());
+                eprint!("{msg}");
+                if !msg.ends_with('\n') {
+                    eprintln!();
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} searches of `{name}` could not run",
+            searches.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Notes and warnings of a finished search, on stderr.

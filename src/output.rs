@@ -117,6 +117,9 @@ pub struct Streamer<'w> {
     pub shown: usize,
     /// The reader of the output went away (a closed pipe): the search stops quietly.
     pub closed: bool,
+    /// The CSV header is still to be written (with the first row, or by [`Streamer::finish`]), so
+    /// that a query that fails before its first row prints nothing.
+    header: bool,
 }
 
 /// A CSV writer's error as the I/O error behind it (so that a closed pipe is seen as one).
@@ -131,7 +134,8 @@ pub fn io_error(e: csv::Error) -> std::io::Error {
 pub const OUTPUT_CLOSED: &str = "output closed";
 
 impl<'w> Streamer<'w> {
-    /// Start writing (the CSV header is written at once, as for a result with no rows).
+    /// Start writing: nothing is written until the first row or [`Streamer::finish`] (then the CSV header
+    /// alone, as for a result with no rows).
     pub fn new(
         w: &'w mut dyn Write,
         cols: Vec<String>,
@@ -148,21 +152,34 @@ impl<'w> Streamer<'w> {
             total: 0,
             shown: 0,
             closed: false,
+            header: false,
         };
         match format {
             Format::Json => s.json = Some(w),
             _ => {
-                let mut c = csv::Writer::from_writer(w);
-                if !s.cols.is_empty() {
-                    c.write_record(&s.cols).map_err(io_error)?;
-                }
-                s.csv = Some(c);
+                s.header = !s.cols.is_empty();
+                s.csv = Some(csv::Writer::from_writer(w));
             }
         }
         Ok(s)
     }
 
+    fn write_header(&mut self) -> std::io::Result<()> {
+        if let (true, Some(c)) = (self.header, &mut self.csv) {
+            self.header = false;
+            c.write_record(&self.cols).map_err(io_error)?;
+        }
+        Ok(())
+    }
+
+    /// The query ended well: write what is still due (the header of a result with no rows) and flush.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        self.write_header()?;
+        self.flush()
+    }
+
     fn write(&mut self, r: &Event) -> std::io::Result<()> {
+        self.write_header()?;
         if let Some(c) = &mut self.csv {
             c.write_record(csv_record(r, &self.cols, self.tz))
                 .map_err(io_error)?;

@@ -36,20 +36,18 @@ pub struct Env<'a> {
 /// progress indicator from the count and sets `cancel` on Ctrl-C. Both are optional (the CLI sets neither).
 #[derive(Clone, Debug, Default)]
 pub struct Watch {
-    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub cancel: crate::limits::Cancel,
     pub scanned: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     /// When a subsearch's reading stops (Splunk's subsearch `maxtime`): its rows so far are used.
     pub deadline: Option<std::time::Instant>,
 }
 
 /// The message of the error a cancelled query ends with.
-pub const CANCELLED: &str = "cancelled";
+pub const CANCELLED: &str = crate::limits::CANCELLED;
 
 impl Watch {
     pub fn is_cancelled(&self) -> bool {
-        self.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.cancel.is_set()
     }
 
     fn expired(&self) -> bool {
@@ -119,7 +117,11 @@ impl SubRunner for Env<'_> {
             .map(|(i, s)| build(s, self, i == 0))
             .collect::<Result<_>>()?;
         let bufs = ops.iter().map(|_| Vec::new()).collect();
-        Ok(Box::new(Chain { ops, bufs }))
+        Ok(Box::new(Chain {
+            ops,
+            bufs,
+            cancel: self.watch.cancel,
+        }))
     }
 }
 
@@ -127,6 +129,7 @@ impl SubRunner for Env<'_> {
 struct Chain {
     ops: Vec<Box<dyn Operator>>,
     bufs: Vec<Vec<Event>>,
+    cancel: crate::limits::Cancel,
 }
 
 impl Operator for Chain {
@@ -134,7 +137,7 @@ impl Operator for Chain {
         feed(&mut self.ops, &mut self.bufs, ev, out)
     }
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        finish(&mut self.ops, &mut self.bufs, out)
+        finish(&mut self.ops, &mut self.bufs, out, self.cancel)
     }
 }
 
@@ -258,19 +261,39 @@ fn feed(
     Ok(())
 }
 
+/// Rows handed on between looks at the cancel flag.
+const CANCEL_EVERY: usize = 4096;
+
+/// Push rows through `ops`, looking at the cancel flag every [`CANCEL_EVERY`] rows.
+fn feed_all(
+    ops: &mut [Box<dyn Operator>],
+    bufs: &mut [Vec<Event>],
+    rows: Vec<Event>,
+    sink: &mut dyn RowSink,
+    cancel: crate::limits::Cancel,
+) -> Result<()> {
+    for (n, e) in rows.into_iter().enumerate() {
+        if n % CANCEL_EVERY == 0 {
+            cancel.check()?;
+        }
+        feed(ops, bufs, e, sink)?;
+    }
+    Ok(())
+}
+
 fn finish(
     ops: &mut [Box<dyn Operator>],
     bufs: &mut [Vec<Event>],
     sink: &mut dyn RowSink,
+    cancel: crate::limits::Cancel,
 ) -> Result<()> {
     for i in 0..ops.len() {
+        cancel.check()?;
         let mut held = Vec::new();
         ops[i].finish(&mut held)?;
-        for e in held {
-            feed(&mut ops[i + 1..], &mut bufs[i + 1..], e, sink)?;
-        }
+        feed_all(&mut ops[i + 1..], &mut bufs[i + 1..], held, sink, cancel)?;
     }
-    Ok(())
+    cancel.check()
 }
 
 /// Run a pipeline to its rows.
@@ -290,8 +313,8 @@ pub fn run_into(p: &mut Pipeline, env: &Env, sink: &mut dyn RowSink) -> Result<R
     Ok(res)
 }
 
-/// Run a pipeline over `rows`, or over the inputs when `rows` is `None` and the pipeline does not start
-/// with a generating command.
+/// Run a pipeline over `rows`, or over the inputs when `rows` is `None` and the pipeline starts with a
+/// search (written or implied); otherwise its first command makes the rows.
 fn run_with(
     p: &mut Pipeline,
     env: &Env,
@@ -300,8 +323,14 @@ fn run_with(
 ) -> Result<RunResult> {
     let mut result = RunResult::default();
     resolve_subsearches(p, env, &mut result.reports)?;
-    let generating = p.stages.first().is_some_and(|s| s.command.is_generating());
-    let reading = rows.is_none() && !generating;
+    // Only a search reads the inputs. A query (or subsearch) that starts with `|` starts with a generating
+    // command (`| makeresults`, `| inputlookup`); any other command there has no events to work on, so
+    // `| stats count` gives one row, count=0 (Search Manual, "Types of commands": generating commands are
+    // invoked at the beginning of the search, with a leading pipe).
+    let reading = rows.is_none()
+        && p.stages
+            .first()
+            .is_none_or(|s| matches!(s.command, Command::Search(_)));
     // the stateless streaming stages at the front run on every core, next to the reading
     let split = if reading {
         p.stages
@@ -312,19 +341,30 @@ fn run_with(
         0
     };
     let (prefix, tail) = p.stages.split_at(split);
+    // every stage is built before the first row moves, so that a refused command or a bad option stops
+    // the query before anything is printed (the front stages are built again on each reading thread)
+    for (i, s) in prefix.iter().enumerate() {
+        build(s, env, i == 0)?;
+    }
     let mut ops: Vec<Box<dyn Operator>> = tail
         .iter()
         .enumerate()
         .map(|(i, s)| build(s, env, split + i == 0))
         .collect::<Result<_>>()?;
     let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
+    let cancel = env.watch.cancel;
     if let Some(rows) = rows {
-        for r in rows {
-            feed(&mut ops, &mut bufs, r, sink)?;
-        }
+        feed_all(&mut ops, &mut bufs, rows, sink, cancel)?;
     } else if reading {
         let read_plan = read_plan(&p.stages, env)?;
         let units = crate::input::units(env.sources, UNIT_BYTES);
+        // a file may be called empty only when all of it was read: `head` stops the reading early
+        let mut parts_left: Vec<usize> = vec![0; env.sources.len()];
+        for u in &units {
+            if let Some(n) = parts_left.get_mut(u.source) {
+                *n += 1;
+            }
+        }
         let mut reports: Vec<FileReport> = env
             .sources
             .iter()
@@ -354,7 +394,8 @@ fn run_with(
                     )
                 })
                 .collect();
-            type Part = (Vec<Event>, UnitReport, Option<Box<dyn Operator>>);
+            // the rows, the report, the forked aggregation, and whether the part was read to its end
+            type Part = (Vec<Event>, UnitReport, Option<Box<dyn Operator>>, bool);
             let outs: Vec<Result<Part>> = work
                 .into_par_iter()
                 .map(|(unit, fork)| {
@@ -369,6 +410,7 @@ fn run_with(
                     let mut out = Vec::new();
                     let mut builder = EventBuilder::with_plan(env.knowledge, env.read, &read_plan);
                     let mut error = None;
+                    let mut stopped = false;
                     let src = &env.sources[unit.source];
                     let report = crate::input::read_unit(src, unit, &mut builder, &mut |ev| {
                         env.watch.count();
@@ -381,6 +423,7 @@ fn run_with(
                             return ControlFlow::Break(());
                         }
                         if env.watch.expired() {
+                            stopped = true;
                             return ControlFlow::Break(());
                         }
                         if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
@@ -393,12 +436,15 @@ fn run_with(
                         return Err(e);
                     }
                     let part = if forked { pre.pop() } else { None };
-                    Ok((out, report, part))
+                    Ok((out, report, part, !stopped))
                 })
                 .collect();
             for (unit, out) in batch.iter().zip(outs) {
-                let (events, report, part) = out?;
+                let (events, report, part, whole) = out?;
                 reports[unit.source].merge(&report);
+                if let (true, Some(n)) = (whole, parts_left.get_mut(unit.source)) {
+                    *n = n.saturating_sub(1);
+                }
                 if let (Some(part), Some(first)) = (part, ops.first_mut()) {
                     first.merge(part)?;
                 }
@@ -417,9 +463,14 @@ fn run_with(
                 break;
             }
         }
-        result.reports.extend(reports);
+        // a file not read to its end keeps only the problems seen in what was read
+        result
+            .reports
+            .extend(reports.into_iter().zip(parts_left).filter_map(|(r, left)| {
+                (left == 0 || r.bad_lines > 0 || r.error.is_some()).then_some(r)
+            }));
     }
-    finish(&mut ops, &mut bufs, sink)?;
+    finish(&mut ops, &mut bufs, sink, cancel)?;
     Ok(result)
 }
 

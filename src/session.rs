@@ -243,6 +243,7 @@ impl Session {
             lookups: &self.lookups,
             limits: Limits {
                 subsearch_maxout: self.subsearch_maxout,
+                cancel: self.watch.cancel,
                 ..self.limits
             },
             warnings: Default::default(),
@@ -357,50 +358,156 @@ fn collect_subsearches<'p>(
     }
 }
 
-/// Find a detection in a security_content checkout by its `name` or file stem; returns its search text.
-pub fn find_detection(content: &Path, name: &str) -> Result<(PathBuf, String), Diagnostic> {
-    #[derive(serde::Deserialize)]
-    struct Det {
-        name: Option<String>,
-        search: Option<String>,
+/// The folders of a security_content checkout that hold searches: detections, and the baselines that
+/// fill the tables some detections read (each with its `deprecated/` ones).
+pub const SEARCH_FOLDERS: &[&str] = &["detections", "baselines"];
+
+/// A search of a security_content checkout: a detection or a baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContentSearch {
+    pub path: PathBuf,
+    /// The YAML's `name`, or the file stem.
+    pub name: String,
+    /// `detection` or `baseline` (the folder it lies in).
+    pub kind: &'static str,
+    pub search: Option<String>,
+    /// The `tags.analytic_story` names.
+    pub stories: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchYaml {
+    name: Option<String>,
+    search: Option<String>,
+    tags: Option<TagsYaml>,
+}
+
+#[derive(serde::Deserialize)]
+struct TagsYaml {
+    analytic_story: Option<Vec<String>>,
+}
+
+/// Every detection and baseline of a checkout (files that do not read as YAML are left out), detections
+/// first, each folder in path order.
+pub fn content_searches(content: &Path) -> Vec<ContentSearch> {
+    let mut out = Vec::new();
+    for (folder, kind) in SEARCH_FOLDERS.iter().zip(["detection", "baseline"]) {
+        let mut files = Vec::new();
+        collect_yaml(&content.join(folder), &mut files, 0);
+        files.sort();
+        for f in files {
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            let Ok(y) = serde_saphyr::from_str::<SearchYaml>(&text) else {
+                continue;
+            };
+            let stem = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            out.push(ContentSearch {
+                name: y.name.unwrap_or(stem),
+                kind,
+                search: y.search,
+                stories: y.tags.and_then(|t| t.analytic_story).unwrap_or_default(),
+                path: f,
+            });
+        }
     }
-    let dir = content.join("detections");
-    let mut files = Vec::new();
-    collect_yaml(&dir, &mut files, 0);
-    files.sort();
-    let wanted = name.trim_end_matches(".yml");
-    let mut names = Vec::new();
-    for f in &files {
-        let stem = f
+    out
+}
+
+/// Find a detection or baseline in a security_content checkout by its `name` (any case) or file stem;
+/// returns its path and search text. A name not found gets the nearest one as a suggestion.
+pub fn find_detection(content: &Path, name: &str) -> Result<(PathBuf, String), Diagnostic> {
+    let all = content_searches(content);
+    let wanted = name.trim().trim_end_matches(".yml");
+    let stem_of = |c: &ContentSearch| {
+        c.path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
+            .unwrap_or_default()
+    };
+    let found = all
+        .iter()
+        .find(|c| c.name == wanted || stem_of(c) == wanted)
+        .or_else(|| all.iter().find(|c| c.name.eq_ignore_ascii_case(wanted)));
+    if let Some(c) = found {
+        return match &c.search {
+            Some(s) => Ok((c.path.clone(), s.clone())),
+            None => Err(Diagnostic::new(format!(
+                "{} `{}` has no `search`",
+                c.kind,
+                c.path.display()
+            ))),
         };
-        let Ok(det) = serde_saphyr::from_str::<Det>(&text) else {
-            continue;
-        };
-        let dname = det.name.clone().unwrap_or_default();
-        if stem == wanted || dname == name || dname.eq_ignore_ascii_case(name) {
-            return match det.search {
-                Some(s) => Ok((f.clone(), s)),
-                None => Err(Diagnostic::new(format!(
-                    "detection `{}` has no `search`",
-                    f.display()
-                ))),
-            };
-        }
-        names.push(stem);
     }
     let mut d = Diagnostic::new(format!(
-        "no detection named `{name}` in `{}`",
-        dir.display()
+        "no detection or baseline named `{wanted}` in `{}` (its {})",
+        content.display(),
+        SEARCH_FOLDERS
+            .iter()
+            .map(|f| format!("{f}/"))
+            .collect::<Vec<_>>()
+            .join(" and ")
     ));
-    if let Some(s) = crate::diag::suggest(wanted, names.iter().map(String::as_str)) {
+    // a name with spaces is compared with the names, a file stem with the stems
+    let stems: Vec<String> = all.iter().map(stem_of).collect();
+    let near = if wanted.contains(' ') {
+        crate::diag::suggest(wanted, all.iter().map(|c| c.name.as_str()))
+    } else {
+        crate::diag::suggest(wanted, stems.iter().map(String::as_str))
+    };
+    if let Some(s) = near {
         d.message.push_str(&format!(" (did you mean `{s}`?)"));
     }
     Err(d)
+}
+
+/// An analytic story's searches in the order they run: its baselines (which fill the tables its
+/// detections read), then its detections. Members are the searches whose `tags.analytic_story` names the
+/// story; the story itself must be in the checkout's `stories/`.
+pub fn story_searches(
+    content: &Path,
+    story: &str,
+) -> Result<(String, Vec<ContentSearch>), Diagnostic> {
+    #[derive(serde::Deserialize)]
+    struct StoryYaml {
+        name: Option<String>,
+    }
+    let mut files = Vec::new();
+    collect_yaml(&content.join("stories"), &mut files, 0);
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .filter_map(|t| serde_saphyr::from_str::<StoryYaml>(&t).ok())
+        .filter_map(|s| s.name)
+        .collect();
+    let wanted = story.trim();
+    let Some(name) = names
+        .iter()
+        .find(|n| n.as_str() == wanted)
+        .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(wanted)))
+        .cloned()
+    else {
+        let mut d = Diagnostic::new(format!(
+            "no analytic story named `{wanted}` in `{}`",
+            content.join("stories").display()
+        ));
+        if let Some(s) = crate::diag::suggest(wanted, names.iter().map(String::as_str)) {
+            d.message.push_str(&format!(" (did you mean `{s}`?)"));
+        }
+        return Err(d);
+    };
+    let mut members: Vec<ContentSearch> = content_searches(content)
+        .into_iter()
+        .filter(|c| c.stories.iter().any(|s| s.eq_ignore_ascii_case(&name)))
+        .collect();
+    // baselines first; otherwise the order of the checkout's paths
+    members.sort_by_key(|c| c.kind != "baseline");
+    Ok((name, members))
 }
 
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {

@@ -11,16 +11,35 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Every folder of tests/golden: each is a case, complete or not (an incomplete one fails).
 fn cases() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("tests/golden")
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join("query.spl").is_file())
+        .filter(|p| p.is_dir())
         .collect();
     v.sort();
     v
+}
+
+/// What a case folder lacks: its search, the notes behind its rows, or an expected outcome (the rows,
+/// or for an error an `exit` code with the `expected_stderr` lines).
+fn incomplete(dir: &Path) -> Vec<&'static str> {
+    let has = |f: &str| dir.join(f).is_file();
+    let mut missing = Vec::new();
+    if !has("query.spl") {
+        missing.push("query.spl");
+    }
+    if !has("notes.md") {
+        missing.push("notes.md (the Splunk rule behind each expected row)");
+    }
+    let expects = has("expected.csv") || (has("exit") && has("expected_stderr"));
+    if !expects {
+        missing.push("expected.csv, or `exit` with `expected_stderr` for an error");
+    }
+    missing
 }
 
 fn diff(expected: &str, actual: &str) -> String {
@@ -45,6 +64,10 @@ fn diff(expected: &str, actual: &str) -> String {
 
 /// Run one case; `Err` describes how it failed.
 fn run_case(dir: &Path) -> Result<(), String> {
+    let missing = incomplete(dir);
+    if !missing.is_empty() {
+        return Err(format!("the case folder lacks {}", missing.join("; ")));
+    }
     let mut args: Vec<String> = vec!["run".into(), "--format".into(), "csv".into()];
     let mut extra: Vec<String> = std::fs::read_to_string(dir.join("args"))
         .map(|s| {
@@ -107,6 +130,12 @@ fn run_case(dir: &Path) -> Result<(), String> {
             out.status.code()
         ));
     }
+    // an error leaves stdout empty (nothing of a partial result is printed)
+    if want_exit != 0 && !stdout.is_empty() {
+        problems.push(format!(
+            "exit {want_exit} expects an empty stdout, got:\n{stdout}"
+        ));
+    }
     if let Ok(expected) = std::fs::read_to_string(dir.join("expected.csv")) {
         let norm = |s: &str| s.replace("\r\n", "\n").trim_end_matches('\n').to_string();
         if norm(&expected) != norm(&stdout) {
@@ -145,6 +174,27 @@ fn run_case(dir: &Path) -> Result<(), String> {
     } else {
         Err(format!("{}\n  stderr:\n{}", problems.join("\n"), stderr))
     }
+}
+
+#[test]
+fn an_incomplete_case_folder_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let lacks = |d: &Path| run_case(d).err().unwrap_or_default();
+    assert!(lacks(dir).contains("query.spl"), "{}", lacks(dir));
+    std::fs::write(dir.join("query.spl"), "| makeresults | eval x=1 | table x").unwrap();
+    assert!(lacks(dir).contains("notes.md"), "{}", lacks(dir));
+    std::fs::write(dir.join("notes.md"), "one row, x=1").unwrap();
+    assert!(lacks(dir).contains("expected.csv"), "{}", lacks(dir));
+    // an exit code alone is not an expectation
+    std::fs::write(dir.join("exit"), "2").unwrap();
+    assert!(lacks(dir).contains("expected.csv"), "{}", lacks(dir));
+    std::fs::remove_file(dir.join("exit")).unwrap();
+    std::fs::write(dir.join("expected.csv"), "x\n1\n").unwrap();
+    assert_eq!(run_case(dir), Ok(()));
+    // and a wrong expectation fails
+    std::fs::write(dir.join("expected.csv"), "x\n2\n").unwrap();
+    assert!(lacks(dir).contains("stdout differs"), "{}", lacks(dir));
 }
 
 #[test]

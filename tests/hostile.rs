@@ -95,7 +95,7 @@ fn events_read_plus_events_reported_bad_equals_input() {
         bad += 1;
     }
     data(d.path(), "mixed.json", &f);
-    let (code, out, err) = run(d.path(), "| stats count", &["--data", "mixed.json"]);
+    let (code, out, err) = run(d.path(), "* | stats count", &["--data", "mixed.json"]);
     assert_eq!(code, 0, "{err}");
     let read = count_of(&out);
     let reported = bad_of(&err, "mixed.json");
@@ -119,7 +119,7 @@ fn a_100_mb_line_is_read_and_the_rest_too() {
     drop(f);
     let (code, out, err) = run(
         d.path(),
-        "| eval size=len(blob) | table eventName size",
+        "* | eval size=len(blob) | table eventName size",
         &["--data", "big.json"],
     );
     assert_eq!(code, 0, "{err}");
@@ -141,7 +141,7 @@ fn json_nested_10000_levels_is_a_counted_bad_line() {
     f.push_str(&arr);
     f.push_str(&event(2));
     data(d.path(), "deep.json", f.as_bytes());
-    let (code, out, err) = run(d.path(), "| stats count", &["--data", "deep.json"]);
+    let (code, out, err) = run(d.path(), "* | stats count", &["--data", "deep.json"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(count_of(&out), 2);
     assert_eq!(bad_of(&err, "deep.json"), 2, "{err}");
@@ -153,7 +153,7 @@ fn json_nested_10000_levels_is_a_counted_bad_line() {
         "]".repeat(10_000)
     );
     data(d.path(), "deepdoc.json", doc.as_bytes());
-    let (code, _, err) = run(d.path(), "| stats count", &["--data", "deepdoc.json"]);
+    let (code, _, err) = run(d.path(), "* | stats count", &["--data", "deepdoc.json"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("deepdoc.json") && err.contains("malformed"),
@@ -168,10 +168,10 @@ fn deeply_nested_json_inside_a_field_is_refused_by_spath_and_fromjson() {
     let f = format!("{{\"eventName\":\"x\",\"doc\":\"{inner}\"}}\n{}", event(2));
     data(d.path(), "e.json", f.as_bytes());
     for q in [
-        "| spath input=doc | stats count",
-        "| fromjson doc | stats count",
-        "| eval v=json_extract(doc, \"a.a\") | stats count",
-        "| eval v=spath(doc, \"a.a\") | stats count",
+        "* | spath input=doc | stats count",
+        "* | fromjson doc | stats count",
+        "* | eval v=json_extract(doc, \"a.a\") | stats count",
+        "* | eval v=spath(doc, \"a.a\") | stats count",
     ] {
         let (code, out, err) = run(d.path(), q, &["--data", "e.json"]);
         assert!(code == 0 || code == 2, "{q}: {err}");
@@ -312,7 +312,7 @@ fn broken_gzip_files_are_reported_and_other_files_read() {
     data(d.path(), "plain.json.gz", event(7).as_bytes()); // named .gz, not compressed
     let (code, out, err) = run(
         d.path(),
-        "| stats count by source | sort source",
+        "* | stats count by source | sort source",
         &["--data", "."],
     );
     assert_eq!(code, 0, "{err}");
@@ -347,7 +347,7 @@ fn a_file_that_grows_while_read_gives_whole_lines_and_no_error() {
             }
         })
     };
-    let (code, out, err) = run(d.path(), "| stats count", &["--data", "growing.json"]);
+    let (code, out, err) = run(d.path(), "* | stats count", &["--data", "growing.json"]);
     writer.join().unwrap();
     assert_eq!(code, 0, "{err}");
     let n = count_of(&out);
@@ -372,7 +372,7 @@ fn folders_with_symlink_loops_and_unreadable_files_are_read_once() {
     std::fs::set_permissions(&locked, perms).unwrap();
     // a privileged user reads it anyway
     let can_read_locked = std::fs::read(&locked).is_ok();
-    let (code, out, err) = run(d.path(), "| stats count", &["--data", "logs"]);
+    let (code, out, err) = run(d.path(), "* | stats count", &["--data", "logs"]);
     assert_eq!(code, 0, "{err}");
     let expected = if can_read_locked { 3 } else { 2 };
     assert_eq!(count_of(&out), expected, "{err}");
@@ -400,7 +400,7 @@ fn nul_bytes_and_invalid_utf8_are_counted_per_file() {
     data(d.path(), "zeros.json", &[0u8; 4096]);
     let (code, out, err) = run(
         d.path(),
-        "| stats count",
+        "* | stats count",
         &["--data", "a.json", "--data", "zeros.json"],
     );
     assert_eq!(code, 0, "{err}");
@@ -411,7 +411,7 @@ fn nul_bytes_and_invalid_utf8_are_counted_per_file() {
     let mut only = event(1).into_bytes();
     only.extend_from_slice(b"{\"eventName\":\"\xc3\x28\"}\n");
     data(d.path(), "u.json", &only);
-    let (_, _, err2) = run(d.path(), "| stats count", &["--data", "u.json"]);
+    let (_, _, err2) = run(d.path(), "* | stats count", &["--data", "u.json"]);
     assert!(err2.contains("invalid UTF-8"), "{err} {err2}");
 }
 
@@ -458,10 +458,10 @@ fn catastrophic_regexes_run_in_linear_time_and_huge_ones_are_refused() {
     data(d.path(), "a.json", line.as_bytes());
     let start = std::time::Instant::now();
     for q in [
-        "| regex s=\"^(a+)+$\" | stats count",
-        "| rex field=s \"(?<m>(a|aa)+$)\" | stats count",
-        "| where match(s, \"^(a*)*$\") | stats count",
-        "| eval r=replace(s, \"(a+)+b\", \"x\") | stats count",
+        "* | regex s=\"^(a+)+$\" | stats count",
+        "* | rex field=s \"(?<m>(a|aa)+$)\" | stats count",
+        "* | where match(s, \"^(a*)*$\") | stats count",
+        "* | eval r=replace(s, \"(a+)+b\", \"x\") | stats count",
     ] {
         let (code, out, err) = run(d.path(), q, &["--data", "a.json"]);
         assert_eq!(code, 0, "{q}: {err}");

@@ -283,11 +283,11 @@ fn output_is_byte_identical_with_one_or_two_threads() {
     }
     drop(f);
     let queries = [
-        "| stats count values(eventName) as names dc(sourceIPAddress) as ips earliest(_time) as first latest(eventName) as last by eventSource",
+        "* | stats count values(eventName) as names dc(sourceIPAddress) as ips earliest(_time) as first latest(eventName) as last by eventSource",
         "eventName=E3 | table _time eventName sourceIPAddress | head 2000",
-        "| dedup userIdentity.arn | table userIdentity.arn eventName",
-        "| eventstats count as all by eventSource | streamstats count as n | where n % 997 = 0 | table n all eventSource",
-        "| stats list(eventName) as l first(sourceIPAddress) as f last(sourceIPAddress) as la by eventName",
+        "* | dedup userIdentity.arn | table userIdentity.arn eventName",
+        "* | eventstats count as all by eventSource | streamstats count as n | where n % 997 = 0 | table n all eventSource",
+        "* | stats list(eventName) as l first(sourceIPAddress) as f last(sourceIPAddress) as la by eventName",
     ];
     for q in queries {
         let mut outs = Vec::new();

@@ -5,16 +5,14 @@ use spelunk::input::DataArg;
 use spelunk::session::{Config, Session};
 use std::path::{Path, PathBuf};
 
-const DIR: &str = "../shared/data/cloudtrail";
+#[path = "common/shared.rs"]
+mod shared;
 
 fn data_dir() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(DIR);
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipped: {DIR} is absent");
-        None
-    }
+    shared::shared(
+        "data/cloudtrail",
+        "reads the real public CloudTrail samples",
+    )
 }
 
 /// Every event object of the folder's JSON files, read with serde_json.
@@ -69,7 +67,7 @@ fn real_cloudtrail_samples_read_cleanly_with_addon_fields() {
         ..Config::default()
     })
     .unwrap();
-    let out = session.run("| stats count").unwrap();
+    let out = session.run("* | stats count").unwrap();
     for r in &out.reports {
         assert_eq!(r.problem(), None, "no malformed-line report expected");
     }

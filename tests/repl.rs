@@ -184,3 +184,35 @@ fn entries_read_from_standard_input() {
         "no history without a terminal"
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_generated_search_and_the_shell_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let hist = dir.path().join("history");
+    // the memory limit only guards the machine should the search not stop
+    let mut p = spawn(&hist, &["--max-memory", "3000"]);
+    keys(
+        &mut p,
+        "| makeresults count=100000000 | eval x=sha256(tostring(random())) | stats dc(x)\r",
+    );
+    // let it run (no input is read: its rows come from makeresults), then cancel
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let t0 = std::time::Instant::now();
+    p.send_control('c').unwrap();
+    let said = text(&p.exp_string("spelunk> ").expect("the prompt again"));
+    assert!(
+        said.contains("cancelled after") && said.contains("| makeresults count=100000000"),
+        "{said}"
+    );
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(3),
+        "cancelling took {:?}",
+        t0.elapsed()
+    );
+    // still alive
+    keys(&mut p, "| makeresults count=2 | stats count\r");
+    p.exp_string(&bytes("│ 2 ")).unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
+}

@@ -166,10 +166,11 @@ impl Sort {
 }
 
 impl super::SplCommand for Sort {
-    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(SortOp {
             sort: self.clone(),
             rows: Vec::new(),
+            cancel: ctx.limits.cancel,
         }))
     }
 }
@@ -230,6 +231,7 @@ pub fn compare_rows(a: &Event, b: &Event, keys: &[SortKey]) -> Ordering {
 struct SortOp {
     sort: Sort,
     rows: Vec<Event>,
+    cancel: crate::limits::Cancel,
 }
 
 impl Operator for SortOp {
@@ -239,8 +241,12 @@ impl Operator for SortOp {
     }
 
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        let mut rows = std::mem::take(&mut self.rows);
-        rows.sort_by(|a, b| compare_rows(a, b, &self.sort.keys));
+        let keys = &self.sort.keys;
+        let mut rows = crate::limits::sort_by_cancellable(
+            std::mem::take(&mut self.rows),
+            self.cancel,
+            |a, b| compare_rows(a, b, keys),
+        )?;
         let limit = match self.sort.limit {
             None => DEFAULT_LIMIT,
             Some(0) => usize::MAX,

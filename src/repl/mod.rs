@@ -135,7 +135,7 @@ pub struct Repl {
     pub width: Option<u16>,
     pub vocab: Vocabulary,
     /// Set on Ctrl-C while an entry runs.
-    pub cancel: Arc<AtomicBool>,
+    pub cancel: crate::limits::Cancel,
     scanned: Arc<AtomicU64>,
     loaded_events: u64,
     last_query: Option<String>,
@@ -145,10 +145,10 @@ pub struct Repl {
 
 impl Repl {
     pub fn new(mut session: Session, opts: &Options) -> Repl {
-        let cancel = Arc::new(AtomicBool::new(false));
+        let cancel = crate::limits::Cancel::new();
         let scanned = Arc::new(AtomicU64::new(0));
         session.watch = crate::plan::Watch {
-            cancel: Some(cancel.clone()),
+            cancel,
             scanned: Some(scanned.clone()),
             deadline: None,
         };
@@ -211,7 +211,7 @@ impl Repl {
         if pending.is_empty() {
             return;
         }
-        self.cancel.store(false, Ordering::Relaxed);
+        self.cancel.set(false);
         self.scanned.store(0, Ordering::Relaxed);
         let t0 = Instant::now();
         let mut cached: Vec<(usize, Source)> = Vec::new();
@@ -235,13 +235,13 @@ impl Repl {
                 let report = crate::input::read_source(src, &mut builder, &mut |ev| {
                     events.push(ev);
                     scanned.fetch_add(1, Ordering::Relaxed);
-                    if cancel.load(Ordering::Relaxed) {
+                    if cancel.is_set() {
                         ControlFlow::Break(())
                     } else {
                         ControlFlow::Continue(())
                     }
                 });
-                if self.cancel.load(Ordering::Relaxed) {
+                if self.cancel.is_set() {
                     stopped = true;
                     break;
                 }
@@ -319,7 +319,7 @@ impl Repl {
         if text.trim().is_empty() {
             return Flow::Continue;
         }
-        self.cancel.store(false, Ordering::Relaxed);
+        self.cancel.set(false);
         if input::is_meta(text) {
             return match meta::parse(text) {
                 Ok(m) => self.meta(m, out, err),
@@ -345,8 +345,8 @@ impl Repl {
         let res = match res {
             Ok(r) => r,
             Err(e) => {
-                if self.cancel.load(Ordering::Relaxed) {
-                    let _ = writeln!(err, "cancelled after {}", elapsed(took));
+                if self.cancel.is_set() {
+                    let _ = writeln!(err, "cancelled after {}: {}", elapsed(took), summary(text));
                 } else {
                     self.diagnostic(err, &e.render());
                 }
@@ -964,6 +964,16 @@ fn terminal_width() -> Option<u16> {
     }
 }
 
+/// A query's first line, shortened to about 60 characters, to name it in a message.
+fn summary(text: &str) -> String {
+    let first = text.trim().lines().next().unwrap_or("");
+    let mut out: String = first.chars().take(60).collect();
+    if out.len() < text.trim().len() {
+        out.push_str(" …");
+    }
+    out
+}
+
 /// Start the shell over a session made from `cfg`.
 pub fn start(cfg: &Config, opts: &Options) -> Result<(), String> {
     let session = Session::new(cfg).map_err(|d| d.render(""))?;
@@ -979,10 +989,10 @@ pub fn start(cfg: &Config, opts: &Options) -> Result<(), String> {
     let busy = Arc::new(AtomicBool::new(true));
     {
         let busy = busy.clone();
-        let cancel = repl.cancel.clone();
+        let cancel = repl.cancel;
         let _ = ctrlc::set_handler(move || {
             if busy.load(Ordering::SeqCst) {
-                cancel.store(true, Ordering::SeqCst);
+                cancel.set(true);
             } else if !stdin_tty {
                 std::process::exit(130);
             }

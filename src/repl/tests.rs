@@ -224,7 +224,7 @@ fn data_adds_inputs_and_replaces_the_samples() {
 #[test]
 fn a_cancelled_scan_says_so() {
     let mut r = repl();
-    r.cancel.store(true, Ordering::SeqCst);
+    r.cancel.set(true);
     // eval clears the flag before it runs: set it from "another thread" by running the query directly
     r.scanned.store(0, Ordering::Relaxed);
     let mut out = Vec::new();
@@ -232,7 +232,26 @@ fn a_cancelled_scan_says_so() {
     r.query("`cloudtrail` | stats count", &mut out, &mut err);
     let err = String::from_utf8(err).unwrap();
     assert!(err.starts_with("cancelled after"), "{err}");
+    assert!(err.contains("`cloudtrail` | stats count"), "{err}");
     assert!(out.is_empty());
+}
+
+#[test]
+fn a_cancelled_generated_search_stops_too() {
+    // no input is read: the rows come from makeresults, then eval, stats and sort
+    for q in [
+        "| makeresults count=2000000 | eval x=random() | stats dc(x)",
+        "| makeresults count=50000 | eval x=random() | sort 0 x | stats count",
+    ] {
+        let mut r = repl();
+        r.cancel.set(true);
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        r.query(q, &mut out, &mut err);
+        let err = String::from_utf8(err).unwrap();
+        assert!(err.starts_with("cancelled after"), "{q}: {err}");
+        assert!(out.is_empty(), "{q}");
+    }
 }
 
 #[test]
