@@ -14,9 +14,18 @@
 //! Output: one row per group, sorted ascending by the by-values (numbers numerically, before text),
 //! by-fields first then aggregates in the order written; every other field (`_time`, `_raw`) is gone.
 //! With no by-clause and no rows, `count` and `dc` give 0 in a single row. Memory grows with the number of
-//! groups, not rows (`list` keeps at most 100 values per group, as Splunk does; `values` keeps each
-//! distinct value once). Refused when run: `sparkline` (its cells are counts per time bucket over the
-//! search's time range, which a run over files does not have), and time-window options.
+//! groups, not rows (`list` keeps the first `--list-maxsize` values per group, 100 as in Splunk; `values`
+//! keeps each distinct value once, at most `--max-values`). Refused when run: `sparkline` (its cells are
+//! counts per time bucket over the search's time range, which a run over files does not have).
+//!
+//! Options: `partitions=<int>` only says how Splunk spreads the work over its processors; it changes no
+//! row and is accepted. `allnum=false`, `delim=" "` and `dedup_splitvals=true` are what spelunk does (a
+//! numeric function uses the values that are numbers; `list()`/`values()` give multivalue fields; a
+//! duplicate value of a multivalue by-field counts once); `allnum=true`, any other `delim` and
+//! `dedup_splitvals=false` are refused when run.
+//!
+//! The functions, their arguments and their rules are the aggregation engine's ([`aggregate`]), which
+//! `eventstats` and `streamstats` share.
 //!
 //! Wildcard fields: `values(*) AS *`, `avg(*)`, `sum(bytes_*) AS total_*` aggregate every field whose
 //! name matches, each on its own; the `*` of the output name takes the part the input's `*` matched (without
@@ -417,5 +426,90 @@ mod tests {
         );
         let e = parse("x | stats sparkline(count, 1h").unwrap_err();
         assert!(e.message.contains("closing `sparkline(`"), "{}", e.message);
+    }
+
+    #[test]
+    fn options_run_refuse_or_fail() {
+        let s =
+            parse("x | stats partitions=4 allnum=f delim=\" \" dedup_splitvals=t count").unwrap();
+        assert!(s.refusals().is_empty());
+        let s = parse("x | stats allnum=true delim=\";\" dedup_splitvals=f count").unwrap();
+        let r = s.refusals();
+        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["allnum=true", "delim=;", "dedup_splitvals=f"]);
+        assert!(r.iter().all(|r| r.kind == RefusalKind::Feature));
+        assert_eq!(r[0].span, Span::new(10, 21));
+        assert!(!Command::Stats(s).is_runnable());
+        let e = parse("x | stats partitions=many count").unwrap_err();
+        assert!(e.message.contains("whole number"), "{}", e.message);
+        let e = parse("x | stats allnum=maybe count").unwrap_err();
+        assert!(e.message.contains("true or false"), "{}", e.message);
+    }
+
+    fn run(q: &str, parts: &[&[(&str, &str, &str)]]) -> Vec<Event> {
+        let s = parse(q).unwrap();
+        let ctx = EvalContext {
+            now: 0.0,
+            tz: chrono_tz::UTC,
+            max_text: crate::eval::MAX_TEXT,
+        };
+        let mut op = s.operator_limited(ctx, &crate::limits::Limits::default());
+        let mut ignored = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let mut fork = op.fork().unwrap();
+            for (t, (g, k, v)) in part.iter().enumerate() {
+                let mut ev = Event::new();
+                ev.set("_time", crate::value::Value::Num((i * 10 + t) as f64));
+                ev.set("g", crate::value::Value::str(g));
+                ev.set(*k, crate::value::Value::str(v));
+                fork.push(ev, &mut ignored).unwrap();
+            }
+            op.merge(fork).unwrap();
+        }
+        let mut out = Vec::new();
+        op.finish(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn parts_merge_in_input_order() {
+        let q = "x | stats count first(x) as f last(x) as l list(x) as li mode(x) as mo earliest(x) as e latest(x) as la values(x*) as v_* dc(*) by g";
+        let rows: &[(&str, &str, &str)] = &[
+            ("a", "x", "3"),
+            ("b", "x", "1"),
+            ("a", "xy", "9"),
+            ("b", "x", "3"),
+            ("a", "x", "7"),
+            ("b", "x", "1"),
+        ];
+        let whole = run(q, &[rows]);
+        let (a, b) = rows.split_at(2);
+        let (b, c) = b.split_at(3);
+        let parts = run(q, &[a, b, c]);
+        assert_eq!(whole.len(), 2);
+        // earliest/latest follow _time, which the parts number differently: compare the rest
+        let strip = |rows: Vec<Event>| -> Vec<Event> {
+            rows.into_iter()
+                .map(|mut r| {
+                    r.remove("e");
+                    r.remove("la");
+                    r
+                })
+                .collect()
+        };
+        assert_eq!(strip(whole.clone()), strip(parts));
+        let a = &whole[0];
+        let text = |f: &str| a.get(f).map(|v| v.to_string()).unwrap_or_default();
+        assert_eq!(
+            [
+                text("count"),
+                text("f"),
+                text("l"),
+                text("mo"),
+                text("v_"),
+                text("v_y")
+            ],
+            ["3", "3", "7", "3", "3\n7", "9"].map(String::from)
+        );
     }
 }

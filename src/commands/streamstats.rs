@@ -5,20 +5,21 @@
 //!             [reset_before="(<eval-expression>)"] [reset_after="(<eval-expression>)"] [allnum=<bool>]
 //!             <agg> [AS <name>] [[,] <agg> [AS <name>]]... [BY <field> [[,] <field>]...]
 //! ```
-//! The aggregates are those of `stats` (same functions, names and results). Rows stream through in order;
-//! each gains the aggregates over the earlier rows of its by-group, itself included unless `current=f`.
-//! `window=N` (default 0: no limit) uses only the last N rows: of the whole stream when `global=t` (the
-//! default; the window's rows of the row's group count), of the row's group when `global=f`.
-//! `reset_on_change=t` forgets everything when a row's by-values differ from the previous row's;
-//! `reset_before` forgets before a row for which the expression is true, `reset_after` after it.
+//! The aggregates are those of `stats`: the same engine, functions, `eval(...)` arguments, wildcard
+//! fields, names and results, with the query's clock, time zone and `list()`/`values()` sizes. Rows
+//! stream through in order; each gains the aggregates over the earlier rows of its by-group, itself
+//! included unless `current=f`. `window=N` (default 0: no limit) uses only the last N rows: of the whole
+//! stream when `global=t` (the default; the window's rows of the row's group count), of the row's group
+//! when `global=f`. `reset_on_change=t` forgets everything when a row's by-values differ from the previous
+//! row's; `reset_before` forgets before a row for which the expression is true, `reset_after` after it.
 //! A row missing a by-field passes unchanged and does not count. With nothing to aggregate (`current=f` on
 //! a group's first row) `count` and `dc` give 0 and the other functions nothing (the field is left as it
 //! was). A multivalue by-field groups by all its values together.
-//! Refused: `time_window`.
+//! Refused when run: `time_window` and `allnum=true`.
 
 use super::stats::aggregate::{Engine, Groups, Inputs};
 use super::stats::{stats_option, Stats};
-use super::{Context, Operator, SubRunner};
+use super::{Context, Operator, Refusal, RefusalKind, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::eval::{self, EvalContext, Expr};
 use crate::event::Event;
@@ -105,12 +106,12 @@ impl StreamStats {
                 }
                 "reset_before" => s.reset_before = Some(expr()?),
                 "reset_after" => s.reset_after = Some(expr()?),
-                _ => {
-                    return Err(Diagnostic::at(
-                        "`streamstats time_window=` is not supported yet",
-                        at,
-                    ))
-                }
+                _ => refused.push(Refusal {
+                    kind: RefusalKind::Feature,
+                    name: format!("{k}={v}"),
+                    reason: "`streamstats time_window=` is not supported: spelunk's windows count rows (`window=N`)".to_string(),
+                    span: at,
+                }),
             }
         }
         let mut stats = Stats::parse_with(c, &[])?;
@@ -343,8 +344,12 @@ mod tests {
     fn refuses_bad_syntax() {
         let e = parse("x | streamstats window=a count").unwrap_err();
         assert_eq!(e.span, Some(Span::new(16, 24)));
-        let e = parse("x | streamstats time_window=1h count").unwrap_err();
-        assert!(e.message.contains("time_window"), "{}", e.message);
+        let s = parse("x | streamstats time_window=1h allnum=t count").unwrap();
+        let r = s.stats.refusals();
+        assert_eq!(r.len(), 2);
+        assert!(r[0].reason.contains("time_window"), "{}", r[0].reason);
+        assert_eq!(r[0].span, Span::new(16, 30));
+        assert!(r[1].reason.contains("allnum=true"), "{}", r[1].reason);
         let e = parse(r#"x | streamstats reset_before="(x>)" count"#).unwrap_err();
         assert_eq!(e.span.map(|s| s.start), Some(33));
         let e = parse("x | streamstats").unwrap_err();
