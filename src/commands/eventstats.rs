@@ -3,21 +3,23 @@
 //! ```text
 //! eventstats [allnum=<bool>] <agg> [AS <name>] [[,] <agg> [AS <name>]]... [BY <field> [[,] <field>]...]
 //! ```
-//! The aggregates and their names are those of `stats` (same functions, same parsing, same results: the
-//! computation is `stats` itself). Instead of replacing the rows, each row keeps its fields and gains
-//! the aggregates of its group, overwriting fields of the same names. A row missing a by-field belongs to
-//! no group and passes unchanged (it does not count either); a row whose by-field is multivalue counts in
-//! each value's group, as in `stats`, and takes the aggregates of its first value's group. An aggregate
-//! with no result for a group (say `avg` of no numbers) leaves the row's field as it was. The command holds
-//! all rows until its input ends, as Splunk's does.
+//! The aggregates, their names and their results are those of `stats` (one engine computes both, with the
+//! query's clock, time zone and limits): `eval(...)` arguments, wildcard fields (`sum(n*)`) and
+//! `list()`/`values()` sizes behave the same. Instead of replacing the rows, each row keeps its fields and
+//! gains the aggregates of its group, overwriting fields of the same names. A row missing a by-field
+//! belongs to no group and passes unchanged (it does not count either); a row whose by-field is
+//! multivalue counts in each value's group, as in `stats`, and takes the aggregates of its first value's
+//! group. An aggregate with no result for a group (say `avg` of no numbers) leaves the row's field as it
+//! was. `allnum=true` is refused (see `stats`). The command holds all rows until its input ends, as
+//! Splunk's does.
 
+use super::stats::aggregate::{self, Engine, Groups};
 use super::stats::Stats;
 use super::{Context, Operator, SubRunner};
 use crate::diag::Result;
 use crate::diag::Span;
 use crate::event::Event;
 use crate::parse::Cursor;
-use std::collections::HashMap;
 
 /// Whether spelunk runs this command (`check` reports the others as unsupported).
 pub const RUNNABLE: bool = true;
@@ -31,74 +33,61 @@ pub struct EventStats {
 impl EventStats {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<EventStats> {
         Ok(EventStats {
-            stats: Stats::parse(c)?,
+            stats: Stats::parse_with(c, &["allnum"])?,
             span: name_span,
         })
     }
 
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        let mut needed: Vec<String> = self.stats.by.clone();
-        needed.push("_time".into());
-        for a in &self.stats.aggs {
-            if let Some(f) = &a.field {
-                needed.push(f.clone());
-            }
-        }
+    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(EventStatsOp {
-            stats: self.stats.clone(),
-            needed,
+            by: self.stats.by.clone(),
+            engine: self.stats.engine(ctx.eval, &ctx.limits),
+            groups: Groups::default(),
             rows: Vec::new(),
-            agg: self.stats.operator(),
         }))
     }
 }
 
 struct EventStatsOp {
-    stats: Stats,
-    /// Fields the aggregation reads (only these are copied into it).
-    needed: Vec<String>,
-    rows: Vec<Event>,
-    agg: Box<dyn Operator>,
-}
-
-/// The group of a row: the text of each by-field's first value; `None` when one is missing.
-fn group_key(ev: &Event, by: &[String]) -> Option<Vec<String>> {
-    by.iter()
-        .map(|f| ev.get(f).map(|v| v.text().into_owned()))
-        .collect()
+    by: Vec<String>,
+    engine: Engine,
+    groups: Groups,
+    /// The rows, each with the group whose aggregates it takes (none without a by-field).
+    rows: Vec<(Event, Option<usize>)>,
 }
 
 impl Operator for EventStatsOp {
     fn push(&mut self, ev: Event, _out: &mut Vec<Event>) -> Result<()> {
-        let mut slim = Event::with_capacity(self.needed.len());
-        for f in &self.needed {
-            if let Some(v) = ev.get(f) {
-                slim.set(f.as_str(), v.clone());
+        let EventStatsOp {
+            by,
+            engine,
+            groups,
+            rows,
+        } = self;
+        let seq = rows.len() as u64 + 1;
+        let mut first = None;
+        aggregate::for_each_key(&ev, by, |key| {
+            let i = groups.slot(key, engine);
+            first.get_or_insert(i);
+            if let Some(g) = groups.get_mut(i) {
+                engine.add(&mut g.accs, &ev, seq);
             }
-        }
-        let mut ignored = Vec::new();
-        self.agg.push(slim, &mut ignored)?;
-        self.rows.push(ev);
+        });
+        rows.push((ev, first));
         Ok(())
     }
 
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        let mut groups = Vec::new();
-        self.agg.finish(&mut groups)?;
-        if self.rows.is_empty() {
-            return Ok(());
-        }
-        let by = &self.stats.by;
-        let index: HashMap<Vec<String>, Event> = groups
-            .into_iter()
-            .filter_map(|g| group_key(&g, by).map(|k| (k, g)))
+        self.engine.take_error()?;
+        let results: Vec<_> = self
+            .groups
+            .iter()
+            .map(|g| self.engine.results(&g.accs))
             .collect();
-        for mut ev in self.rows.drain(..) {
-            if let Some(g) = group_key(&ev, by).and_then(|k| index.get(&k)) {
-                for a in &self.stats.aggs {
-                    if let Some(v) = g.get(&a.name) {
-                        ev.set(a.name.as_str(), v.clone());
-                    }
+        for (mut ev, group) in self.rows.drain(..) {
+            if let Some(r) = group.and_then(|i| results.get(i)) {
+                for (f, v) in r {
+                    ev.set(f.clone(), v.clone());
                 }
             }
             out.push(ev);
