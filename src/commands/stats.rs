@@ -173,10 +173,7 @@ impl Stats {
 /// One option of `stats` (`allnum`, `delim`, `partitions`, `dedup_splitvals`): an error when its value
 /// is not of its kind, a refusal when spelunk does not run it, else nothing (it changes no row).
 pub fn stats_option(k: &str, v: &str, at: Span) -> Result<Option<Refusal>> {
-    let flag = || {
-        super::inputlookup::parse_bool(v)
-            .ok_or_else(|| Diagnostic::at(format!("`{k}` takes true or false, not `{v}`"), at))
-    };
+    let flag = || crate::parse::flag(k, v, at);
     let refuse = |reason: String| {
         Some(Refusal {
             kind: RefusalKind::Feature,
