@@ -6,10 +6,15 @@
 //! and   := or ( [AND] or )*          implicit AND between terms
 //! or    := not ( OR not )*           OR binds tighter than AND in search (SPL-SEMANTICS 3)
 //! not   := NOT not | primary
-//! primary := "(" and? ")" | "[" subsearch "]" | field op value | field IN "(" values ")"
+//! primary := "(" and? ")" | "[" subsearch "]" | (field | "quoted name") op value | field IN "(" values ")"
 //!          | TERM "(" word ")" | CASE "(" word ")" | "phrase" | word
-//! op    := = | != | < | <= | > | >=
+//! op    := = | == | != | < | <= | > | >=
 //! ```
+//! Whitespace around an operator does not change it: `eventName = StopLogging`, `eventName= X` and
+//! `field =value` are comparisons, as in Splunk; after the operator and its spaces the next word or quoted
+//! string is the value (none at the end of the text or before a bracket, parenthesis or `|`: `x=` matches the
+//! empty value). A double-quoted string before an operator is a field name (`"user name"=bob`, the form
+//! `format` writes); a quoted string that no operator follows is a phrase.
 //! IN-list values are separated by commas or spaces (a trailing comma is allowed); quoted and unquoted pieces
 //! written together are one value (`""*x*""` is `*x*`). In an unquoted value a backslash escapes the next
 //! character (`\"` is a quote, not the start of a string).
@@ -215,6 +220,10 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         }
         Some('"') => {
             let (text, span) = c.quoted()?;
+            // `"user name"=bob`, `"a.b" = x`: a quoted name before an operator is a field
+            if let Some(op) = operator_after_space(c) {
+                return comparison(c, text, op, start);
+            }
             return Ok(SearchExpr::Term {
                 text,
                 phrase: true,
@@ -232,49 +241,14 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         .find(|ch: char| is_word_end(ch) || matches!(ch, '=' | '!' | '<' | '>'))
         .unwrap_or(rest.len());
     let name = &rest[..name_len];
-    let after = &rest[name_len..];
-    let op = if after.starts_with("!=") {
-        Some((CmpOp::Ne, 2))
-    } else if after.starts_with("<=") {
-        Some((CmpOp::Le, 2))
-    } else if after.starts_with(">=") {
-        Some((CmpOp::Ge, 2))
-    } else if after.starts_with("==") {
-        Some((CmpOp::Eq, 2))
-    } else if after.starts_with('=') {
-        Some((CmpOp::Eq, 1))
-    } else if after.starts_with('<') {
-        Some((CmpOp::Lt, 1))
-    } else if after.starts_with('>') {
-        Some((CmpOp::Gt, 1))
-    } else {
-        None
-    };
-    if let (false, Some((op, oplen))) = (name.is_empty(), op) {
-        c.pos += name_len + oplen;
-        let (value, quoted) = if c.at('"') {
-            (c.quoted()?.0, true)
-        } else {
-            // `field=` with nothing after it matches the empty value
-            (unquoted_word(c), false)
-        };
-        let span = Span::new(start, c.pos);
-        if op == CmpOp::Eq
-            && (name.eq_ignore_ascii_case("earliest") || name.eq_ignore_ascii_case("latest"))
-        {
-            return Ok(SearchExpr::Time {
-                latest: name.eq_ignore_ascii_case("latest"),
-                value,
-                span,
-            });
+    if !name.is_empty() {
+        let save = c.pos;
+        c.pos += name_len;
+        // `field=value`, and with spaces around the operator: `field = value`, `field =value`
+        if let Some(op) = operator_after_space(c) {
+            return comparison(c, name.to_string(), op, start);
         }
-        return Ok(SearchExpr::Compare {
-            field: name.to_string(),
-            op,
-            value,
-            quoted,
-            span,
-        });
+        c.pos = save;
     }
     // TERM(x) / CASE(x)
     let word_len = rest.find(is_word_end).unwrap_or(rest.len());
@@ -350,6 +324,68 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         });
     }
     Err(c.expected("a search term"))
+}
+
+/// The comparison operator at the cursor, after any whitespace, consumed with the whitespace after it.
+/// Nothing is consumed when no operator follows. Splunk reads `a = b`, `a= b` and `a =b` as `a=b`.
+fn operator_after_space(c: &mut Cursor) -> Option<CmpOp> {
+    let save = c.pos;
+    c.ws();
+    let r = c.rest();
+    let (op, len) = if r.starts_with("!=") {
+        (CmpOp::Ne, 2)
+    } else if r.starts_with("<=") {
+        (CmpOp::Le, 2)
+    } else if r.starts_with(">=") {
+        (CmpOp::Ge, 2)
+    } else if r.starts_with("==") {
+        (CmpOp::Eq, 2)
+    } else if r.starts_with('=') {
+        (CmpOp::Eq, 1)
+    } else if r.starts_with('<') {
+        (CmpOp::Lt, 1)
+    } else if r.starts_with('>') {
+        (CmpOp::Gt, 1)
+    } else {
+        c.pos = save;
+        return None;
+    };
+    c.pos += len;
+    // whitespace after the operator: the value is the next word (`eventName= ConsoleLogin`); at the
+    // end of the text or of a group (`x=`, `x= )`) the value is empty, as it is written without spaces
+    let before_ws = c.pos;
+    c.ws();
+    if at_expr_end(c) || c.at('(') || c.at('[') {
+        c.pos = before_ws;
+    }
+    Some(op)
+}
+
+/// The value after `field <op>` (the cursor is past the operator and its spaces).
+fn comparison(c: &mut Cursor, name: String, op: CmpOp, start: usize) -> Result<SearchExpr> {
+    let (value, quoted) = if c.at('"') {
+        (c.quoted()?.0, true)
+    } else {
+        // `field=` with nothing after it matches the empty value
+        (unquoted_word(c), false)
+    };
+    let span = Span::new(start, c.pos);
+    if op == CmpOp::Eq
+        && (name.eq_ignore_ascii_case("earliest") || name.eq_ignore_ascii_case("latest"))
+    {
+        return Ok(SearchExpr::Time {
+            latest: name.eq_ignore_ascii_case("latest"),
+            value,
+            span,
+        });
+    }
+    Ok(SearchExpr::Compare {
+        field: name,
+        op,
+        value,
+        quoted,
+        span,
+    })
 }
 
 /// An unquoted value up to a word end. A backslash escapes the next character, so `\"` is a quote that
@@ -830,6 +866,207 @@ mod tests {
     fn empty_group_and_subsearch_parse() {
         assert_eq!(p("NOT ()"), SearchExpr::Not(Box::new(SearchExpr::Empty)));
         assert!(matches!(p("NOT [ | inputlookup x ]"), SearchExpr::Not(_)));
+    }
+
+    fn cmp(field: &str, op: CmpOp, value: &str, quoted: bool) -> SearchExpr {
+        SearchExpr::Compare {
+            field: field.into(),
+            op,
+            value: value.into(),
+            quoted,
+            span: Span::default(),
+        }
+    }
+
+    /// The expression with every span zeroed, to compare shapes.
+    fn shape(e: SearchExpr) -> SearchExpr {
+        match e {
+            SearchExpr::And(v) => SearchExpr::And(v.into_iter().map(shape).collect()),
+            SearchExpr::Or(v) => SearchExpr::Or(v.into_iter().map(shape).collect()),
+            SearchExpr::Not(x) => SearchExpr::Not(Box::new(shape(*x))),
+            SearchExpr::Compare {
+                field,
+                op,
+                value,
+                quoted,
+                ..
+            } => SearchExpr::Compare {
+                field,
+                op,
+                value,
+                quoted,
+                span: Span::default(),
+            },
+            SearchExpr::Term {
+                text,
+                phrase,
+                case_sensitive,
+                ..
+            } => SearchExpr::Term {
+                text,
+                phrase,
+                case_sensitive,
+                span: Span::default(),
+            },
+            SearchExpr::Time { latest, value, .. } => SearchExpr::Time {
+                latest,
+                value,
+                span: Span::default(),
+            },
+            SearchExpr::In { field, values, .. } => SearchExpr::In {
+                field,
+                values,
+                span: Span::default(),
+            },
+            other => other,
+        }
+    }
+
+    #[test]
+    fn spaces_around_an_operator_do_not_change_it() {
+        for text in [
+            "eventName=StopLogging",
+            "eventName = StopLogging",
+            "eventName= StopLogging",
+            "eventName =StopLogging",
+            "eventName\n=\tStopLogging",
+        ] {
+            assert_eq!(
+                shape(p(&text)),
+                cmp("eventName", CmpOp::Eq, "StopLogging", false),
+                "{text:?}"
+            );
+        }
+        for (text, op) in [
+            ("n != 3", CmpOp::Ne),
+            ("n < 3", CmpOp::Lt),
+            ("n <= 3", CmpOp::Le),
+            ("n > 3", CmpOp::Gt),
+            ("n >= 3", CmpOp::Ge),
+            ("n == 3", CmpOp::Eq),
+        ] {
+            assert_eq!(shape(p(text)), cmp("n", op, "3", false), "{text}");
+        }
+        assert_eq!(
+            shape(p(r#"MFAUsed = "Yes""#)),
+            cmp("MFAUsed", CmpOp::Eq, "Yes", true)
+        );
+        assert_eq!(
+            shape(p("NOT a = b")),
+            SearchExpr::Not(Box::new(cmp("a", CmpOp::Eq, "b", false)))
+        );
+        // at the end of the text, of a group or before a bracket the value is empty, as in `x=`
+        assert_eq!(shape(p("x =")), cmp("x", CmpOp::Eq, "", false));
+        assert_eq!(shape(p("x= ")), cmp("x", CmpOp::Eq, "", false));
+        assert_eq!(
+            shape(p("(x = )")),
+            cmp("x", CmpOp::Eq, "", false),
+            "an empty value before `)`"
+        );
+        assert_eq!(
+            shape(p("x = (a)")),
+            SearchExpr::And(vec![cmp("x", CmpOp::Eq, "", false), shape(p("a"))])
+        );
+        assert_eq!(
+            shape(p("earliest = -24h latest= now")),
+            SearchExpr::And(vec![
+                SearchExpr::Time {
+                    latest: false,
+                    value: "-24h".into(),
+                    span: Span::default()
+                },
+                SearchExpr::Time {
+                    latest: true,
+                    value: "now".into(),
+                    span: Span::default()
+                },
+            ])
+        );
+        // two comparisons, each with spaces
+        assert_eq!(
+            shape(p("a = 1 b != 2")),
+            SearchExpr::And(vec![
+                cmp("a", CmpOp::Eq, "1", false),
+                cmp("b", CmpOp::Ne, "2", false)
+            ])
+        );
+        // IN lists and plain terms are unaffected
+        assert_eq!(
+            shape(p("x IN (a, b)")),
+            SearchExpr::In {
+                field: "x".into(),
+                values: vec!["a".into(), "b".into()],
+                span: Span::default()
+            }
+        );
+        assert!(matches!(p("a b"), SearchExpr::And(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn spaces_around_an_operator_in_a_later_search_and_a_subsearch() {
+        let q = crate::parse::parse_query("a [ search b = 1 ] | search c >= 2").unwrap();
+        let crate::commands::Command::Search(first) = &q.stages[0].command else {
+            panic!()
+        };
+        let Some(SearchExpr::And(v)) = &first.expr else {
+            panic!("{first:?}")
+        };
+        let SearchExpr::Subsearch(sub, _) = &v[1] else {
+            panic!("{v:?}")
+        };
+        let crate::commands::Command::Search(inner) = &sub.stages[0].command else {
+            panic!()
+        };
+        assert_eq!(
+            inner.expr.clone().map(shape),
+            Some(cmp("b", CmpOp::Eq, "1", false))
+        );
+        let crate::commands::Command::Search(later) = &q.stages[1].command else {
+            panic!()
+        };
+        assert_eq!(
+            later.expr.clone().map(shape),
+            Some(cmp("c", CmpOp::Ge, "2", false))
+        );
+    }
+
+    #[test]
+    fn a_quoted_name_before_an_operator_is_a_field() {
+        assert_eq!(
+            shape(p(r#""additionalEventData.MFAUsed"=No"#)),
+            cmp("additionalEventData.MFAUsed", CmpOp::Eq, "No", false)
+        );
+        assert_eq!(
+            shape(p(r#""user name" = "bob""#)),
+            cmp("user name", CmpOp::Eq, "bob", true)
+        );
+        assert_eq!(shape(p(r#""a\"b"!=1"#)), cmp("a\"b", CmpOp::Ne, "1", false));
+        // a quoted string with no operator after it stays a phrase
+        assert!(matches!(
+            p(r#""access denied" x"#),
+            SearchExpr::And(v) if matches!(&v[0], SearchExpr::Term { phrase: true, text, .. } if text == "access denied")
+        ));
+        assert!(matches!(
+            p(r#""a=b""#),
+            SearchExpr::Term { phrase: true, .. }
+        ));
+    }
+
+    #[test]
+    fn formatted_rows_read_back_as_the_same_comparisons() {
+        let mut ev = Event::new();
+        ev.set("user name", Value::str("bob"));
+        ev.set("a.b", Value::str("x\"y"));
+        ev.set("c(d)", Value::str("1"));
+        let text = crate::commands::format::Format::default().text(&[ev]);
+        assert_eq!(
+            shape(p(&text)),
+            SearchExpr::And(vec![
+                cmp("user name", CmpOp::Eq, "bob", true),
+                cmp("a.b", CmpOp::Eq, "x\"y", true),
+                cmp("c(d)", CmpOp::Eq, "1", true),
+            ])
+        );
     }
 
     #[test]
