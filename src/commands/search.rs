@@ -508,8 +508,10 @@ impl Matcher {
                 text,
                 phrase,
                 case_sensitive,
-                ..
-            } => Matcher::Term(TermMatch::new(text, *phrase, *case_sensitive)),
+                span,
+            } => Matcher::Term(TermMatch::new(text, *phrase, *case_sensitive).map_err(|e| {
+                Diagnostic::at(format!("cannot match the search term `{text}`: {e}"), *span)
+            })?),
             SearchExpr::Time {
                 latest,
                 value,
@@ -734,26 +736,80 @@ fn is_breaker(b: u8) -> bool {
 #[derive(Clone, Debug)]
 pub struct TermMatch {
     parts: Vec<String>,
-    wildcard: bool,
+    wildcard: Option<Wildcard>,
     case_sensitive: bool,
 }
 
+/// How a term with `*` is matched, decided once when the search is planned.
+#[derive(Clone, Debug)]
+enum Wildcard {
+    /// By scanning for the parts between the `*`s (see [`TermMatch::wildcard_matches`]).
+    Parts,
+    /// By a regex, when a part after the first holds a major breaker (the scan's leftmost choice of a part
+    /// is then not always right).
+    Regex(regex::bytes::Regex),
+}
+
+/// Splunk's major breakers: what a `*` inside a term does not run across.
+fn is_major_breaker(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b'[' | b']'
+                | b'<'
+                | b'>'
+                | b'('
+                | b')'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'!'
+                | b';'
+                | b','
+                | b'\''
+                | b'"'
+        )
+}
+
 impl TermMatch {
-    pub fn new(text: &str, _phrase: bool, case_sensitive: bool) -> TermMatch {
+    /// The matcher of a term; `Err` says why a wildcard term's pattern does not compile.
+    pub fn new(
+        text: &str,
+        _phrase: bool,
+        case_sensitive: bool,
+    ) -> std::result::Result<TermMatch, String> {
         let t = if case_sensitive {
             text.to_string()
         } else {
             text.to_lowercase()
         };
-        TermMatch {
-            wildcard: t.contains('*'),
-            parts: t.split('*').map(str::to_string).collect(),
+        let parts: Vec<String> = t.split('*').map(str::to_string).collect();
+        let wildcard = if !t.contains('*') {
+            None
+        } else if parts
+            .iter()
+            .skip(1)
+            .any(|p| p.bytes().any(is_major_breaker))
+        {
+            let re = wildcard_regex(&parts, case_sensitive);
+            Some(Wildcard::Regex(
+                regex::bytes::RegexBuilder::new(&re)
+                    .size_limit(crate::commands::rex::REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| crate::eval::strings::regex_error_detail(&e))?,
+            ))
+        } else {
+            Some(Wildcard::Parts)
+        };
+        Ok(TermMatch {
+            parts,
+            wildcard,
             case_sensitive,
-        }
+        })
     }
 
     /// True when the term occurs in `raw` starting and ending at breakers; `*` matches any run of
-    /// characters inside the text.
+    /// characters other than major breakers.
     pub fn matches(&self, raw: &str) -> bool {
         let owned;
         let hay: &[u8] = if self.case_sensitive || raw.is_ascii() {
@@ -762,19 +818,113 @@ impl TermMatch {
             owned = raw.to_lowercase();
             owned.as_bytes()
         };
+        match &self.wildcard {
+            Some(Wildcard::Regex(re)) => return re.is_match(hay),
+            Some(Wildcard::Parts) => return self.wildcard_matches(hay),
+            None => {}
+        }
         let first = self.parts.first().map(|s| s.as_bytes()).unwrap_or(b"");
-        if !self.wildcard {
-            if first.is_empty() {
+        if first.is_empty() {
+            return true;
+        }
+        self.find_bounded(hay, first, true, true)
+    }
+
+    /// The next place of `needle` in `hay` at or after `from`.
+    fn find_from(&self, hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+        let rest = hay.get(from..)?;
+        if self.case_sensitive {
+            memchr::memmem::find(rest, needle).map(|k| k + from)
+        } else {
+            find_ci(rest, needle).map(|k| k + from)
+        }
+    }
+
+    /// A wildcard term without a regex: the first part starts at a breaker (or the text's start), each `*`
+    /// is a run without major breakers, and the last part ends at a breaker (or the text's end). Taking each
+    /// middle part at its leftmost place is right because no part after the first holds a major breaker:
+    /// a later place would only lengthen the runs around it.
+    fn wildcard_matches(&self, hay: &[u8]) -> bool {
+        // the first part starts at a breaker; after a leading `*` (`*x*y`) the first non-empty part may
+        // start anywhere: whatever precedes it back to the last breaker is the run
+        let anchored = self.parts.first().is_some_and(|p| !p.is_empty());
+        let Some(at) = self.parts.iter().position(|p| !p.is_empty()) else {
+            return true;
+        };
+        let (Some(first), Some(rest)) = (self.parts.get(at), self.parts.get(at + 1..)) else {
+            return true;
+        };
+        if rest.is_empty() {
+            // `*x`: only the end of `x` is bounded
+            return self.rest_matches(hay, 0, self.parts.get(at..).unwrap_or_default(), false);
+        }
+        let first = first.as_bytes();
+        let mut i = 0;
+        while let Some(k) = self.find_from(hay, i, first) {
+            let left = !anchored || k == 0 || hay.get(k - 1).copied().is_some_and(is_breaker);
+            if left && self.rest_matches(hay, k + first.len(), rest, true) {
                 return true;
             }
-            return self.find_bounded(hay, first, true, true);
+            i = k + 1;
         }
-        // wildcard: anchor on the first non-empty part, then check the rest in order up to a breaker
-        let re = self.to_regex();
-        match regex::bytes::Regex::new(&re) {
-            Ok(r) => r.is_match(hay),
-            Err(_) => false,
+        false
+    }
+
+    /// The parts after a `*` each, from `pos`; `bounded`: the run before the next part may not hold a major
+    /// breaker (false only for a leading `*`, where `parts` is one part).
+    fn rest_matches(
+        &self,
+        hay: &[u8],
+        mut pos: usize,
+        parts: &[String],
+        mut bounded: bool,
+    ) -> bool {
+        let Some((last, middle)) = parts.split_last() else {
+            return true;
+        };
+        let run_ok = |from: usize, to: usize| {
+            hay.get(from..to)
+                .is_some_and(|r| !r.iter().copied().any(is_major_breaker))
+        };
+        for p in middle {
+            let p = p.as_bytes();
+            if p.is_empty() {
+                continue;
+            }
+            let Some(j) = self.find_from(hay, pos, p) else {
+                return false;
+            };
+            if bounded && !run_ok(pos, j) {
+                return false;
+            }
+            pos = j + p.len();
+            bounded = true;
         }
+        let last = last.as_bytes();
+        if last.is_empty() {
+            // the run goes on to the next breaker or the end, either of which ends the term
+            return true;
+        }
+        // the last part may start no later than the first major breaker after `pos`
+        let limit = if bounded {
+            hay.get(pos..)
+                .and_then(|r| r.iter().position(|&b| is_major_breaker(b)))
+                .map_or(hay.len(), |m| pos + m)
+        } else {
+            hay.len()
+        };
+        let mut i = pos;
+        while let Some(j) = self.find_from(hay, i, last) {
+            if j > limit {
+                return false;
+            }
+            let end = j + last.len();
+            if end == hay.len() || hay.get(end).copied().is_some_and(is_breaker) {
+                return true;
+            }
+            i = j + 1;
+        }
+        false
     }
 
     fn find_bounded(&self, hay: &[u8], needle: &[u8], left: bool, right: bool) -> bool {
@@ -800,25 +950,27 @@ impl TermMatch {
         }
         false
     }
+}
 
-    fn to_regex(&self) -> String {
-        let breakers = r#"\s\[\]<>(){}|!;,'"*&?+/:=@.\-$#%\\_"#;
-        let mut re = String::new();
-        if !self.case_sensitive {
-            re.push_str("(?i-u)");
-        } else {
-            re.push_str("(?-u)");
-        }
-        re.push_str(&format!("(?:^|[{breakers}])"));
-        for (i, p) in self.parts.iter().enumerate() {
-            if i > 0 {
-                re.push_str(r#"[^\s\[\]<>(){}|!;,'"]*?"#);
-            }
-            re.push_str(&regex::escape(p));
-        }
-        re.push_str(&format!("(?:$|[{breakers}])"));
-        re
+/// The regex of a wildcard term (`parts` split at `*`): it starts and ends at a breaker or the text's
+/// ends, and each `*` is a run of characters other than major breakers.
+fn wildcard_regex(parts: &[String], case_sensitive: bool) -> String {
+    let breakers = r#"\s\[\]<>(){}|!;,'"*&?+/:=@.\-$#%\\_"#;
+    let mut re = String::new();
+    if !case_sensitive {
+        re.push_str("(?i-u)");
+    } else {
+        re.push_str("(?-u)");
     }
+    re.push_str(&format!("(?:^|[{breakers}])"));
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            re.push_str(r#"[^\s\[\]<>(){}|!;,'"]*?"#);
+        }
+        re.push_str(&regex::escape(p));
+    }
+    re.push_str(&format!("(?:$|[{breakers}])"));
+    re
 }
 
 #[cfg(test)]
@@ -855,11 +1007,68 @@ mod tests {
     #[test]
     fn terms_match_whole_tokens() {
         let raw = r#"{"errorCode":"AccessDenied","user":"a.b"}"#;
-        assert!(TermMatch::new("accessdenied", false, false).matches(raw));
-        assert!(!TermMatch::new("access", false, false).matches(raw));
-        assert!(TermMatch::new("access*", false, false).matches(raw));
-        assert!(TermMatch::new("a.b", false, false).matches(raw));
-        assert!(TermMatch::new("b", false, false).matches(raw));
+        assert!(TermMatch::new("accessdenied", false, false)
+            .unwrap()
+            .matches(raw));
+        assert!(!TermMatch::new("access", false, false).unwrap().matches(raw));
+        assert!(TermMatch::new("access*", false, false)
+            .unwrap()
+            .matches(raw));
+        assert!(TermMatch::new("a.b", false, false).unwrap().matches(raw));
+        assert!(TermMatch::new("b", false, false).unwrap().matches(raw));
+    }
+
+    #[test]
+    fn wildcard_terms_match_as_their_regex_does() {
+        // a small deterministic generator: terms and texts over an alphabet of letters and breakers
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let text_chars = b"abAB.-_:= ,\"/";
+        let term_chars = b"abAB.-_:*";
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let term: String = (0..1 + next(6))
+                .map(|_| term_chars[next(term_chars.len())] as char)
+                .collect();
+            if !term.contains('*') {
+                continue;
+            }
+            let text: String = (0..next(14))
+                .map(|_| text_chars[next(text_chars.len())] as char)
+                .collect();
+            for case_sensitive in [false, true] {
+                let m = TermMatch::new(&term, false, case_sensitive).unwrap();
+                let t = if case_sensitive {
+                    term.clone()
+                } else {
+                    term.to_lowercase()
+                };
+                let parts: Vec<String> = t.split('*').map(str::to_string).collect();
+                let re = regex::bytes::Regex::new(&wildcard_regex(&parts, case_sensitive)).unwrap();
+                assert_eq!(
+                    m.matches(&text),
+                    re.is_match(text.as_bytes()),
+                    "term {term:?} over {text:?} (case-sensitive: {case_sensitive})"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // a part after the first with a major breaker goes by the regex
+        let m = TermMatch::new("a*b,c", false, false).unwrap();
+        assert!(matches!(m.wildcard, Some(Wildcard::Regex(_))));
+        assert!(m.matches("x ab,c y") && !m.matches("a b,c"));
+        let m = TermMatch::new("describe*instances", false, false).unwrap();
+        assert!(matches!(m.wildcard, Some(Wildcard::Parts)));
+        assert!(m.matches(r#"{"eventName":"DescribeSpotInstances"}"#));
+        assert!(!m.matches(r#"{"eventName":"DescribeSpot Instances"}"#));
+        assert!(!m.matches(r#"{"eventName":"XDescribeInstances"}"#));
+        assert!(!m.matches(r#"{"eventName":"DescribeInstancesX"}"#));
     }
 
     #[test]
