@@ -1141,7 +1141,7 @@ mod tests {
             "eventName\n=\tStopLogging",
         ] {
             assert_eq!(
-                shape(p(&text)),
+                shape(p(text)),
                 cmp("eventName", CmpOp::Eq, "StopLogging", false),
                 "{text:?}"
             );
