@@ -116,10 +116,10 @@ impl WithSubsearches {
             .unwrap_or_default()
     }
 
-    /// The subsearches, for the planner.
-    pub fn pipelines_mut(&mut self) -> impl Iterator<Item = &mut Pipeline> {
-        self.pieces.iter_mut().filter_map(|p| match p {
-            Piece::Subsearch(p, _) => Some(&mut **p),
+    /// The subsearches (for `spelunk check`, which walks sub-pipelines).
+    pub fn pipelines(&self) -> impl Iterator<Item = &Pipeline> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Subsearch(p, _) => Some(&**p),
             Piece::Text(_) => None,
         })
     }
