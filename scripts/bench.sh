@@ -15,7 +15,7 @@ Options:
   --size small|1m|all     input size: small = 100,000 events (~128 MB), 1m = 1,000,000 (~1.29 GB) [small]
   --formats LIST          comma-separated: ndjson, records ({"Records":[...]}), gz (gzipped ndjson) [ndjson]
   --runs N                runs per measurement; the table shows the best (fastest) [3]
-  --queries LIST          comma-separated subset of a,b,c,d,e [a,b,c,d,e]
+  --queries LIST          comma-separated subset of a,b,c,d,e,f,g,h,i [a,b,c,d,e,f,g,h,i]
   --no-duckdb             do not run DuckDB
   --no-jq                 do not run jq
   --install-duckdb        pip install duckdb if the python module is missing
@@ -35,6 +35,11 @@ Queries:
      awsRegion=us-east-1 | stats count by userIdentity.arn
   e  sourcetype=aws:cloudtrail | rename userIdentity.arn as arn | fields arn eventName awsRegion
      | table _time arn eventName awsRegion
+  f  sourcetype=aws:cloudtrail Describe*Instances | stats count       (free-text wildcard term; spelunk only)
+  g  sourcetype=aws:cloudtrail DescribeInstances | stats count        (f's plain twin; spelunk only)
+  h  sourcetype=aws:cloudtrail | where eventName LIKE "Describe%" | stats count   (eval LIKE; spelunk only)
+  i  sourcetype=aws:cloudtrail | where like(eventName, "Describe%") | stats count (h's function twin; spelunk only)
+  f and h should stay within 1.5x of g and i: their patterns are compiled once, not per event.
 EOF
 }
 
@@ -44,7 +49,7 @@ say() { echo "bench: $*" >&2; }
 SIZE=small
 FORMATS=ndjson
 RUNS=3
-QUERIES=a,b,c,d,e
+QUERIES=a,b,c,d,e,f,g,h,i
 USE_DUCKDB=1
 USE_JQ=1
 INSTALL_DUCKDB=0
@@ -82,7 +87,7 @@ done
 IFS=, read -r -a QUERY_LIST <<<"$QUERIES"
 [[ ${#QUERY_LIST[@]} -gt 0 ]] || die "--queries is empty"
 for q in "${QUERY_LIST[@]}"; do
-    case "$q" in a|b|c|d|e) ;; *) die "unknown query '$q' (a, b, c, d, e)" ;; esac
+    case "$q" in a|b|c|d|e|f|g|h|i) ;; *) die "unknown query '$q' (a to i)" ;; esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs must be a positive integer (got '$RUNS')"
 
@@ -220,6 +225,10 @@ query_label() {
         c) echo "c stats by eventName" ;;
         d) echo "d filter, stats by arn" ;;
         e) echo "e rename, table" ;;
+        f) echo "f wildcard term" ;;
+        g) echo "g plain term" ;;
+        h) echo "h eval LIKE" ;;
+        i) echo "i eval like()" ;;
     esac
 }
 spl_for() {
@@ -227,6 +236,10 @@ spl_for() {
         c) echo 'sourcetype=aws:cloudtrail | stats count by eventName' ;;
         d) echo 'sourcetype=aws:cloudtrail eventName=Describe* errorCode!=success NOT userIdentity.type=AssumedRole awsRegion=us-east-1 | stats count by userIdentity.arn' ;;
         e) echo 'sourcetype=aws:cloudtrail | rename userIdentity.arn as arn | fields arn eventName awsRegion | table _time arn eventName awsRegion' ;;
+        f) echo 'sourcetype=aws:cloudtrail Describe*Instances | stats count' ;;
+        g) echo 'sourcetype=aws:cloudtrail DescribeInstances | stats count' ;;
+        h) echo 'sourcetype=aws:cloudtrail | where eventName LIKE "Describe%" | stats count' ;;
+        i) echo 'sourcetype=aws:cloudtrail | where like(eventName, "Describe%") | stats count' ;;
     esac
 }
 seed_file_for() {
@@ -283,7 +296,8 @@ for size in "${SIZES[@]}"; do
             esac
 
             # DuckDB: one python3 -c process per run, so its RSS is measured like the others
-            if [[ $USE_DUCKDB -eq 1 ]]; then
+            # (f to i compare spelunk's pattern matching with its plain forms: no DuckDB twin)
+            if [[ $USE_DUCKDB -eq 1 && $q == [a-e] ]]; then
                 code=$(python3 "$HELPER" duckdb-code "$q" "$fmt" "$file")
                 bench duckdb "$label" "$size" "$fmt" "$file" -- python3 -c "$code"
             fi

@@ -154,20 +154,92 @@ pub fn format_rows(rows: &[Event]) -> String {
     crate::commands::format::Format::default().text(rows)
 }
 
-/// Run every subsearch in the pipeline and replace it by its formatted rows.
+/// Run every subsearch in the pipeline and replace it by its formatted rows: in a search expression, and
+/// in the text of `where` and `eval`, which is then parsed (Splunk substitutes the subsearch's text before
+/// it reads the expression).
 pub fn resolve_subsearches(
     p: &mut Pipeline,
     env: &Env,
     reports: &mut Vec<FileReport>,
 ) -> Result<()> {
     for stage in &mut p.stages {
-        if let Command::Search(s) = &mut stage.command {
-            if let Some(e) = &mut s.expr {
-                resolve_expr(e, env, reports)?;
+        match &mut stage.command {
+            Command::Search(s) => {
+                if let Some(e) = &mut s.expr {
+                    resolve_expr(e, env, reports)?;
+                }
             }
+            Command::Where(w) => {
+                if let Some(subs) = &w.subsearches {
+                    let text = subs.text(|p, span| eval_subsearch_text(p, span, env, reports))?;
+                    w.resolve(&text)?;
+                }
+            }
+            Command::Eval(e) => {
+                if let Some(subs) = &e.subsearches {
+                    let text = subs.text(|p, span| eval_subsearch_text(p, span, env, reports))?;
+                    e.resolve(&text)?;
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
+}
+
+/// A subsearch's rows, run with the subsearch limits: reading stops at `maxtime`, rows past `maxout`
+/// are dropped with a warning.
+fn subsearch_rows(p: &Pipeline, env: &Env, reports: &mut Vec<FileReport>) -> Result<Vec<Event>> {
+    let mut inner = p.clone();
+    let mut res = run(&mut inner, &env.for_subsearch())?;
+    reports.append(&mut res.reports);
+    if res.rows.len() > env.subsearch_maxout {
+        env.ctx.warn(format!(
+            "subsearch produced {} rows; only the first {} are used (Splunk's subsearch limit)",
+            res.rows.len(),
+            env.subsearch_maxout
+        ));
+        res.rows.truncate(env.subsearch_maxout);
+    }
+    Ok(res.rows)
+}
+
+/// The text a subsearch puts into an eval expression (`where`, `eval`): its rows formatted as for a
+/// search. Refused where the text would not mean what it does in a search: no rows (`NOT ()` is not an
+/// expression), and a field name that `format` must quote (`"user name"="bob"`), which eval reads as a
+/// string, not a field.
+fn eval_subsearch_text(
+    p: &Pipeline,
+    span: crate::diag::Span,
+    env: &Env,
+    reports: &mut Vec<FileReport>,
+) -> Result<String> {
+    let rows = subsearch_rows(p, env, reports)?;
+    let text = format_rows(&rows);
+    let has_terms = text != crate::commands::format::Format::default().emptystr;
+    if !has_terms {
+        return Err(Diagnostic::at(
+            "the subsearch gave no rows: its text `NOT ()` is not an eval expression",
+            span,
+        )
+        .with_help("Splunk puts the subsearch's text in its place before it reads the expression; with no rows that text is `NOT ()`"));
+    }
+    let quoted = rows.iter().flat_map(|r| r.iter()).find(|(k, _)| {
+        !k.starts_with('_')
+            && k.as_ref() != "search"
+            && k.as_ref() != "query"
+            && crate::commands::format::quotes_name(k)
+    });
+    if let Some((k, _)) = quoted {
+        return Err(Diagnostic::at(
+            format!(
+                "the subsearch's rows have the field `{k}`, which its text names in double quotes; in an eval expression that is a string, not the field"
+            ),
+            span,
+        )
+        .with_help("rename the field in the subsearch to a name without spaces or brackets"));
+    }
+    Ok(text)
 }
 
 fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) -> Result<()> {
@@ -179,18 +251,8 @@ fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) ->
         }
         SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
         SearchExpr::Subsearch(p, span) => {
-            let mut inner = (**p).clone();
-            let mut res = run(&mut inner, &env.for_subsearch())?;
-            reports.append(&mut res.reports);
-            if res.rows.len() > env.subsearch_maxout {
-                env.ctx.warn(format!(
-                    "subsearch produced {} rows; only the first {} are used (Splunk's subsearch limit)",
-                    res.rows.len(),
-                    env.subsearch_maxout
-                ));
-                res.rows.truncate(env.subsearch_maxout);
-            }
-            let text = format_rows(&res.rows);
+            let rows = subsearch_rows(p, env, reports)?;
+            let text = format_rows(&rows);
             let span = *span;
             let parsed = parse_search_text(&text).map_err(|d| {
                 Diagnostic::at(

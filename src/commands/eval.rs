@@ -5,17 +5,135 @@
 //! ```
 //! Assignments run left to right, each seeing the fields the earlier ones set. A null result removes the
 //! field. The expression language is in [`crate::eval`].
+//!
+//! A `[subsearch]` may stand anywhere in the text (`eval limit=[| inputlookup t | return $limit]`), in
+//! `where` too: Splunk runs it first and puts its text in its place — the rows formatted as `format` makes
+//! them (`( ( x="1" ) OR ( x="2" ) )`), or the `search` field that `return`/`format` make (`x="v"`) — and
+//! only then reads the expression, where `x="v"` is a comparison. See [`WithSubsearches`].
 
 use super::{Context, Operator};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::eval::{self, EvalContext, Expr};
 use crate::event::Event;
-use crate::parse::Cursor;
+use crate::parse::{parse_pipeline, Cursor, Pipeline, MAX_NESTING};
 
 #[derive(Clone, Debug)]
 pub struct Eval {
     pub assignments: Vec<(String, Expr)>,
     pub span: Span,
+    /// The text's subsearches, until the plan runs them and parses the text ([`Eval::resolve`]); the
+    /// assignments are then those of the text with each subsearch read as `null()`.
+    pub subsearches: Option<WithSubsearches>,
+}
+
+/// Eval-expression text with `[subsearch]`es in it, split at them.
+#[derive(Clone, Debug)]
+pub struct WithSubsearches {
+    pub pieces: Vec<Piece>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Piece {
+    Text(String),
+    /// The subsearch and the span of its brackets.
+    Subsearch(Box<Pipeline>, Span),
+}
+
+impl WithSubsearches {
+    /// Split the stage text `text`, which starts at `start` in the cursor's source, at its top-level
+    /// `[...]` (outside quotes); `None` when it holds none.
+    pub fn split(c: &Cursor, text: &str, start: usize) -> Result<Option<WithSubsearches>> {
+        let bytes = text.as_bytes();
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                q @ (b'"' | b'\'') => {
+                    i += 1;
+                    while let Some(&x) = bytes.get(i) {
+                        if x == b'\\' {
+                            i += 1;
+                        } else if x == q {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b'[' => {
+                    if c.depth >= MAX_NESTING {
+                        return Err(Diagnostic::at(
+                            "subsearches nested too deeply",
+                            Span::at(start + i),
+                        ));
+                    }
+                    let mut sub = Cursor::new(c.src);
+                    sub.pos = start + i + 1;
+                    sub.depth = c.depth + 1;
+                    let p = parse_pipeline(&mut sub)?;
+                    sub.ws();
+                    if !sub.eat(']') {
+                        return Err(Diagnostic::at(
+                            "unclosed subsearch: expected `]`",
+                            Span::new(start + i, start + i + 1),
+                        ));
+                    }
+                    pieces.push(Piece::Text(text.get(from..i).unwrap_or("").to_string()));
+                    pieces.push(Piece::Subsearch(Box::new(p), Span::new(start + i, sub.pos)));
+                    i = sub.pos - start;
+                    from = i;
+                }
+                _ => i += 1,
+            }
+        }
+        if pieces.is_empty() {
+            return Ok(None);
+        }
+        pieces.push(Piece::Text(text.get(from..).unwrap_or("").to_string()));
+        Ok(Some(WithSubsearches { pieces }))
+    }
+
+    /// The text with each subsearch replaced by what `fill` gives for it.
+    pub fn text(&self, mut fill: impl FnMut(&Pipeline, Span) -> Result<String>) -> Result<String> {
+        let mut out = String::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Subsearch(p, span) => {
+                    out.push(' ');
+                    out.push_str(&fill(p, *span)?);
+                    out.push(' ');
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The text with each subsearch read as `null()`: what the command holds until the plan runs them.
+    pub fn placeholder(&self) -> String {
+        self.text(|_, _| Ok("null()".to_string()))
+            .unwrap_or_default()
+    }
+
+    /// The subsearches (for `spelunk check`, which walks sub-pipelines).
+    pub fn pipelines(&self) -> impl Iterator<Item = &Pipeline> {
+        self.pieces.iter().filter_map(|p| match p {
+            Piece::Subsearch(p, _) => Some(&**p),
+            Piece::Text(_) => None,
+        })
+    }
+}
+
+/// The error for text made by substituting subsearches that does not read as an eval expression.
+pub fn substituted_error(command: &str, text: &str, e: eval::ParseError, span: Span) -> Diagnostic {
+    let shown: String = text.trim().chars().take(200).collect();
+    Diagnostic::at(
+        format!(
+            "`{command}` with its subsearches' text in place, `{shown}`, is not an eval expression: {e}"
+        ),
+        span,
+    )
 }
 
 impl PartialEq for Eval {
@@ -44,8 +162,28 @@ impl Eval {
                 span,
             ));
         }
+        if let Some(subs) = WithSubsearches::split(c, text, span.start)? {
+            let assignments = eval::parse_assignments(&subs.placeholder()).unwrap_or_default();
+            return Ok(Eval {
+                assignments,
+                span,
+                subsearches: Some(subs),
+            });
+        }
         let assignments = eval::parse_assignments(text).map_err(|e| parse_error(e, span.start))?;
-        Ok(Eval { assignments, span })
+        Ok(Eval {
+            assignments,
+            span,
+            subsearches: None,
+        })
+    }
+
+    /// Read the assignments from `text`, the stage text with its subsearches' text in place.
+    pub fn resolve(&mut self, text: &str) -> Result<()> {
+        self.assignments = eval::parse_assignments(text)
+            .map_err(|e| substituted_error("eval", text, e, self.span))?;
+        self.subsearches = None;
+        Ok(())
     }
 }
 
@@ -76,11 +214,19 @@ impl super::SplCommand for Eval {
         super::expr_lints(&self.eval_exprs())
     }
 
+    fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {
+        self.subsearches
+            .as_ref()
+            .map(|s| s.pipelines().collect())
+            .unwrap_or_default()
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(EvalOp {
             assignments: self.assignments.clone(),
             ctx: ctx.eval,
             span: self.span,
+            unresolved: self.subsearches.is_some(),
         }))
     }
 }
@@ -89,10 +235,14 @@ struct EvalOp {
     assignments: Vec<(String, Expr)>,
     ctx: EvalContext,
     span: Span,
+    unresolved: bool,
 }
 
 impl Operator for EvalOp {
     fn push(&mut self, mut ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        if self.unresolved {
+            return Err(Diagnostic::at("internal: subsearch was not run", self.span));
+        }
         for (field, expr) in &self.assignments {
             let v = expr.eval(&ev, &self.ctx).map_err(|e| {
                 Diagnostic::at(
@@ -104,5 +254,86 @@ impl Operator for EvalOp {
         }
         out.push(ev);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::Command;
+
+    fn stage(q: &str, i: usize) -> Command {
+        crate::parse::parse_query(q).unwrap().stages[i]
+            .command
+            .clone()
+    }
+
+    #[test]
+    fn subsearches_are_split_out_of_the_text_outside_quotes() {
+        let Command::Where(w) = stage(
+            r#"a | where match(x, "[a-z]") AND 'f[1]'=2 AND [ search b | where [ search c ] | return y ] | head 1"#,
+            1,
+        ) else {
+            panic!()
+        };
+        let subs = w.subsearches.expect("one subsearch");
+        let texts: Vec<String> = subs
+            .pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Subsearch(p, _) => format!("<{} stages>", p.stages.len()),
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            [r#"match(x, "[a-z]") AND 'f[1]'=2 AND "#, "<3 stages>", " "]
+        );
+        assert_eq!(
+            subs.placeholder().trim(),
+            r#"match(x, "[a-z]") AND 'f[1]'=2 AND  null()"#
+        );
+        // the nested subsearch belongs to the inner where
+        let Some(Piece::Subsearch(inner, _)) = subs.pieces.get(1) else {
+            panic!()
+        };
+        let Command::Where(w2) = &inner.stages[1].command else {
+            panic!()
+        };
+        assert!(w2.subsearches.is_some());
+        // no subsearch: parsed at once
+        let Command::Where(w) = stage(r#"a | where match(x, "[a-z]")"#, 1) else {
+            panic!()
+        };
+        assert!(w.subsearches.is_none());
+    }
+
+    #[test]
+    fn eval_text_with_a_subsearch_is_read_after_substitution() {
+        let Command::Eval(mut e) = stage("a | eval limit=[ | makeresults | return $n ], b=1", 1)
+        else {
+            panic!()
+        };
+        let names: Vec<&str> = e.assignments.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["limit", "b"], "the placeholder's assignments");
+        let subs = e.subsearches.clone().unwrap();
+        let text = subs.text(|_, _| Ok("7".into())).unwrap();
+        e.resolve(&text).unwrap();
+        assert!(e.subsearches.is_none());
+        let err = subs
+            .text(|_, _| Ok("NOT ()".into()))
+            .map(|t| e.resolve(&t))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            err.message.contains("is not an eval expression"),
+            "{}",
+            err.message
+        );
+        assert!(parse("a | where [ search b").is_err());
+    }
+
+    fn parse(q: &str) -> Result<crate::parse::Pipeline> {
+        crate::parse::parse_query(q)
     }
 }

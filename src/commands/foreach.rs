@@ -102,6 +102,19 @@ fn compile(text: &str, at: usize) -> Result<Vec<(String, Expr)>> {
     let mut out = Vec::new();
     for st in p.stages {
         match st.command {
+            Command::Eval(Eval {
+                subsearches: Some(_),
+                span,
+                ..
+            }) => {
+                return Err(Diagnostic::at(
+                    "`foreach` does not run a subsearch inside its `eval` yet",
+                    Span::new(
+                        span.start.saturating_sub(2) + at,
+                        span.end.saturating_sub(2) + at,
+                    ),
+                ))
+            }
             Command::Eval(Eval { assignments, .. }) => out.extend(assignments),
             Command::Noop => {}
             other => {

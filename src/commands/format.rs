@@ -165,11 +165,17 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// `field="value"`, the field quoted when it holds characters a search would split on.
-pub fn term(field: &str, v: &Value) -> String {
-    let name = if field.chars().any(|c| {
+/// Does `term` write this field name in double quotes (it holds characters a search would split on)?
+pub fn quotes_name(field: &str) -> bool {
+    field.chars().any(|c| {
         c.is_whitespace() || matches!(c, '=' | '"' | '(' | ')' | '[' | ']' | '|' | '!' | '<' | '>')
-    }) {
+    })
+}
+
+/// `field="value"`, the field quoted when it holds characters a search would split on; the search reads a
+/// double-quoted name before `=` as the field (SPL-SEMANTICS 3), so the text reads back as the same rows.
+pub fn term(field: &str, v: &Value) -> String {
+    let name = if quotes_name(field) {
         format!("\"{}\"", escape(field))
     } else {
         field.to_string()

@@ -59,7 +59,7 @@ pub fn compile(pattern: &str, span: Span) -> Result<Pattern> {
         .map_err(|e| {
             let detail = crate::eval::strings::regex_error_detail(&e);
             Diagnostic::at(
-                format!("this regular expression does not compile: {detail}"),
+                format!("the regular expression \"{pattern}\" does not compile: {detail}"),
                 span,
             )
         })?;

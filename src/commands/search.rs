@@ -6,10 +6,15 @@
 //! and   := or ( [AND] or )*          implicit AND between terms
 //! or    := not ( OR not )*           OR binds tighter than AND in search (SPL-SEMANTICS 3)
 //! not   := NOT not | primary
-//! primary := "(" and? ")" | "[" subsearch "]" | field op value | field IN "(" values ")"
+//! primary := "(" and? ")" | "[" subsearch "]" | (field | "quoted name") op value | field IN "(" values ")"
 //!          | TERM "(" word ")" | CASE "(" word ")" | "phrase" | word
-//! op    := = | != | < | <= | > | >=
+//! op    := = | == | != | < | <= | > | >=
 //! ```
+//! Whitespace around an operator does not change it: `eventName = StopLogging`, `eventName= X` and
+//! `field =value` are comparisons, as in Splunk; after the operator and its spaces the next word or quoted
+//! string is the value (none at the end of the text or before a bracket, parenthesis or `|`: `x=` matches the
+//! empty value). A double-quoted string before an operator is a field name (`"user name"=bob`, the form
+//! `format` writes); a quoted string that no operator follows is a phrase.
 //! IN-list values are separated by commas or spaces (a trailing comma is allowed); quoted and unquoted pieces
 //! written together are one value (`""*x*""` is `*x*`). In an unquoted value a backslash escapes the next
 //! character (`\"` is a quote, not the start of a string).
@@ -215,6 +220,10 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         }
         Some('"') => {
             let (text, span) = c.quoted()?;
+            // `"user name"=bob`, `"a.b" = x`: a quoted name before an operator is a field
+            if let Some(op) = operator_after_space(c) {
+                return comparison(c, text, op, start);
+            }
             return Ok(SearchExpr::Term {
                 text,
                 phrase: true,
@@ -232,49 +241,14 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         .find(|ch: char| is_word_end(ch) || matches!(ch, '=' | '!' | '<' | '>'))
         .unwrap_or(rest.len());
     let name = &rest[..name_len];
-    let after = &rest[name_len..];
-    let op = if after.starts_with("!=") {
-        Some((CmpOp::Ne, 2))
-    } else if after.starts_with("<=") {
-        Some((CmpOp::Le, 2))
-    } else if after.starts_with(">=") {
-        Some((CmpOp::Ge, 2))
-    } else if after.starts_with("==") {
-        Some((CmpOp::Eq, 2))
-    } else if after.starts_with('=') {
-        Some((CmpOp::Eq, 1))
-    } else if after.starts_with('<') {
-        Some((CmpOp::Lt, 1))
-    } else if after.starts_with('>') {
-        Some((CmpOp::Gt, 1))
-    } else {
-        None
-    };
-    if let (false, Some((op, oplen))) = (name.is_empty(), op) {
-        c.pos += name_len + oplen;
-        let (value, quoted) = if c.at('"') {
-            (c.quoted()?.0, true)
-        } else {
-            // `field=` with nothing after it matches the empty value
-            (unquoted_word(c), false)
-        };
-        let span = Span::new(start, c.pos);
-        if op == CmpOp::Eq
-            && (name.eq_ignore_ascii_case("earliest") || name.eq_ignore_ascii_case("latest"))
-        {
-            return Ok(SearchExpr::Time {
-                latest: name.eq_ignore_ascii_case("latest"),
-                value,
-                span,
-            });
+    if !name.is_empty() {
+        let save = c.pos;
+        c.pos += name_len;
+        // `field=value`, and with spaces around the operator: `field = value`, `field =value`
+        if let Some(op) = operator_after_space(c) {
+            return comparison(c, name.to_string(), op, start);
         }
-        return Ok(SearchExpr::Compare {
-            field: name.to_string(),
-            op,
-            value,
-            quoted,
-            span,
-        });
+        c.pos = save;
     }
     // TERM(x) / CASE(x)
     let word_len = rest.find(is_word_end).unwrap_or(rest.len());
@@ -350,6 +324,68 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         });
     }
     Err(c.expected("a search term"))
+}
+
+/// The comparison operator at the cursor, after any whitespace, consumed with the whitespace after it.
+/// Nothing is consumed when no operator follows. Splunk reads `a = b`, `a= b` and `a =b` as `a=b`.
+fn operator_after_space(c: &mut Cursor) -> Option<CmpOp> {
+    let save = c.pos;
+    c.ws();
+    let r = c.rest();
+    let (op, len) = if r.starts_with("!=") {
+        (CmpOp::Ne, 2)
+    } else if r.starts_with("<=") {
+        (CmpOp::Le, 2)
+    } else if r.starts_with(">=") {
+        (CmpOp::Ge, 2)
+    } else if r.starts_with("==") {
+        (CmpOp::Eq, 2)
+    } else if r.starts_with('=') {
+        (CmpOp::Eq, 1)
+    } else if r.starts_with('<') {
+        (CmpOp::Lt, 1)
+    } else if r.starts_with('>') {
+        (CmpOp::Gt, 1)
+    } else {
+        c.pos = save;
+        return None;
+    };
+    c.pos += len;
+    // whitespace after the operator: the value is the next word (`eventName= ConsoleLogin`); at the
+    // end of the text or of a group (`x=`, `x= )`) the value is empty, as it is written without spaces
+    let before_ws = c.pos;
+    c.ws();
+    if at_expr_end(c) || c.at('(') || c.at('[') {
+        c.pos = before_ws;
+    }
+    Some(op)
+}
+
+/// The value after `field <op>` (the cursor is past the operator and its spaces).
+fn comparison(c: &mut Cursor, name: String, op: CmpOp, start: usize) -> Result<SearchExpr> {
+    let (value, quoted) = if c.at('"') {
+        (c.quoted()?.0, true)
+    } else {
+        // `field=` with nothing after it matches the empty value
+        (unquoted_word(c), false)
+    };
+    let span = Span::new(start, c.pos);
+    if op == CmpOp::Eq
+        && (name.eq_ignore_ascii_case("earliest") || name.eq_ignore_ascii_case("latest"))
+    {
+        return Ok(SearchExpr::Time {
+            latest: name.eq_ignore_ascii_case("latest"),
+            value,
+            span,
+        });
+    }
+    Ok(SearchExpr::Compare {
+        field: name,
+        op,
+        value,
+        quoted,
+        span,
+    })
 }
 
 /// An unquoted value up to a word end. A backslash escapes the next character, so `\"` is a quote that
@@ -472,8 +508,10 @@ impl Matcher {
                 text,
                 phrase,
                 case_sensitive,
-                ..
-            } => Matcher::Term(TermMatch::new(text, *phrase, *case_sensitive)),
+                span,
+            } => Matcher::Term(TermMatch::new(text, *phrase, *case_sensitive).map_err(|e| {
+                Diagnostic::at(format!("cannot match the search term `{text}`: {e}"), *span)
+            })?),
             SearchExpr::Time {
                 latest,
                 value,
@@ -698,26 +736,80 @@ fn is_breaker(b: u8) -> bool {
 #[derive(Clone, Debug)]
 pub struct TermMatch {
     parts: Vec<String>,
-    wildcard: bool,
+    wildcard: Option<Wildcard>,
     case_sensitive: bool,
 }
 
+/// How a term with `*` is matched, decided once when the search is planned.
+#[derive(Clone, Debug)]
+enum Wildcard {
+    /// By scanning for the parts between the `*`s (see [`TermMatch::wildcard_matches`]).
+    Parts,
+    /// By a regex, when a part after the first holds a major breaker (the scan's leftmost choice of a part
+    /// is then not always right).
+    Regex(regex::bytes::Regex),
+}
+
+/// Splunk's major breakers: what a `*` inside a term does not run across.
+fn is_major_breaker(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b'[' | b']'
+                | b'<'
+                | b'>'
+                | b'('
+                | b')'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'!'
+                | b';'
+                | b','
+                | b'\''
+                | b'"'
+        )
+}
+
 impl TermMatch {
-    pub fn new(text: &str, _phrase: bool, case_sensitive: bool) -> TermMatch {
+    /// The matcher of a term; `Err` says why a wildcard term's pattern does not compile.
+    pub fn new(
+        text: &str,
+        _phrase: bool,
+        case_sensitive: bool,
+    ) -> std::result::Result<TermMatch, String> {
         let t = if case_sensitive {
             text.to_string()
         } else {
             text.to_lowercase()
         };
-        TermMatch {
-            wildcard: t.contains('*'),
-            parts: t.split('*').map(str::to_string).collect(),
+        let parts: Vec<String> = t.split('*').map(str::to_string).collect();
+        let wildcard = if !t.contains('*') {
+            None
+        } else if parts
+            .iter()
+            .skip(1)
+            .any(|p| p.bytes().any(is_major_breaker))
+        {
+            let re = wildcard_regex(&parts, case_sensitive);
+            Some(Wildcard::Regex(
+                regex::bytes::RegexBuilder::new(&re)
+                    .size_limit(crate::commands::rex::REGEX_SIZE_LIMIT)
+                    .build()
+                    .map_err(|e| crate::eval::strings::regex_error_detail(&e))?,
+            ))
+        } else {
+            Some(Wildcard::Parts)
+        };
+        Ok(TermMatch {
+            parts,
+            wildcard,
             case_sensitive,
-        }
+        })
     }
 
     /// True when the term occurs in `raw` starting and ending at breakers; `*` matches any run of
-    /// characters inside the text.
+    /// characters other than major breakers.
     pub fn matches(&self, raw: &str) -> bool {
         let owned;
         let hay: &[u8] = if self.case_sensitive || raw.is_ascii() {
@@ -726,19 +818,113 @@ impl TermMatch {
             owned = raw.to_lowercase();
             owned.as_bytes()
         };
+        match &self.wildcard {
+            Some(Wildcard::Regex(re)) => return re.is_match(hay),
+            Some(Wildcard::Parts) => return self.wildcard_matches(hay),
+            None => {}
+        }
         let first = self.parts.first().map(|s| s.as_bytes()).unwrap_or(b"");
-        if !self.wildcard {
-            if first.is_empty() {
+        if first.is_empty() {
+            return true;
+        }
+        self.find_bounded(hay, first, true, true)
+    }
+
+    /// The next place of `needle` in `hay` at or after `from`.
+    fn find_from(&self, hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+        let rest = hay.get(from..)?;
+        if self.case_sensitive {
+            memchr::memmem::find(rest, needle).map(|k| k + from)
+        } else {
+            find_ci(rest, needle).map(|k| k + from)
+        }
+    }
+
+    /// A wildcard term without a regex: the first part starts at a breaker (or the text's start), each `*`
+    /// is a run without major breakers, and the last part ends at a breaker (or the text's end). Taking each
+    /// middle part at its leftmost place is right because no part after the first holds a major breaker:
+    /// a later place would only lengthen the runs around it.
+    fn wildcard_matches(&self, hay: &[u8]) -> bool {
+        // the first part starts at a breaker; after a leading `*` (`*x*y`) the first non-empty part may
+        // start anywhere: whatever precedes it back to the last breaker is the run
+        let anchored = self.parts.first().is_some_and(|p| !p.is_empty());
+        let Some(at) = self.parts.iter().position(|p| !p.is_empty()) else {
+            return true;
+        };
+        let (Some(first), Some(rest)) = (self.parts.get(at), self.parts.get(at + 1..)) else {
+            return true;
+        };
+        if rest.is_empty() {
+            // `*x`: only the end of `x` is bounded
+            return self.rest_matches(hay, 0, self.parts.get(at..).unwrap_or_default(), false);
+        }
+        let first = first.as_bytes();
+        let mut i = 0;
+        while let Some(k) = self.find_from(hay, i, first) {
+            let left = !anchored || k == 0 || hay.get(k - 1).copied().is_some_and(is_breaker);
+            if left && self.rest_matches(hay, k + first.len(), rest, true) {
                 return true;
             }
-            return self.find_bounded(hay, first, true, true);
+            i = k + 1;
         }
-        // wildcard: anchor on the first non-empty part, then check the rest in order up to a breaker
-        let re = self.to_regex();
-        match regex::bytes::Regex::new(&re) {
-            Ok(r) => r.is_match(hay),
-            Err(_) => false,
+        false
+    }
+
+    /// The parts after a `*` each, from `pos`; `bounded`: the run before the next part may not hold a major
+    /// breaker (false only for a leading `*`, where `parts` is one part).
+    fn rest_matches(
+        &self,
+        hay: &[u8],
+        mut pos: usize,
+        parts: &[String],
+        mut bounded: bool,
+    ) -> bool {
+        let Some((last, middle)) = parts.split_last() else {
+            return true;
+        };
+        let run_ok = |from: usize, to: usize| {
+            hay.get(from..to)
+                .is_some_and(|r| !r.iter().copied().any(is_major_breaker))
+        };
+        for p in middle {
+            let p = p.as_bytes();
+            if p.is_empty() {
+                continue;
+            }
+            let Some(j) = self.find_from(hay, pos, p) else {
+                return false;
+            };
+            if bounded && !run_ok(pos, j) {
+                return false;
+            }
+            pos = j + p.len();
+            bounded = true;
         }
+        let last = last.as_bytes();
+        if last.is_empty() {
+            // the run goes on to the next breaker or the end, either of which ends the term
+            return true;
+        }
+        // the last part may start no later than the first major breaker after `pos`
+        let limit = if bounded {
+            hay.get(pos..)
+                .and_then(|r| r.iter().position(|&b| is_major_breaker(b)))
+                .map_or(hay.len(), |m| pos + m)
+        } else {
+            hay.len()
+        };
+        let mut i = pos;
+        while let Some(j) = self.find_from(hay, i, last) {
+            if j > limit {
+                return false;
+            }
+            let end = j + last.len();
+            if end == hay.len() || hay.get(end).copied().is_some_and(is_breaker) {
+                return true;
+            }
+            i = j + 1;
+        }
+        false
     }
 
     fn find_bounded(&self, hay: &[u8], needle: &[u8], left: bool, right: bool) -> bool {
@@ -764,25 +950,27 @@ impl TermMatch {
         }
         false
     }
+}
 
-    fn to_regex(&self) -> String {
-        let breakers = r#"\s\[\]<>(){}|!;,'"*&?+/:=@.\-$#%\\_"#;
-        let mut re = String::new();
-        if !self.case_sensitive {
-            re.push_str("(?i-u)");
-        } else {
-            re.push_str("(?-u)");
-        }
-        re.push_str(&format!("(?:^|[{breakers}])"));
-        for (i, p) in self.parts.iter().enumerate() {
-            if i > 0 {
-                re.push_str(r#"[^\s\[\]<>(){}|!;,'"]*?"#);
-            }
-            re.push_str(&regex::escape(p));
-        }
-        re.push_str(&format!("(?:$|[{breakers}])"));
-        re
+/// The regex of a wildcard term (`parts` split at `*`): it starts and ends at a breaker or the text's
+/// ends, and each `*` is a run of characters other than major breakers.
+fn wildcard_regex(parts: &[String], case_sensitive: bool) -> String {
+    let breakers = r#"\s\[\]<>(){}|!;,'"*&?+/:=@.\-$#%\\_"#;
+    let mut re = String::new();
+    if !case_sensitive {
+        re.push_str("(?i-u)");
+    } else {
+        re.push_str("(?-u)");
     }
+    re.push_str(&format!("(?:^|[{breakers}])"));
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            re.push_str(r#"[^\s\[\]<>(){}|!;,'"]*?"#);
+        }
+        re.push_str(&regex::escape(p));
+    }
+    re.push_str(&format!("(?:$|[{breakers}])"));
+    re
 }
 
 /// `user=user`: in `search` the right side is a value, so this compares the field with its own name as
@@ -915,17 +1103,275 @@ mod tests {
     #[test]
     fn terms_match_whole_tokens() {
         let raw = r#"{"errorCode":"AccessDenied","user":"a.b"}"#;
-        assert!(TermMatch::new("accessdenied", false, false).matches(raw));
-        assert!(!TermMatch::new("access", false, false).matches(raw));
-        assert!(TermMatch::new("access*", false, false).matches(raw));
-        assert!(TermMatch::new("a.b", false, false).matches(raw));
-        assert!(TermMatch::new("b", false, false).matches(raw));
+        assert!(TermMatch::new("accessdenied", false, false)
+            .unwrap()
+            .matches(raw));
+        assert!(!TermMatch::new("access", false, false).unwrap().matches(raw));
+        assert!(TermMatch::new("access*", false, false)
+            .unwrap()
+            .matches(raw));
+        assert!(TermMatch::new("a.b", false, false).unwrap().matches(raw));
+        assert!(TermMatch::new("b", false, false).unwrap().matches(raw));
+    }
+
+    #[test]
+    fn wildcard_terms_match_as_their_regex_does() {
+        // a small deterministic generator: terms and texts over an alphabet of letters and breakers
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let text_chars = b"abAB.-_:= ,\"/";
+        let term_chars = b"abAB.-_:*";
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let term: String = (0..1 + next(6))
+                .map(|_| term_chars[next(term_chars.len())] as char)
+                .collect();
+            if !term.contains('*') {
+                continue;
+            }
+            let text: String = (0..next(14))
+                .map(|_| text_chars[next(text_chars.len())] as char)
+                .collect();
+            for case_sensitive in [false, true] {
+                let m = TermMatch::new(&term, false, case_sensitive).unwrap();
+                let t = if case_sensitive {
+                    term.clone()
+                } else {
+                    term.to_lowercase()
+                };
+                let parts: Vec<String> = t.split('*').map(str::to_string).collect();
+                let re = regex::bytes::Regex::new(&wildcard_regex(&parts, case_sensitive)).unwrap();
+                assert_eq!(
+                    m.matches(&text),
+                    re.is_match(text.as_bytes()),
+                    "term {term:?} over {text:?} (case-sensitive: {case_sensitive})"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // a part after the first with a major breaker goes by the regex
+        let m = TermMatch::new("a*b,c", false, false).unwrap();
+        assert!(matches!(m.wildcard, Some(Wildcard::Regex(_))));
+        assert!(m.matches("x ab,c y") && !m.matches("a b,c"));
+        let m = TermMatch::new("describe*instances", false, false).unwrap();
+        assert!(matches!(m.wildcard, Some(Wildcard::Parts)));
+        assert!(m.matches(r#"{"eventName":"DescribeSpotInstances"}"#));
+        assert!(!m.matches(r#"{"eventName":"DescribeSpot Instances"}"#));
+        assert!(!m.matches(r#"{"eventName":"XDescribeInstances"}"#));
+        assert!(!m.matches(r#"{"eventName":"DescribeInstancesX"}"#));
     }
 
     #[test]
     fn empty_group_and_subsearch_parse() {
         assert_eq!(p("NOT ()"), SearchExpr::Not(Box::new(SearchExpr::Empty)));
         assert!(matches!(p("NOT [ | inputlookup x ]"), SearchExpr::Not(_)));
+    }
+
+    fn cmp(field: &str, op: CmpOp, value: &str, quoted: bool) -> SearchExpr {
+        SearchExpr::Compare {
+            field: field.into(),
+            op,
+            value: value.into(),
+            quoted,
+            span: Span::default(),
+        }
+    }
+
+    /// The expression with every span zeroed, to compare shapes.
+    fn shape(e: SearchExpr) -> SearchExpr {
+        match e {
+            SearchExpr::And(v) => SearchExpr::And(v.into_iter().map(shape).collect()),
+            SearchExpr::Or(v) => SearchExpr::Or(v.into_iter().map(shape).collect()),
+            SearchExpr::Not(x) => SearchExpr::Not(Box::new(shape(*x))),
+            SearchExpr::Compare {
+                field,
+                op,
+                value,
+                quoted,
+                ..
+            } => SearchExpr::Compare {
+                field,
+                op,
+                value,
+                quoted,
+                span: Span::default(),
+            },
+            SearchExpr::Term {
+                text,
+                phrase,
+                case_sensitive,
+                ..
+            } => SearchExpr::Term {
+                text,
+                phrase,
+                case_sensitive,
+                span: Span::default(),
+            },
+            SearchExpr::Time { latest, value, .. } => SearchExpr::Time {
+                latest,
+                value,
+                span: Span::default(),
+            },
+            SearchExpr::In { field, values, .. } => SearchExpr::In {
+                field,
+                values,
+                span: Span::default(),
+            },
+            other => other,
+        }
+    }
+
+    #[test]
+    fn spaces_around_an_operator_do_not_change_it() {
+        for text in [
+            "eventName=StopLogging",
+            "eventName = StopLogging",
+            "eventName= StopLogging",
+            "eventName =StopLogging",
+            "eventName\n=\tStopLogging",
+        ] {
+            assert_eq!(
+                shape(p(text)),
+                cmp("eventName", CmpOp::Eq, "StopLogging", false),
+                "{text:?}"
+            );
+        }
+        for (text, op) in [
+            ("n != 3", CmpOp::Ne),
+            ("n < 3", CmpOp::Lt),
+            ("n <= 3", CmpOp::Le),
+            ("n > 3", CmpOp::Gt),
+            ("n >= 3", CmpOp::Ge),
+            ("n == 3", CmpOp::Eq),
+        ] {
+            assert_eq!(shape(p(text)), cmp("n", op, "3", false), "{text}");
+        }
+        assert_eq!(
+            shape(p(r#"MFAUsed = "Yes""#)),
+            cmp("MFAUsed", CmpOp::Eq, "Yes", true)
+        );
+        assert_eq!(
+            shape(p("NOT a = b")),
+            SearchExpr::Not(Box::new(cmp("a", CmpOp::Eq, "b", false)))
+        );
+        // at the end of the text, of a group or before a bracket the value is empty, as in `x=`
+        assert_eq!(shape(p("x =")), cmp("x", CmpOp::Eq, "", false));
+        assert_eq!(shape(p("x= ")), cmp("x", CmpOp::Eq, "", false));
+        assert_eq!(
+            shape(p("(x = )")),
+            cmp("x", CmpOp::Eq, "", false),
+            "an empty value before `)`"
+        );
+        assert_eq!(
+            shape(p("x = (a)")),
+            SearchExpr::And(vec![cmp("x", CmpOp::Eq, "", false), shape(p("a"))])
+        );
+        assert_eq!(
+            shape(p("earliest = -24h latest= now")),
+            SearchExpr::And(vec![
+                SearchExpr::Time {
+                    latest: false,
+                    value: "-24h".into(),
+                    span: Span::default()
+                },
+                SearchExpr::Time {
+                    latest: true,
+                    value: "now".into(),
+                    span: Span::default()
+                },
+            ])
+        );
+        // two comparisons, each with spaces
+        assert_eq!(
+            shape(p("a = 1 b != 2")),
+            SearchExpr::And(vec![
+                cmp("a", CmpOp::Eq, "1", false),
+                cmp("b", CmpOp::Ne, "2", false)
+            ])
+        );
+        // IN lists and plain terms are unaffected
+        assert_eq!(
+            shape(p("x IN (a, b)")),
+            SearchExpr::In {
+                field: "x".into(),
+                values: vec!["a".into(), "b".into()],
+                span: Span::default()
+            }
+        );
+        assert!(matches!(p("a b"), SearchExpr::And(v) if v.len() == 2));
+    }
+
+    #[test]
+    fn spaces_around_an_operator_in_a_later_search_and_a_subsearch() {
+        let q = crate::parse::parse_query("a [ search b = 1 ] | search c >= 2").unwrap();
+        let crate::commands::Command::Search(first) = &q.stages[0].command else {
+            panic!()
+        };
+        let Some(SearchExpr::And(v)) = &first.expr else {
+            panic!("{first:?}")
+        };
+        let SearchExpr::Subsearch(sub, _) = &v[1] else {
+            panic!("{v:?}")
+        };
+        let crate::commands::Command::Search(inner) = &sub.stages[0].command else {
+            panic!()
+        };
+        assert_eq!(
+            inner.expr.clone().map(shape),
+            Some(cmp("b", CmpOp::Eq, "1", false))
+        );
+        let crate::commands::Command::Search(later) = &q.stages[1].command else {
+            panic!()
+        };
+        assert_eq!(
+            later.expr.clone().map(shape),
+            Some(cmp("c", CmpOp::Ge, "2", false))
+        );
+    }
+
+    #[test]
+    fn a_quoted_name_before_an_operator_is_a_field() {
+        assert_eq!(
+            shape(p(r#""additionalEventData.MFAUsed"=No"#)),
+            cmp("additionalEventData.MFAUsed", CmpOp::Eq, "No", false)
+        );
+        assert_eq!(
+            shape(p(r#""user name" = "bob""#)),
+            cmp("user name", CmpOp::Eq, "bob", true)
+        );
+        assert_eq!(shape(p(r#""a\"b"!=1"#)), cmp("a\"b", CmpOp::Ne, "1", false));
+        // a quoted string with no operator after it stays a phrase
+        assert!(matches!(
+            p(r#""access denied" x"#),
+            SearchExpr::And(v) if matches!(&v[0], SearchExpr::Term { phrase: true, text, .. } if text == "access denied")
+        ));
+        assert!(matches!(
+            p(r#""a=b""#),
+            SearchExpr::Term { phrase: true, .. }
+        ));
+    }
+
+    #[test]
+    fn formatted_rows_read_back_as_the_same_comparisons() {
+        let mut ev = Event::new();
+        ev.set("user name", Value::str("bob"));
+        ev.set("a.b", Value::str("x\"y"));
+        ev.set("c(d)", Value::str("1"));
+        let text = crate::commands::format::Format::default().text(&[ev]);
+        assert_eq!(
+            shape(p(&text)),
+            SearchExpr::And(vec![
+                cmp("user name", CmpOp::Eq, "bob", true),
+                cmp("a.b", CmpOp::Eq, "x\"y", true),
+                cmp("c(d)", CmpOp::Eq, "1", true),
+            ])
+        );
     }
 
     #[test]

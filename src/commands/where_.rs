@@ -4,9 +4,11 @@
 //! where <expression>
 //! ```
 //! Unlike `search`, comparisons are case-sensitive, a bare word is a field name and a double-quoted text is
-//! a string (SPL-SEMANTICS 6). A comparison with a null field is false.
+//! a string (SPL-SEMANTICS 6). A comparison with a null field is false. A `[subsearch]` in the expression is
+//! run first and its text put in its place before the expression is read (`where [search ... | return x]`
+//! is `where x="v"`), as in [`super::eval`].
 
-use super::eval::parse_error;
+use super::eval::{parse_error, substituted_error, WithSubsearches};
 use super::{Context, Operator};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::eval::{self, EvalContext, Expr};
@@ -17,6 +19,9 @@ use crate::parse::Cursor;
 pub struct Where {
     pub expr: Expr,
     pub span: Span,
+    /// The expression's `[subsearch]`es, until the plan runs them and parses the text with their text in
+    /// place ([`Where::resolve`]; see [`super::eval`]); `expr` is then the text with each read as `null()`.
+    pub subsearches: Option<WithSubsearches>,
 }
 
 impl PartialEq for Where {
@@ -32,8 +37,31 @@ impl Where {
         if text.trim().is_empty() {
             return Err(Diagnostic::at("expected an expression after `where`", span));
         }
+        if let Some(subs) = WithSubsearches::split(c, text, span.start)? {
+            let placeholder = subs.placeholder();
+            let expr = eval::parse_expr(&placeholder)
+                .or_else(|_| eval::parse_expr("null()"))
+                .map_err(|e| parse_error(e, span.start))?;
+            return Ok(Where {
+                expr,
+                span,
+                subsearches: Some(subs),
+            });
+        }
         let expr = eval::parse_expr(text).map_err(|e| parse_error(e, span.start))?;
-        Ok(Where { expr, span })
+        Ok(Where {
+            expr,
+            span,
+            subsearches: None,
+        })
+    }
+
+    /// Read the expression from `text`, the stage text with its subsearches' text in place.
+    pub fn resolve(&mut self, text: &str) -> Result<()> {
+        self.expr =
+            eval::parse_expr(text).map_err(|e| substituted_error("where", text, e, self.span))?;
+        self.subsearches = None;
+        Ok(())
     }
 }
 
@@ -60,11 +88,19 @@ impl super::SplCommand for Where {
         super::expr_lints(&self.eval_exprs())
     }
 
+    fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {
+        self.subsearches
+            .as_ref()
+            .map(|s| s.pipelines().collect())
+            .unwrap_or_default()
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(WhereOp {
             expr: self.expr.clone(),
             ctx: ctx.eval,
             span: self.span,
+            unresolved: self.subsearches.is_some(),
         }))
     }
 }
@@ -73,10 +109,14 @@ struct WhereOp {
     expr: Expr,
     ctx: EvalContext,
     span: Span,
+    unresolved: bool,
 }
 
 impl Operator for WhereOp {
     fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
+        if self.unresolved {
+            return Err(Diagnostic::at("internal: subsearch was not run", self.span));
+        }
         let v = self.expr.eval(&ev, &self.ctx).map_err(|e| {
             Diagnostic::at(
                 format!("where: {}", e.message),

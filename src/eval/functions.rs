@@ -456,26 +456,29 @@ impl Call {
             Searchmatch => Err(self.fail(span, "not supported; use `match` or `like` instead")),
 
             // ---- text tests
+            // the pattern first: one that does not compile is an error even where the subject is null
             Like => {
-                let Some(v) = self.value(0, s)? else {
-                    return Ok(bool_ev(false));
-                };
                 let re = match &self.pre {
                     Pre::Regex(r) => Cow::Borrowed(r),
                     _ => {
                         let Some(p) = self.string(1, s)? else {
                             return Ok(bool_ev(false));
                         };
-                        Cow::Owned(super::strings::like_regex(&p).map_err(|e| self.fail(span, e))?)
+                        Cow::Owned(super::strings::like_regex(&p).map_err(|e| {
+                            self.fail(span, format!("the LIKE pattern {e} does not compile"))
+                        })?)
                     }
+                };
+                let Some(v) = self.value(0, s)? else {
+                    return Ok(bool_ev(false));
                 };
                 Ok(bool_ev(v.values().iter().any(|x| re.is_match(&x.text()))))
             }
             Match => {
-                let Some(v) = self.value(0, s)? else {
+                let Some(re) = self.regex(1, s, span)? else {
                     return Ok(bool_ev(false));
                 };
-                let Some(re) = self.regex(1, s, span)? else {
+                let Some(v) = self.value(0, s)? else {
                     return Ok(bool_ev(false));
                 };
                 Ok(bool_ev(v.values().iter().any(|x| re.is_match(&x.text()))))

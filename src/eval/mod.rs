@@ -83,6 +83,12 @@ pub(crate) enum Kind {
         negated: bool,
     },
     Call(Box<functions::Call>),
+    /// `x LIKE "literal"` (`negated`: `x NOT LIKE ...`): the pattern compiled once, when parsed.
+    Like {
+        subject: Box<Expr>,
+        pattern: regex::Regex,
+        negated: bool,
+    },
     /// A call Splunk accepts that spelunk cannot evaluate (a Splunk function spelunk lacks, or a literal
     /// regex that needs PCRE-only features): parsed so the whole search can be checked, refused when run.
     Unsupported(Box<Unsupported>),
@@ -335,6 +341,7 @@ impl Expr {
                 a.walk(f);
                 b.walk(f);
             }
+            Kind::Like { subject, .. } => subject.walk(f),
             Kind::In { subject, list, .. } => {
                 subject.walk(f);
                 for e in list {
@@ -395,6 +402,19 @@ impl Expr {
             }),
             Kind::Not(e) => Ok(Some(Ev::Bool(!truth(&e.ev(s)?)))),
             Kind::Binary(op, a, b) => self.binary(*op, a, b, s),
+            Kind::Like {
+                subject,
+                pattern,
+                negated,
+            } => {
+                // as `compare_op`: a null subject makes both LIKE and NOT LIKE false
+                let Some(v) = subject.ev(s)? else {
+                    return Ok(Some(Ev::Bool(false)));
+                };
+                let v = v.into_value();
+                let m = v.values().iter().any(|x| pattern.is_match(&x.text()));
+                Ok(Some(Ev::Bool(m != *negated)))
+            }
             Kind::In {
                 subject,
                 list,
@@ -500,7 +520,8 @@ fn compare_op(op: BinOp, l: &Option<Ev>, r: &Option<Ev>) -> Result<Option<Ev>, S
         BinOp::Le => any_pair(&l, &r, |o| o != Ordering::Greater),
         BinOp::Ge => any_pair(&l, &r, |o| o != Ordering::Less),
         BinOp::Like | BinOp::NotLike => {
-            let re = strings::like_regex(&r.text())?;
+            let re = strings::like_regex(&r.text())
+                .map_err(|e| format!("the LIKE pattern {e} does not compile"))?;
             let m = l.values().iter().any(|v| re.is_match(&v.text()));
             m == (op == BinOp::Like)
         }

@@ -543,7 +543,29 @@ impl Parser {
             };
             self.bump();
             let right = self.additive()?;
-            left = Self::binary(op, left, right);
+            left = match (op, &right.kind) {
+                // a literal pattern is compiled here, once, not for every event
+                (BinOp::Like | BinOp::NotLike, Kind::Str(p)) => {
+                    let pattern = super::strings::like_regex(p).map_err(|found| ParseError {
+                        offset: right.span.start,
+                        expected: "a LIKE pattern".into(),
+                        found,
+                    })?;
+                    let span = Span {
+                        start: left.span.start,
+                        end: right.span.end,
+                    };
+                    Expr {
+                        kind: Kind::Like {
+                            subject: Box::new(left),
+                            pattern,
+                            negated: op == BinOp::NotLike,
+                        },
+                        span,
+                    }
+                }
+                _ => Self::binary(op, left, right),
+            };
         }
         Ok(left)
     }

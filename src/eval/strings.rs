@@ -166,7 +166,7 @@ pub(crate) fn like_regex(pattern: &str) -> Result<Regex, String> {
         }
     }
     re.push('$');
-    Regex::new(&re).map_err(|e| format!("bad LIKE pattern \"{pattern}\": {e}"))
+    Regex::new(&re).map_err(|e| format!("\"{pattern}\" ({})", regex_error_detail(&e)))
 }
 
 /// A `replace` replacement in the `regex` crate's syntax: Splunk's `\1` is `${1}`, and a literal `$` is `$$`.

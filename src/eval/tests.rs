@@ -1009,3 +1009,38 @@ fn random_token_soup_never_panics() {
         let _ = parse_assignments(&src);
     }
 }
+
+#[test]
+fn a_literal_like_pattern_is_compiled_when_parsed() {
+    let e = parse_expr("name LIKE \"Al%\"").unwrap();
+    assert!(matches!(e.kind, Kind::Like { negated: false, .. }), "{e:?}");
+    let e = parse_expr("name NOT LIKE \"B_b\"").unwrap();
+    assert!(matches!(e.kind, Kind::Like { negated: true, .. }), "{e:?}");
+    assert_eq!(e.fields(), ["name"]);
+    // same answers as the function and as a pattern computed at run time
+    for (op, fun) in [
+        ("name LIKE \"Al%\"", "like(name, \"Al%\")"),
+        ("name LIKE \"al%\"", "like(name, \"al%\")"),
+        ("mv LIKE \"%y\"", "like(mv, \"%y\")"),
+        ("missing LIKE \"%\"", "like(missing, \"%\")"),
+        ("name LIKE \"A_ice\"", "like(name, \"A_ice\")"),
+        ("name LIKE \"A.ice\"", "like(name, \"A.ice\")"),
+    ] {
+        assert_eq!(t(op), t(fun), "{op}");
+    }
+    assert_eq!(t("name LIKE \"A\" . \"%\""), "true");
+    assert_eq!(t("missing NOT LIKE \"%\""), "false");
+    assert_eq!(t("name NOT LIKE \"B%\""), "true");
+}
+
+#[test]
+fn a_pattern_that_does_not_compile_is_an_error_naming_it() {
+    // literal: when parsed
+    let e = perr("match(name, \"(a\")");
+    assert!(e.to_string().contains("\"(a\""), "{e}");
+    // computed: when run, also where the subject is null (never a silent no-match)
+    for src in ["match(name, pattern)", "match(missing, pattern)"] {
+        let err = parse_expr(src).unwrap().eval(&event(), &ctx()).unwrap_err();
+        assert!(err.message.contains("\"(\""), "{src}: {}", err.message);
+    }
+}
