@@ -58,11 +58,47 @@ pub fn parse_command_pipeline(c: &mut Cursor) -> Result<Pipeline> {
     parse_stages(c, true)
 }
 
+/// Generating commands that a subsearch may start with without a `|` (`[inputlookup users.csv | fields
+/// user]`, `append [tstats count ...]`): Search Manual, "About subsearches" — the first command of a
+/// subsearch is a generating command; a subsearch that starts with none is an implied `search`.
+const SUBSEARCH_GENERATING: &[&str] = &[
+    "inputlookup",
+    "inputcsv",
+    "makeresults",
+    "tstats",
+    "mstats",
+    "datamodel",
+    "from",
+    "rest",
+    "metadata",
+    "metasearch",
+    "eventcount",
+    "dbinspect",
+    "loadjob",
+    "savedsearch",
+    "gentimes",
+    "pivot",
+];
+
+/// Does the text at the cursor start with the name of a generating command, followed by a space, the
+/// end of the stage or a `|`? Nothing is consumed.
+fn at_generating_name(c: &mut Cursor) -> bool {
+    let rest = c.rest();
+    let end = rest
+        .find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+        .unwrap_or(rest.len());
+    let word = rest[..end].to_ascii_lowercase();
+    let next = rest[end..].chars().next();
+    SUBSEARCH_GENERATING.contains(&word.as_str())
+        && next.is_none_or(|ch| ch.is_whitespace() || ch == '|' || ch == ']')
+}
+
 fn parse_stages(c: &mut Cursor, command_first: bool) -> Result<Pipeline> {
     let start = c.pos;
     let mut stages = Vec::new();
     c.ws();
-    if command_first && !c.at('|') && !c.at_stage_end() {
+    let generating_first = c.depth > 0 && !c.at('|') && at_generating_name(c);
+    if (command_first || generating_first) && !c.at('|') && !c.at_stage_end() {
         let s = c.pos;
         let (name, name_span) = c.command_name()?;
         let command = commands::parse_command(&name, name_span, c)?;

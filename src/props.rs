@@ -246,6 +246,11 @@ impl Knowledge {
                         class: class.to_string(),
                         matcher,
                     });
+                } else if key.starts_with("EXTRACT-") || key.starts_with("REPORT-") {
+                    // regex extractions would give fields this knowledge leaves out: refuse, never skip
+                    return Err(Diagnostic::new(format!(
+                        "{origin}: {key}: search-time regex extraction (EXTRACT-/REPORT-) is not supported yet; spelunk applies TIME_FIELD, FIELDALIAS-, EVAL- and LOOKUP-"
+                    )));
                 }
             }
             st.lookups.sort_by(|a, b| a.class.cmp(&b.class));
