@@ -30,8 +30,6 @@
 use crate::diag::{Diagnostic, Result};
 use crate::eval::{self, EvalContext, Expr};
 use crate::event::{Event, Field};
-use crate::input::json::Flat;
-use crate::input::parse_time;
 use crate::lookups::{Definition, Lookups, Matcher};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -273,18 +271,12 @@ impl Knowledge {
         self.stanzas.keys()
     }
 
-    /// `_time` of a flattened event of this sourcetype, if it has one that parses.
-    pub fn time_of(&self, sourcetype: &str, flat: &Flat) -> Option<f64> {
-        match self
-            .stanzas
+    /// The field that gives events of this sourcetype their `_time` (its stanza's `TIME_FIELD`), if it
+    /// names one; otherwise the first of [`DEFAULT_TIME_FIELDS`] that parses is used.
+    pub fn time_field(&self, sourcetype: &str) -> Option<&str> {
+        self.stanzas
             .get(sourcetype)
             .and_then(|s| s.time_field.as_deref())
-        {
-            Some(f) => flat.first(f).and_then(|v| parse_time(&v.text())),
-            None => DEFAULT_TIME_FIELDS
-                .iter()
-                .find_map(|f| flat.first(f).and_then(|v| parse_time(&v.text()))),
-        }
     }
 
     /// Apply aliases then calculated fields to an event of this sourcetype.

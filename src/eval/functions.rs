@@ -5,12 +5,12 @@
 //! `like`, `cidrmatch`, `in`) are true when any value passes; numeric functions read the first value;
 //! `mv*` functions take the field as a whole. Functions return null for a null argument unless noted.
 
-use super::strings::regex_arg;
+use super::strings::{regex_arg, round_to};
 use super::{
     compare, in_list, json, num, text, time, truth, Ev, EvalError, Expr, Kind, ParseError, Res,
     Scope, Span,
 };
-use crate::value::{format_num, sort_order, Value};
+use crate::value::{sort_order, Value};
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
@@ -1036,42 +1036,6 @@ fn finite(x: f64) -> Option<Ev> {
     } else {
         None
     }
-}
-
-/// Round half away from zero to `digits` decimals (negative: to tens, hundreds ...). Rounding works on
-/// the number's shortest decimal text, so `round(2.675, 2)` is 2.68 as written, not 2.67 as stored.
-pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
-    if digits <= 0 {
-        let m = 10f64.powi(-digits);
-        return (x / m).round() * m;
-    }
-    half_up_from_text(&format_num(x), digits as usize).unwrap_or_else(|| {
-        let m = 10f64.powi(digits);
-        (x * m).round() / m
-    })
-}
-
-/// Round decimal text half away from zero at `digits` decimals, on the digits as written.
-fn half_up_from_text(text: &str, digits: usize) -> Option<f64> {
-    if text.contains(['e', 'E']) {
-        return None;
-    }
-    let (neg, body) = match text.strip_prefix('-') {
-        Some(b) => (true, b),
-        None => (false, text),
-    };
-    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
-    if frac.len() <= digits {
-        return text.parse().ok();
-    }
-    let keep = frac.get(..digits)?;
-    let next = frac.as_bytes().get(digits).copied()?;
-    let mut n: f64 = format!("{int}.{keep}").parse().ok()?;
-    if next >= b'5' {
-        n += 10f64.powi(-(digits as i32));
-    }
-    let n: f64 = format!("{:.*}", digits, n).parse().ok()?;
-    Some(if neg { -n } else { n })
 }
 
 /// `mvindex`: 0-based, negative from the end, `end` inclusive; out of range is null.

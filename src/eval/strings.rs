@@ -2,7 +2,7 @@
 //! `urldecode`, `tostring`/`tonumber` formats, `printf`, and the IP functions.
 
 use super::ParseError;
-use crate::value::{parse_num, Value};
+use crate::value::{format_num, parse_num, Value};
 use regex::Regex;
 use std::net::IpAddr;
 
@@ -279,7 +279,7 @@ pub(crate) fn tostring(v: &Value, format: Option<&str>) -> Option<String> {
         }),
         "commas" => {
             // Splunk rounds to two decimals and keeps them only when there is a fraction
-            let r = super::functions::round_to(n, 2);
+            let r = round_to(n, 2);
             let text = if r.fract() == 0.0 {
                 format!("{:.0}", r)
             } else {
@@ -663,4 +663,40 @@ fn general_form(n: f64, precision: usize, alt: bool, upper: bool) -> String {
         body
     };
     format!("{body}{tail}")
+}
+
+/// Round half away from zero to `digits` decimals (negative: to tens, hundreds ...). Rounding works on
+/// the number's shortest decimal text, so `round(2.675, 2)` is 2.68 as written, not 2.67 as stored.
+pub(crate) fn round_to(x: f64, digits: i32) -> f64 {
+    if digits <= 0 {
+        let m = 10f64.powi(-digits);
+        return (x / m).round() * m;
+    }
+    half_up_from_text(&format_num(x), digits as usize).unwrap_or_else(|| {
+        let m = 10f64.powi(digits);
+        (x * m).round() / m
+    })
+}
+
+/// Round decimal text half away from zero at `digits` decimals, on the digits as written.
+fn half_up_from_text(text: &str, digits: usize) -> Option<f64> {
+    if text.contains(['e', 'E']) {
+        return None;
+    }
+    let (neg, body) = match text.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, text),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if frac.len() <= digits {
+        return text.parse().ok();
+    }
+    let keep = frac.get(..digits)?;
+    let next = frac.as_bytes().get(digits).copied()?;
+    let mut n: f64 = format!("{int}.{keep}").parse().ok()?;
+    if next >= b'5' {
+        n += 10f64.powi(-(digits as i32));
+    }
+    let n: f64 = format!("{:.*}", digits, n).parse().ok()?;
+    Some(if neg { -n } else { n })
 }

@@ -424,10 +424,7 @@ impl<'k> EventBuilder<'k> {
             Some(st) => st.clone(),
             None => sniff_sourcetype(&self.flat).to_string(),
         };
-        let time = self
-            .knowledge
-            .time_of(&sourcetype, &self.flat)
-            .unwrap_or(fallback_time);
+        let time = time_of(self.knowledge, &sourcetype, &self.flat).unwrap_or(fallback_time);
         let mut ev = Event::with_capacity(self.flat.len() + 6);
         if !plan.drop_raw {
             ev.push(self.f_raw.clone(), Value::str(raw));
@@ -489,6 +486,18 @@ pub fn sniff_sourcetype(flat: &Flat) -> &'static str {
 
 /// Parse a timestamp as Splunk's JSON sourcetypes would: epoch seconds (with fraction), or ISO-8601 /
 /// RFC 3339 text (`2024-03-01T10:15:00Z`, with fraction or offset, or a space instead of `T`, no zone = UTC).
+/// `_time` of a flattened event of `sourcetype`, if it has one that parses: from the field the knowledge
+/// names for the sourcetype, else from the first of the default time fields that parses.
+fn time_of(knowledge: &Knowledge, sourcetype: &str, flat: &json::Flat) -> Option<f64> {
+    let parsed = |f: &str| flat.first(f).and_then(|v| parse_time(&v.text()));
+    match knowledge.time_field(sourcetype) {
+        Some(f) => parsed(f),
+        None => crate::props::DEFAULT_TIME_FIELDS
+            .iter()
+            .find_map(|f| parsed(f)),
+    }
+}
+
 pub fn parse_time(text: &str) -> Option<f64> {
     let t = text.trim();
     if let Some(n) = crate::value::parse_num(t) {
