@@ -37,15 +37,6 @@ impl EventStats {
             span: name_span,
         })
     }
-
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Ok(Box::new(EventStatsOp {
-            by: self.stats.by.clone(),
-            engine: self.stats.engine(ctx.eval, &ctx.limits),
-            groups: Groups::default(),
-            rows: Vec::new(),
-        }))
-    }
 }
 
 struct EventStatsOp {
@@ -101,8 +92,13 @@ impl super::SplCommand for EventStats {
         self.stats.refusals()
     }
 
-    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        EventStats::operator(self, cx, sub)
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(EventStatsOp {
+            by: self.stats.by.clone(),
+            engine: self.stats.engine(ctx.eval, &ctx.limits),
+            groups: Groups::default(),
+            rows: Vec::new(),
+        }))
     }
 }
 

@@ -152,13 +152,6 @@ impl Format {
             )
         }
     }
-
-    pub fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Ok(Box::new(FormatOp {
-            format: self.clone(),
-            rows: Vec::new(),
-        }))
-    }
 }
 
 fn escape(s: &str) -> String {
@@ -202,8 +195,11 @@ impl Operator for FormatOp {
 }
 
 impl super::SplCommand for Format {
-    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Format::operator(self, cx, sub)
+    fn operator(&self, _ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(FormatOp {
+            format: self.clone(),
+            rows: Vec::new(),
+        }))
     }
 }
 

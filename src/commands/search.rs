@@ -698,24 +698,10 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Splunk's major and minor breakers: a bare term must start and end at one of these (or the text's ends).
 fn is_breaker(b: u8) -> bool {
-    b.is_ascii_whitespace()
+    is_major_breaker(b)
         || matches!(
             b,
-            b'[' | b']'
-                | b'<'
-                | b'>'
-                | b'('
-                | b')'
-                | b'{'
-                | b'}'
-                | b'|'
-                | b'!'
-                | b';'
-                | b','
-                | b'\''
-                | b'"'
-                | b'*'
-                | b'&'
+            b'*' | b'&'
                 | b'?'
                 | b'+'
                 | b'/'

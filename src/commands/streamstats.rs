@@ -127,19 +127,6 @@ impl StreamStats {
             span: name_span,
         })
     }
-
-    pub fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        Ok(Box::new(StreamStatsOp {
-            s: self.clone(),
-            ctx: ctx.eval,
-            engine: self.stats.engine(ctx.eval, &ctx.limits),
-            groups: Groups::default(),
-            window: VecDeque::new(),
-            group_windows: Vec::new(),
-            last: None,
-            seq: 0,
-        }))
-    }
 }
 
 /// A row kept in a window: its group, its place in the input and what it gives the aggregates.
@@ -282,8 +269,17 @@ impl super::SplCommand for StreamStats {
         self.stats.refusals()
     }
 
-    fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
-        StreamStats::operator(self, cx, sub)
+    fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
+        Ok(Box::new(StreamStatsOp {
+            s: self.clone(),
+            ctx: ctx.eval,
+            engine: self.stats.engine(ctx.eval, &ctx.limits),
+            groups: Groups::default(),
+            window: VecDeque::new(),
+            group_windows: Vec::new(),
+            last: None,
+            seq: 0,
+        }))
     }
 }
 
