@@ -32,7 +32,8 @@ use std::time::{Duration, Instant};
 /// Options of `spelunk check`.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct CheckArgs {
-    /// Detection YAML files, `.spl` files, or folders of them (default: the current folder).
+    /// Detection YAML files, `.spl` files, or folders of them (default: with `--content`, its `detections/`
+    /// and `baselines/`; otherwise the current folder).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A security_content checkout: its macros/ and lookups/ (default: the checkout a PATH lies in, if any).
@@ -605,11 +606,22 @@ pub fn summarize(reports: &[Report]) -> Summary {
 
 /// Check the detections under `paths`.
 pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
+    let paths = match (&args.content, args.paths.is_empty()) {
+        // `check --content DIR` alone checks that checkout's detections and baselines
+        (Some(dir), true) => ["detections", "baselines"]
+            .iter()
+            .map(|d| dir.join(d))
+            .filter(|p| p.is_dir())
+            .collect(),
+        (None, true) => vec![PathBuf::from(".")],
+        (_, false) => args.paths.clone(),
     };
+    if paths.is_empty() {
+        return Err(format!(
+            "--content `{}` has no detections/ or baselines/ folder: name the files to check",
+            args.content.as_deref().unwrap_or(Path::new(".")).display()
+        ));
+    }
     let content = match &args.content {
         Some(c) => Some(c.clone()),
         None => paths.iter().find_map(|p| content_root_of(p)),

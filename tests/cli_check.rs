@@ -180,3 +180,39 @@ fn a_missing_path_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("`nosuch` does not exist"));
 }
+
+#[test]
+fn content_alone_checks_its_detections_and_baselines() {
+    let content = tempfile::tempdir().unwrap();
+    for d in ["detections/cloud", "baselines", "macros", "lookups"] {
+        std::fs::create_dir_all(content.path().join(d)).unwrap();
+    }
+    write(
+        &content.path().join("detections/cloud"),
+        "d.yml",
+        &detection("`cloudtrail` eventName=Get* | stats count by user"),
+    );
+    write(
+        &content.path().join("baselines"),
+        "b.yml",
+        &detection("| tstats count from datamodel=Change by All_Changes.user"),
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = content.path().to_string_lossy().into_owned();
+    let o = spelunk(elsewhere.path(), &["check", "--content", &dir]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("detections/cloud/d.yml: ok"), "{out}");
+    assert!(
+        out.contains("baselines/b.yml:\n  unsupported command 'tstats'"),
+        "{out}"
+    );
+    assert!(out.contains("parsed: 2/2, runnable: 1/2\n"), "{out}");
+    // a folder that is not a checkout says so instead of checking nothing
+    let o = spelunk(elsewhere.path(), &["check", "--content", "."]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("has no detections/ or baselines/ folder"),
+        "{err}"
+    );
+}

@@ -455,8 +455,9 @@ pub const ALL_COMMANDS: &[&str] = &[
     "crawl",
     "dump",
     "geomfilter",
-    // commands of Splunk apps that published detections use
+    // commands of Splunk apps that published detections and baselines use
     "cyberchef",
+    "dnstwist",
 ];
 
 /// A piece of a parsed command that spelunk cannot run, although it runs the command otherwise: the
