@@ -166,6 +166,7 @@ impl Stats {
             engine: self.engine(ctx, limits),
             groups: Groups::default(),
             seq: 0,
+            cancel: limits.cancel,
         })
     }
 }
@@ -282,6 +283,8 @@ struct StatsOp {
     groups: Groups,
     /// Rows seen (the place of the next row in this part of the input).
     seq: u64,
+    /// Ctrl-C in the shell: looked at while the groups become rows (there may be millions).
+    cancel: crate::limits::Cancel,
 }
 
 impl Operator for StatsOp {
@@ -291,6 +294,7 @@ impl Operator for StatsOp {
             engine: self.engine.fork(),
             groups: Groups::default(),
             seq: 0,
+            cancel: self.cancel,
         }))
     }
 
@@ -316,6 +320,7 @@ impl Operator for StatsOp {
             engine,
             groups,
             seq,
+            ..
         } = self;
         aggregate::for_each_key(&ev, by, |key| {
             let i = groups.slot(key, engine);
@@ -336,7 +341,14 @@ impl Operator for StatsOp {
             out.push(row);
             return Ok(());
         }
-        for g in std::mem::take(&mut self.groups).into_sorted() {
+        for (i, g) in std::mem::take(&mut self.groups)
+            .into_sorted()
+            .into_iter()
+            .enumerate()
+        {
+            if i % 4096 == 0 {
+                self.cancel.check()?;
+            }
             let results = self.engine.results(&g.accs);
             let mut row = Event::with_capacity(self.by.len() + results.len());
             for (f, v) in self.by.iter().zip(g.key) {
@@ -476,6 +488,31 @@ mod tests {
         assert!(e.message.contains("whole number"), "{}", e.message);
         let e = parse("x | stats allnum=maybe count").unwrap_err();
         assert!(e.message.contains("true or false"), "{}", e.message);
+    }
+
+    #[test]
+    fn ctrl_c_stops_making_rows_from_groups() {
+        let s = parse("x | stats count by g").unwrap();
+        let ctx = EvalContext {
+            now: 0.0,
+            tz: chrono_tz::UTC,
+            max_text: crate::eval::MAX_TEXT,
+        };
+        let limits = crate::limits::Limits {
+            cancel: crate::limits::Cancel::new(),
+            ..Default::default()
+        };
+        let mut op = s.operator_limited(ctx, &limits);
+        let mut out = Vec::new();
+        for i in 0..10 {
+            let mut ev = Event::new();
+            ev.set("g", crate::value::Value::str(&i.to_string()));
+            op.push(ev, &mut out).unwrap();
+        }
+        limits.cancel.set(true);
+        let e = op.finish(&mut out).unwrap_err();
+        assert_eq!(e.message, crate::limits::CANCELLED);
+        assert!(out.is_empty());
     }
 
     fn run(q: &str, parts: &[&[(&str, &str, &str)]]) -> Vec<Event> {
