@@ -2,7 +2,7 @@
 //! implied `format` does), then events from the inputs — or the rows of a generating command — pushed
 //! through one operator per stage.
 
-use crate::commands::search::{parse_search_text, Matcher, SearchExpr};
+use crate::commands::search::Matcher;
 use crate::commands::{Command, Context, Kind, Need, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
@@ -163,25 +163,8 @@ pub fn resolve_subsearches(
     reports: &mut Vec<FileReport>,
 ) -> Result<()> {
     for stage in &mut p.stages {
-        match &mut stage.command {
-            Command::Search(s) => {
-                if let Some(e) = &mut s.expr {
-                    resolve_expr(e, env, reports)?;
-                }
-            }
-            Command::Where(w) => {
-                if let Some(subs) = &w.subsearches {
-                    let text = subs.text(|p, span| eval_subsearch_text(p, span, env, reports))?;
-                    w.resolve(&text)?;
-                }
-            }
-            Command::Eval(e) => {
-                if let Some(subs) = &e.subsearches {
-                    let text = subs.text(|p, span| eval_subsearch_text(p, span, env, reports))?;
-                    e.resolve(&text)?;
-                }
-            }
-            _ => {}
+        if let Some(spec) = stage.command.spec_mut() {
+            spec.resolve_subsearches(&mut |p| subsearch_rows(p, env, reports))?;
         }
     }
     Ok(())
@@ -202,72 +185,6 @@ fn subsearch_rows(p: &Pipeline, env: &Env, reports: &mut Vec<FileReport>) -> Res
         res.rows.truncate(env.subsearch_maxout);
     }
     Ok(res.rows)
-}
-
-/// The text a subsearch puts into an eval expression (`where`, `eval`): its rows formatted as for a
-/// search. Refused where the text would not mean what it does in a search: no rows (`NOT ()` is not an
-/// expression), and a field name that `format` must quote (`"user name"="bob"`), which eval reads as a
-/// string, not a field.
-fn eval_subsearch_text(
-    p: &Pipeline,
-    span: crate::diag::Span,
-    env: &Env,
-    reports: &mut Vec<FileReport>,
-) -> Result<String> {
-    let rows = subsearch_rows(p, env, reports)?;
-    let text = format_rows(&rows);
-    let has_terms = text != crate::commands::format::Format::default().emptystr;
-    if !has_terms {
-        return Err(Diagnostic::at(
-            "the subsearch gave no rows: its text `NOT ()` is not an eval expression",
-            span,
-        )
-        .with_help("Splunk puts the subsearch's text in its place before it reads the expression; with no rows that text is `NOT ()`"));
-    }
-    let quoted = rows.iter().flat_map(|r| r.iter()).find(|(k, _)| {
-        !k.starts_with('_')
-            && k.as_ref() != "search"
-            && k.as_ref() != "query"
-            && crate::commands::format::quotes_name(k)
-    });
-    if let Some((k, _)) = quoted {
-        return Err(Diagnostic::at(
-            format!(
-                "the subsearch's rows have the field `{k}`, which its text names in double quotes; in an eval expression that is a string, not the field"
-            ),
-            span,
-        )
-        .with_help("rename the field in the subsearch to a name without spaces or brackets"));
-    }
-    Ok(text)
-}
-
-fn resolve_expr(e: &mut SearchExpr, env: &Env, reports: &mut Vec<FileReport>) -> Result<()> {
-    match e {
-        SearchExpr::And(v) | SearchExpr::Or(v) => {
-            for x in v {
-                resolve_expr(x, env, reports)?;
-            }
-        }
-        SearchExpr::Not(x) => resolve_expr(x, env, reports)?,
-        SearchExpr::Subsearch(p, span) => {
-            let rows = subsearch_rows(p, env, reports)?;
-            let text = format_rows(&rows);
-            let span = *span;
-            let parsed = parse_search_text(&text).map_err(|d| {
-                Diagnostic::at(
-                    format!(
-                        "the subsearch's results do not form a search: {}",
-                        d.message
-                    ),
-                    span,
-                )
-            })?;
-            *e = parsed.unwrap_or(SearchExpr::Empty);
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
@@ -392,7 +309,7 @@ fn run_with(
     let reading = rows.is_none()
         && p.stages
             .first()
-            .is_none_or(|s| matches!(s.command, Command::Search(_)));
+            .is_none_or(|s| s.command.spec().reads_events());
     // the stateless streaming stages at the front run on every core, next to the reading
     let split = if reading {
         p.stages

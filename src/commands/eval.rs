@@ -110,6 +110,11 @@ impl WithSubsearches {
         Ok(out)
     }
 
+    /// The text with each subsearch's rows in its place, formatted for an eval expression.
+    pub fn resolved_text(&self, rows: &mut super::SubsearchRows) -> Result<String> {
+        self.text(|p, span| subsearch_text(&rows(p)?, span))
+    }
+
     /// The text with each subsearch read as `null()`: what the command holds until the plan runs them.
     pub fn placeholder(&self) -> String {
         self.text(|_, _| Ok("null()".to_string()))
@@ -123,6 +128,38 @@ impl WithSubsearches {
             Piece::Text(_) => None,
         })
     }
+}
+
+/// The text a subsearch puts into an eval expression (`where`, `eval`): its rows formatted as for a
+/// search. Refused where the text would not mean what it does in a search: no rows (`NOT ()` is not an
+/// expression), and a field name that `format` must quote (`"user name"="bob"`), which eval reads as a
+/// string, not a field.
+pub fn subsearch_text(rows: &[Event], span: Span) -> Result<String> {
+    let text = super::format::Format::default().text(rows);
+    let has_terms = text != super::format::Format::default().emptystr;
+    if !has_terms {
+        return Err(Diagnostic::at(
+            "the subsearch gave no rows: its text `NOT ()` is not an eval expression",
+            span,
+        )
+        .with_help("Splunk puts the subsearch's text in its place before it reads the expression; with no rows that text is `NOT ()`"));
+    }
+    let quoted = rows.iter().flat_map(|r| r.iter()).find(|(k, _)| {
+        !k.starts_with('_')
+            && k.as_ref() != "search"
+            && k.as_ref() != "query"
+            && super::format::quotes_name(k)
+    });
+    if let Some((k, _)) = quoted {
+        return Err(Diagnostic::at(
+            format!(
+                "the subsearch's rows have the field `{k}`, which its text names in double quotes; in an eval expression that is a string, not the field"
+            ),
+            span,
+        )
+        .with_help("rename the field in the subsearch to a name without spaces or brackets"));
+    }
+    Ok(text)
 }
 
 /// The error for text made by substituting subsearches that does not read as an eval expression.
@@ -212,6 +249,14 @@ impl super::SplCommand for Eval {
 
     fn lints(&self) -> Vec<super::Lint> {
         super::expr_lints(&self.eval_exprs())
+    }
+
+    fn resolve_subsearches(&mut self, rows: &mut super::SubsearchRows) -> Result<()> {
+        if let Some(subs) = &self.subsearches {
+            let text = subs.resolved_text(rows)?;
+            self.resolve(&text)?;
+        }
+        Ok(())
     }
 
     fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {

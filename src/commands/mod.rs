@@ -99,12 +99,21 @@ pub fn expr_lints(exprs: &[(&Expr, usize)]) -> Vec<Lint> {
     out
 }
 
+/// Runs a subsearch to its rows (see [`SplCommand::resolve_subsearches`]).
+pub type SubsearchRows<'a> = dyn FnMut(&Pipeline) -> Result<Vec<Event>> + 'a;
+
 /// What the planner, `check` and (next) the SQL emitter ask of a command. Each command's file implements
 /// it for the command's AST; [`Command::spec`] hands it out, so nothing else matches on command names.
 pub trait SplCommand {
     /// Generating, streaming or stateful (default: stateful, the safe choice).
     fn kind(&self) -> Kind {
         Kind::Stateful
+    }
+
+    /// Does the command, first in a pipeline, read the events of the inputs? Only `search` does (written or
+    /// implied); a generating command makes its own rows, and any other command there has none.
+    fn reads_events(&self) -> bool {
+        false
     }
 
     /// Does spelunk run this command? (Only [`Unsupported`] says no.)
@@ -162,6 +171,13 @@ pub trait SplCommand {
         false
     }
 
+    /// Run the subsearches written inside the command's own arguments (`[ ... ]` in a search expression,
+    /// or in a `where`/`eval` expression) and put their results in their place, before the operator is
+    /// built. `rows` runs one subsearch, with Splunk's subsearch limits, and gives its rows.
+    fn resolve_subsearches(&mut self, _rows: &mut SubsearchRows) -> Result<()> {
+        Ok(())
+    }
+
     /// Build the command's operator. `sub` runs the sub-pipelines it holds.
     fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>>;
 }
@@ -207,6 +223,15 @@ macro_rules! registry {
                     $(Command::$variant(_) => $name,)*
                     Command::Noop => "noop",
                     Command::Unsupported(u) => &u.name,
+                }
+            }
+
+            /// The command, to resolve its subsearches (`None` for the empty stage).
+            pub fn spec_mut(&mut self) -> Option<&mut dyn SplCommand> {
+                match self {
+                    $(Command::$variant(x) => Some(x),)*
+                    Command::Noop => None,
+                    Command::Unsupported(u) => Some(u),
                 }
             }
 

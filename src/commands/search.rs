@@ -981,6 +981,33 @@ fn self_compares(e: &SearchExpr, out: &mut Vec<super::Lint>) {
     }
 }
 
+fn resolve_expr(e: &mut SearchExpr, rows: &mut super::SubsearchRows) -> Result<()> {
+    match e {
+        SearchExpr::And(v) | SearchExpr::Or(v) => {
+            for x in v {
+                resolve_expr(x, rows)?;
+            }
+        }
+        SearchExpr::Not(x) => resolve_expr(x, rows)?,
+        SearchExpr::Subsearch(p, span) => {
+            let text = super::format::Format::default().text(&rows(p)?);
+            let span = *span;
+            let parsed = parse_search_text(&text).map_err(|d| {
+                Diagnostic::at(
+                    format!(
+                        "the subsearch's results do not form a search: {}",
+                        d.message
+                    ),
+                    span,
+                )
+            })?;
+            *e = parsed.unwrap_or(SearchExpr::Empty);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// The subsearches (`[ ... ]`) of a search expression, in order.
 pub fn subsearches<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Pipeline>) {
     match e {
@@ -994,6 +1021,18 @@ pub fn subsearches<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Pipeline>) {
 impl super::SplCommand for Search {
     fn kind(&self) -> super::Kind {
         super::Kind::Streaming
+    }
+
+    fn reads_events(&self) -> bool {
+        true
+    }
+
+    /// Each `[ ... ]` becomes its rows formatted as Splunk's implied `format` does, read as search terms.
+    fn resolve_subsearches(&mut self, rows: &mut super::SubsearchRows) -> Result<()> {
+        match &mut self.expr {
+            Some(e) => resolve_expr(e, rows),
+            None => Ok(()),
+        }
     }
 
     fn needs(&self, after: super::Need) -> super::Need {

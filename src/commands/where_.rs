@@ -88,6 +88,14 @@ impl super::SplCommand for Where {
         super::expr_lints(&self.eval_exprs())
     }
 
+    fn resolve_subsearches(&mut self, rows: &mut super::SubsearchRows) -> Result<()> {
+        if let Some(subs) = &self.subsearches {
+            let text = subs.resolved_text(rows)?;
+            self.resolve(&text)?;
+        }
+        Ok(())
+    }
+
     fn sub_pipelines(&self) -> Vec<&crate::parse::Pipeline> {
         self.subsearches
             .as_ref()
