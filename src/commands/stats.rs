@@ -506,7 +506,7 @@ mod tests {
         let mut out = Vec::new();
         for i in 0..10 {
             let mut ev = Event::new();
-            ev.set("g", crate::value::Value::str(&i.to_string()));
+            ev.set("g", crate::value::Value::str(i.to_string()));
             op.push(ev, &mut out).unwrap();
         }
         limits.cancel.set(true);
