@@ -3,23 +3,18 @@
 //! over crafted events in `tests/fixtures/addon_lookups/`. Every expected row is worked out by hand in
 //! the comments. Says SKIPPED where ../shared is absent (and fails instead when `CI=true`).
 
-use std::path::Path;
 use std::process::Command;
+
+#[path = "common/shared.rs"]
+mod common;
 
 const CONTENT: &str = "../shared/security_content";
 const DATA: &str = "../shared/data/cloudtrail";
 
+/// Both the checkout and the real samples are there (else SKIPPED, or a failure under CI).
 fn present() -> bool {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let ok = root.join(CONTENT).is_dir() && root.join(DATA).is_dir();
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{CONTENT} or {DATA} is absent (CI=true)"
-        );
-        eprintln!("SKIPPED: {CONTENT} or {DATA} is absent");
-    }
-    ok
+    common::shared("security_content", "the published detections").is_some()
+        && common::shared("data/cloudtrail", "the real CloudTrail samples").is_some()
 }
 
 fn detection(name: &str, data: &str) -> String {
