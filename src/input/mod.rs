@@ -1080,6 +1080,7 @@ fn split_points(path: &Path, bytes: u64) -> Option<Vec<u64>> {
         || first_line.len() == head.len()
         || first_line.trim_ascii().is_empty()
         || first_line.trim_ascii_start().starts_with(b"<")
+        || memchr::memmem::find(head, b"\n<Event").is_some()
     {
         return None;
     }

@@ -123,15 +123,24 @@ fn is_name_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':') || c >= 0x80
 }
 
-/// The inner texts of every `<tag>...</tag>` in `s` (a start tag without attributes, as the add-on's
-/// block extractions match it).
+/// The inner texts of every `<tag>...</tag>` (or `<tag attr='v'>...</tag>`) in `s`; a self-closing
+/// `<tag/>` has none.
 fn blocks<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
-    let open = format!("<{tag}>");
+    let open = format!("<{tag}");
     let close = format!("</{tag}>");
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(k) = s.get(from..).and_then(|r| r.find(&open)) {
-        let a = from + k + open.len();
+        let at = from + k;
+        let rest = s.get(at..).unwrap_or_default();
+        from = at + open.len();
+        let Ok((name, len, empty)) = start_tag(rest) else {
+            continue;
+        };
+        if name != tag || empty {
+            continue;
+        }
+        let a = at + len;
         let Some(e) = s.get(a..).and_then(|r| r.find(&close)) else {
             break;
         };
@@ -162,7 +171,7 @@ pub fn extract(raw: &str) -> Extracted<'_> {
         x.fields.push(("System_Props_Xml", sys));
     }
     if let Some(sys) = systems.first() {
-        system_fields(sys, &mut x.fields);
+        elements(sys, true, &mut x.fields);
         x.system_time = attr_value(sys, "TimeCreated", "SystemTime");
     }
     // EventCode: EventID's text, also when <EventID> has attributes (Qualifiers)
@@ -198,7 +207,8 @@ pub fn extract(raw: &str) -> Extracted<'_> {
         named_data(d, &mut x.fields);
     }
     for r in blocks(raw, "RenderingInfo") {
-        plain_elements(r, &mut x.fields);
+        // RenderingInfo's children (`Message`, `Level` ...) append to the System values of the same name
+        elements(r, false, &mut x.fields);
     }
     let sub: Vec<&str> = x
         .fields
@@ -216,9 +226,9 @@ pub fn extract(raw: &str) -> Extracted<'_> {
     x
 }
 
-/// `<Tag>text</Tag>` (no attributes, plain text) and every `attr='value'` (value with its quotes) inside
-/// the System block, in document order.
-fn system_fields<'a>(sys: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
+/// `<Tag>text</Tag>` (no attributes, plain text) and, with `attrs`, every `attr='value'` (value with its
+/// quotes) inside a block, in document order.
+fn elements<'a>(sys: &'a str, attrs: bool, out: &mut Vec<(&'a str, &'a str)>) {
     let b = sys.as_bytes();
     let mut i = 0;
     while let Some(k) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()) {
@@ -244,7 +254,7 @@ fn system_fields<'a>(sys: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
             {
                 out.push((name, text));
             }
-        } else {
+        } else if attrs {
             attributes(tag, out);
         }
         i = at + len;
@@ -346,23 +356,30 @@ fn named_data<'a>(data: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
     }
 }
 
-/// `<Tag>text</Tag>` elements without attributes anywhere in `s` (RenderingInfo's children).
-fn plain_elements<'a>(s: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
-    let mut fields = Vec::new();
-    system_fields(s, &mut fields);
-    // attributes are only taken from the System block
-    out.extend(fields.into_iter().filter(|(_, v)| {
-        !(v.len() >= 2
-            && (v.starts_with('\'') || v.starts_with('"'))
-            && v.ends_with(v.get(..1).unwrap_or_default()))
-    }));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const EV: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='P' Guid='{G}'/><EventID Qualifiers='16384'>7045</EventID><Level>4</Level><TimeCreated SystemTime='2024-01-02T03:04:05.123Z'/><EventRecordID>9</EventRecordID><Correlation/><Execution ProcessID='1' ThreadID='2'/><Channel>System</Channel><Computer>h.example</Computer><Security/></System><EventData><Data Name='ServiceName'>a &amp; b</Data><Data Name='Empty'></Data><Data Name='Self'/><Data Name='R'>1</Data><Data Name='R'>2</Data><Data>unnamed</Data><Data Name=\"Dq\">x</Data></EventData></Event>";
+
+    #[test]
+    fn rendering_info_appends_to_system_values() {
+        let ev = "<Event><System><Level>4</Level><EventID>1</EventID></System><EventData/><RenderingInfo Culture='en-US'><Message>m</Message><Level>Information</Level></RenderingInfo></Event>";
+        assert!(check(ev).is_ok());
+        let x = extract(ev);
+        let levels: Vec<&str> = x
+            .fields
+            .iter()
+            .filter(|f| f.0 == "Level")
+            .map(|f| f.1)
+            .collect();
+        assert_eq!(levels, ["4", "Information"]);
+        assert!(x.fields.contains(&("Message", "m")));
+        assert!(!x
+            .fields
+            .iter()
+            .any(|f| f.0 == "Culture" || f.0 == "EventData_Xml"));
+    }
 
     #[test]
     fn well_formed_and_broken() {
