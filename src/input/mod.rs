@@ -3,7 +3,8 @@
 //!
 //! Formats (sniffed from the content, not the name): NDJSON (one JSON object per line), CloudTrail S3
 //! delivery files (`{"Records":[...]}`, one per line or pretty-printed), a JSON array of objects, one
-//! pretty-printed object, and any of these gzip-compressed (detected by the gzip magic bytes).
+//! pretty-printed object, Windows XML events (`XmlWinEventLog`, see [`xml`]), and any of these
+//! gzip-compressed (detected by the gzip magic bytes).
 //!
 //! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it), `sourcetype`,
 //! `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge (see
