@@ -3,7 +3,8 @@
 //!
 //! Formats (sniffed from the content, not the name): NDJSON (one JSON object per line), CloudTrail S3
 //! delivery files (`{"Records":[...]}`, one per line or pretty-printed), a JSON array of objects, one
-//! pretty-printed object, and any of these gzip-compressed (detected by the gzip magic bytes).
+//! pretty-printed object, Windows XML events (`XmlWinEventLog`, see [`xml`]), and any of these
+//! gzip-compressed (detected by the gzip magic bytes).
 //!
 //! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it), `sourcetype`,
 //! `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge (see
@@ -11,6 +12,7 @@
 //! the rest of the file is still read.
 
 pub mod json;
+pub mod xml;
 
 use crate::diag::{Diagnostic, Result};
 use crate::event::{Event, Field};
@@ -356,6 +358,7 @@ pub struct EventBuilder<'k> {
     v_index: Value,
     v_source: Option<(String, Value)>,
     v_sourcetypes: Vec<(String, Value, crate::props::Selection)>,
+    names: Names,
 }
 
 static READ_ALL: std::sync::OnceLock<ReadPlan> = std::sync::OnceLock::new();
@@ -382,6 +385,7 @@ impl<'k> EventBuilder<'k> {
             v_index: Value::str(&opts.index),
             v_source: None,
             v_sourcetypes: Vec::new(),
+            names,
         }
     }
 
@@ -457,6 +461,79 @@ impl<'k> EventBuilder<'k> {
         Ok(Some(ev))
     }
 }
+
+impl EventBuilder<'_> {
+    /// Build the event of one Windows XML event (`sourcetype=XmlWinEventLog`): `_raw` is its text,
+    /// `source` is `XmlWinEventLog:<Channel>`, `host` the first label of `<Computer>`, `_time` its
+    /// `SystemTime`, and the fields are those of the Windows add-on's generic XML extraction
+    /// (see [`xml::extract`]). `None` when the read plan shows it cannot match.
+    pub fn build_xml(
+        &mut self,
+        raw: &str,
+        source: &Source,
+        fallback_time: f64,
+    ) -> std::result::Result<Option<Event>, String> {
+        xml::check(raw)?;
+        let x = xml::extract(raw);
+        let plan = self.plan;
+        let sourcetype = source
+            .sourcetype
+            .clone()
+            .unwrap_or_else(|| XML_SOURCETYPE.to_string());
+        let time = x.system_time.and_then(parse_time).unwrap_or(fallback_time);
+        let mut ev = Event::with_capacity(x.fields.len() + 6);
+        if !plan.drop_raw {
+            ev.push(self.f_raw.clone(), Value::str(raw));
+        }
+        ev.push(self.f_time.clone(), Value::Num(time));
+        let src = match x.channel {
+            Some(ch) => self.source_value(&format!("XmlWinEventLog:{ch}")),
+            None => self.source_value(&source.name),
+        };
+        ev.push(self.f_source.clone(), src);
+        let (st, st_index) = self.sourcetype_value(&sourcetype);
+        ev.push(self.f_sourcetype.clone(), st);
+        let host = match x.computer.and_then(|c| c.split('.').next()) {
+            Some(h) if !h.is_empty() => Value::str(h),
+            _ => self.v_host.clone(),
+        };
+        ev.push(self.f_host.clone(), host);
+        ev.push(self.f_index.clone(), self.v_index.clone());
+        // repeated names become one multivalue field (the add-on's extractions append)
+        let mut done: Vec<&str> = Vec::with_capacity(x.fields.len());
+        for (i, (name, _)) in x.fields.iter().enumerate() {
+            if done.contains(name)
+                || matches!(
+                    *name,
+                    "_raw" | "_time" | "source" | "sourcetype" | "host" | "index"
+                )
+            {
+                continue;
+            }
+            done.push(name);
+            let values: Vec<Value> = x.fields[i..]
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| Value::str(v))
+                .collect();
+            if let Some(v) = Value::multi(values) {
+                ev.push(self.names.get(name), v);
+            }
+        }
+        if let Some(pre) = &plan.prefilter {
+            if !pre(&ev) {
+                return Ok(None);
+            }
+        }
+        if let Some((_, _, sel)) = self.v_sourcetypes.get(st_index) {
+            self.knowledge.apply_selected(&sourcetype, &mut ev, sel);
+        }
+        Ok(Some(ev))
+    }
+}
+
+/// The sourcetype of Windows XML events.
+pub const XML_SOURCETYPE: &str = "XmlWinEventLog";
 
 /// `aws:cloudtrail` for an object with `eventVersion`, `eventSource` and `eventName`;
 /// `aws:cloudtrail:lake` (the sourcetype security_content's `amazon_security_lake` macro searches) for an
@@ -646,6 +723,14 @@ fn read_stream(
         }
         if first {
             first = false;
+            let looks_xml = match reader.fill_buf() {
+                Ok(head) => is_xml_source(source, text, head),
+                Err(_) => is_xml_source(source, text, &[]),
+            };
+            if looks_xml {
+                read_xml(reader, &line, line_no, source, builder, mtime, report, sink);
+                return;
+            }
             if let Ok(s) = std::str::from_utf8(text) {
                 if starts_document(s) {
                     // pretty-printed: read the whole document
@@ -665,6 +750,132 @@ fn read_stream(
         }
     }
     report.lines = line_no;
+}
+
+/// Is this source Windows XML: forced with `--sourcetype XmlWinEventLog`, or its first line starts with
+/// `<`, or its first line is not JSON and a line starting with `<Event` follows it in `rest` (the start of
+/// the file after the first line; a file may begin with a title line)?
+fn is_xml_source(source: &Source, first_line: &[u8], rest: &[u8]) -> bool {
+    if let Some(st) = &source.sourcetype {
+        return st.eq_ignore_ascii_case(XML_SOURCETYPE);
+    }
+    let t = first_line.trim_ascii_start();
+    t.starts_with(b"<")
+        || (!t.starts_with(b"{")
+            && !t.starts_with(b"[")
+            && rest
+                .split(|&c| c == b'\n')
+                .take(8)
+                .any(|l| l.starts_with(b"<Event ") || l.starts_with(b"<Event>")))
+}
+
+/// Does this line start an `<Event>` element?
+fn starts_event(text: &[u8]) -> bool {
+    let t = text.trim_ascii_start();
+    t.starts_with(b"<Event ") || t.starts_with(b"<Event>") || t.starts_with(b"<Event\t")
+}
+
+/// Read Windows XML events: each runs from a line starting with `<Event` to the first `</Event>`, over one
+/// line or several. An event that does not close before the next one starts (or the file ends), bad XML,
+/// and text outside events are each counted as one malformed event at the line where they start.
+#[allow(clippy::too_many_arguments)]
+fn read_xml(
+    mut reader: Box<dyn BufRead + '_>,
+    first: &[u8],
+    first_no: u64,
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    mtime: f64,
+    report: &mut FileReport,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) {
+    const END: &[u8] = b"</Event>";
+    let mut line = first.to_vec();
+    let mut line_no = first_no;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut start_no = 0;
+    loop {
+        let mut rest: &[u8] = &line;
+        if line_no == first_no {
+            rest = rest.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(rest);
+        }
+        while !rest.is_empty() {
+            if pending.is_empty() || starts_event(rest) {
+                if !pending.is_empty() {
+                    bad(report, start_no, "unclosed <Event>".into());
+                    pending.clear();
+                }
+                rest = rest.trim_ascii_start();
+                if rest.is_empty() {
+                    break;
+                }
+                if !starts_event(rest) {
+                    bad(report, line_no, "not an <Event> element".into());
+                    break;
+                }
+                start_no = line_no;
+            }
+            match memchr::memmem::find(rest, END) {
+                Some(k) => {
+                    let (ev, after) = rest.split_at(k + END.len());
+                    pending.extend_from_slice(ev);
+                    rest = after;
+                    let flow = xml_event(&pending, start_no, source, builder, mtime, report, sink);
+                    pending.clear();
+                    if flow.is_break() {
+                        report.lines = line_no;
+                        return;
+                    }
+                }
+                None => {
+                    pending.extend_from_slice(rest);
+                    break;
+                }
+            }
+        }
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => line_no += 1,
+            Err(e) => {
+                report.error = Some(format!("read error after line {line_no}: {e}"));
+                break;
+            }
+        }
+    }
+    if !pending.is_empty() && !pending.iter().all(|c| c.is_ascii_whitespace()) {
+        bad(report, start_no, "unclosed <Event>".into());
+    }
+    report.lines = line_no;
+}
+
+fn xml_event(
+    raw: &[u8],
+    line_no: u64,
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    mtime: f64,
+    report: &mut FileReport,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let Ok(raw) = std::str::from_utf8(raw) else {
+        bad(report, line_no, "invalid UTF-8".into());
+        return ControlFlow::Continue(());
+    };
+    match builder.build_xml(raw, source, mtime) {
+        Ok(Some(ev)) => {
+            report.events += 1;
+            sink(ev)
+        }
+        Ok(None) => {
+            report.events += 1;
+            ControlFlow::Continue(())
+        }
+        Err(why) => {
+            bad(report, line_no, why);
+            ControlFlow::Continue(())
+        }
+    }
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {
@@ -829,6 +1040,14 @@ pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
             out.push(whole);
             continue;
         };
+        if src
+            .sourcetype
+            .as_deref()
+            .is_some_and(|st| st.eq_ignore_ascii_case(XML_SOURCETYPE))
+        {
+            out.push(whole);
+            continue;
+        }
         match split_points(path, bytes) {
             Some(points) if points.len() > 2 => {
                 for w in points.windows(2) {
@@ -858,7 +1077,12 @@ fn split_points(path: &Path, bytes: u64) -> Option<Vec<u64>> {
         return None;
     }
     let first_line = head.split(|&b| b == b'\n').next()?;
-    if starts_document(&String::from_utf8_lossy(first_line)) || first_line.len() == head.len() {
+    if starts_document(&String::from_utf8_lossy(first_line))
+        || first_line.len() == head.len()
+        || first_line.trim_ascii().is_empty()
+        || first_line.trim_ascii_start().starts_with(b"<")
+        || memchr::memmem::find(head, b"\n<Event").is_some()
+    {
         return None;
     }
     let mut points = vec![0u64];
