@@ -8,8 +8,9 @@ use spelunk::check::{self, CheckArgs, ProblemKind};
 mod shared;
 
 /// Detections `spelunk check` finds runnable today: a change that makes fewer runnable fails here (raise
-/// the figure when more become runnable).
-const RUNNABLE_AT_LEAST: usize = 756;
+/// the figure when more become runnable). 735: the 23 detections whose search requires an `eventtype`
+/// (`wineventlog_system`, `cisco_networks`, `osquery_process`) are refused until event types are applied.
+const RUNNABLE_AT_LEAST: usize = 735;
 
 #[test]
 fn every_published_detection_parses() {
