@@ -7,6 +7,7 @@ use crate::commands::{Command, Context, Kind, Need, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
 use crate::input::json::Projection;
+use crate::input::DEFAULT_FIELDS;
 use crate::input::{
     EventBuilder, FileReport, RawLiteral, ReadOptions, ReadPlan, Source, UnitReport,
 };
@@ -455,9 +456,6 @@ fn run_with(
 
 /// Bytes of a large file that one core reads at a time.
 pub const UNIT_BYTES: u64 = 8 << 20;
-
-/// Names that every event has without extraction.
-const DEFAULT_FIELDS: &[&str] = &["_raw", "_time", "source", "sourcetype", "host", "index"];
 
 /// The fields the stages read, worked back from the end: `None` when everything may be needed (the rows
 /// are shown as they are, or a stage's needs are not known).

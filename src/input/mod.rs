@@ -429,36 +429,56 @@ impl<'k> EventBuilder<'k> {
             None => sniff_sourcetype(&self.flat).to_string(),
         };
         let time = time_of(self.knowledge, &sourcetype, &self.flat).unwrap_or(fallback_time);
-        let mut ev = Event::with_capacity(self.flat.len() + 6);
-        if !plan.drop_raw {
-            ev.push(self.f_raw.clone(), Value::str(raw));
-        }
-        ev.push(self.f_time.clone(), Value::Num(time));
         let src = self.source_value(&source.name);
-        ev.push(self.f_source.clone(), src);
-        let (st, st_index) = self.sourcetype_value(&sourcetype);
-        ev.push(self.f_sourcetype.clone(), st);
-        ev.push(self.f_host.clone(), self.v_host.clone());
-        ev.push(self.f_index.clone(), self.v_index.clone());
+        let host = self.v_host.clone();
+        let (mut ev, st_index) =
+            self.start_event(raw, self.flat.len(), time, src, &sourcetype, host);
         for (name, v) in self.flat.drain() {
             // a JSON key named like a default field (e.g. `source`) does not replace it
-            if matches!(
-                name.as_ref(),
-                "_raw" | "_time" | "source" | "sourcetype" | "host" | "index"
-            ) {
+            if DEFAULT_FIELDS.contains(&name.as_ref()) {
                 continue;
             }
             ev.push(name, v);
         }
-        if let Some(pre) = &plan.prefilter {
+        Ok(self.finish_event(&sourcetype, st_index, ev))
+    }
+
+    /// An event with its default fields (`_raw` unless the plan drops it, `_time`, `source`,
+    /// `sourcetype`, `host`, `index`), room for `fields` more, and the place of its sourcetype's knowledge.
+    fn start_event(
+        &mut self,
+        raw: &str,
+        fields: usize,
+        time: f64,
+        source: Value,
+        sourcetype: &str,
+        host: Value,
+    ) -> (Event, usize) {
+        let mut ev = Event::with_capacity(fields + 6);
+        if !self.plan.drop_raw {
+            ev.push(self.f_raw.clone(), Value::str(raw));
+        }
+        ev.push(self.f_time.clone(), Value::Num(time));
+        ev.push(self.f_source.clone(), source);
+        let (st, st_index) = self.sourcetype_value(sourcetype);
+        ev.push(self.f_sourcetype.clone(), st);
+        ev.push(self.f_host.clone(), host);
+        ev.push(self.f_index.clone(), self.v_index.clone());
+        (ev, st_index)
+    }
+
+    /// The read plan's early filter, then the sourcetype's knowledge: the event, or `None` when it
+    /// cannot match.
+    fn finish_event(&self, sourcetype: &str, st_index: usize, mut ev: Event) -> Option<Event> {
+        if let Some(pre) = &self.plan.prefilter {
             if !pre(&ev) {
-                return Ok(None);
+                return None;
             }
         }
         if let Some((_, _, sel)) = self.v_sourcetypes.get(st_index) {
-            self.knowledge.apply_selected(&sourcetype, &mut ev, sel);
+            self.knowledge.apply_selected(sourcetype, &mut ev, sel);
         }
-        Ok(Some(ev))
+        Some(ev)
     }
 }
 
@@ -475,39 +495,25 @@ impl EventBuilder<'_> {
     ) -> std::result::Result<Option<Event>, String> {
         xml::check(raw)?;
         let x = xml::extract(raw);
-        let plan = self.plan;
         let sourcetype = source
             .sourcetype
             .clone()
             .unwrap_or_else(|| XML_SOURCETYPE.to_string());
         let time = x.system_time.and_then(parse_time).unwrap_or(fallback_time);
-        let mut ev = Event::with_capacity(x.fields.len() + 6);
-        if !plan.drop_raw {
-            ev.push(self.f_raw.clone(), Value::str(raw));
-        }
-        ev.push(self.f_time.clone(), Value::Num(time));
         let src = match x.channel {
             Some(ch) => self.source_value(&format!("XmlWinEventLog:{ch}")),
             None => self.source_value(&source.name),
         };
-        ev.push(self.f_source.clone(), src);
-        let (st, st_index) = self.sourcetype_value(&sourcetype);
-        ev.push(self.f_sourcetype.clone(), st);
         let host = match x.computer.and_then(|c| c.split('.').next()) {
             Some(h) if !h.is_empty() => Value::str(h),
             _ => self.v_host.clone(),
         };
-        ev.push(self.f_host.clone(), host);
-        ev.push(self.f_index.clone(), self.v_index.clone());
+        let (mut ev, st_index) =
+            self.start_event(raw, x.fields.len(), time, src, &sourcetype, host);
         // repeated names become one multivalue field (the add-on's extractions append)
         let mut done: Vec<&str> = Vec::with_capacity(x.fields.len());
         for (i, (name, _)) in x.fields.iter().enumerate() {
-            if done.contains(name)
-                || matches!(
-                    *name,
-                    "_raw" | "_time" | "source" | "sourcetype" | "host" | "index"
-                )
-            {
+            if done.contains(name) || DEFAULT_FIELDS.contains(name) {
                 continue;
             }
             done.push(name);
@@ -520,17 +526,13 @@ impl EventBuilder<'_> {
                 ev.push(self.names.get(name), v);
             }
         }
-        if let Some(pre) = &plan.prefilter {
-            if !pre(&ev) {
-                return Ok(None);
-            }
-        }
-        if let Some((_, _, sel)) = self.v_sourcetypes.get(st_index) {
-            self.knowledge.apply_selected(&sourcetype, &mut ev, sel);
-        }
-        Ok(Some(ev))
+        Ok(self.finish_event(&sourcetype, st_index, ev))
     }
 }
+
+/// The fields every event has without extraction; a field read from the event's own text with one of
+/// these names does not replace it.
+pub const DEFAULT_FIELDS: &[&str] = &["_raw", "_time", "source", "sourcetype", "host", "index"];
 
 /// The sourcetype of Windows XML events.
 pub const XML_SOURCETYPE: &str = "XmlWinEventLog";
