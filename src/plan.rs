@@ -138,7 +138,10 @@ impl Operator for Chain {
         feed(&mut self.ops, &mut self.bufs, ev, out)
     }
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
-        finish(&mut self.ops, &mut self.bufs, out, self.cancel)
+        finish(&mut self.ops, &mut self.bufs, out, self.cancel, None)
+    }
+    fn finish_with(&mut self, out: &mut Vec<Event>, sub: &dyn SubRunner) -> Result<()> {
+        finish(&mut self.ops, &mut self.bufs, out, self.cancel, Some(sub))
     }
 }
 
@@ -266,11 +269,15 @@ fn finish(
     bufs: &mut [Vec<Event>],
     sink: &mut dyn RowSink,
     cancel: crate::limits::Cancel,
+    sub: Option<&dyn SubRunner>,
 ) -> Result<()> {
     for i in 0..ops.len() {
         cancel.check()?;
         let mut held = Vec::new();
-        ops[i].finish(&mut held)?;
+        match sub {
+            Some(sub) => ops[i].finish_with(&mut held, sub)?,
+            None => ops[i].finish(&mut held)?,
+        }
         feed_all(&mut ops[i + 1..], &mut bufs[i + 1..], held, sink, cancel)?;
     }
     cancel.check()
@@ -450,7 +457,7 @@ fn run_with(
                 (left == 0 || r.bad_lines > 0 || r.error.is_some()).then_some(r)
             }));
     }
-    finish(&mut ops, &mut bufs, sink, cancel)?;
+    finish(&mut ops, &mut bufs, sink, cancel, Some(env))?;
     Ok(result)
 }
 

@@ -241,6 +241,7 @@ impl Session {
                 max_text: self.limits.max_eval_text,
             },
             lookups: &self.lookups,
+            macros: Some(&self.macros),
             limits: Limits {
                 subsearch_maxout: self.subsearch_maxout,
                 cancel: self.watch.cancel,

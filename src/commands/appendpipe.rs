@@ -60,11 +60,23 @@ impl Operator for AppendPipeOp {
         Ok(())
     }
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        self.run(out, None)
+    }
+    fn finish_with(&mut self, out: &mut Vec<Event>, sub: &dyn SubRunner) -> Result<()> {
+        self.run(out, Some(sub))
+    }
+}
+
+impl AppendPipeOp {
+    fn run(&mut self, out: &mut Vec<Event>, sub: Option<&dyn SubRunner>) -> Result<()> {
         let mut extra = Vec::new();
         for ev in self.seen.drain(..) {
             self.chain.push(ev, &mut extra)?;
         }
-        self.chain.finish(&mut extra)?;
+        match sub {
+            Some(sub) => self.chain.finish_with(&mut extra, sub)?,
+            None => self.chain.finish(&mut extra)?,
+        }
         out.append(&mut extra);
         Ok(())
     }

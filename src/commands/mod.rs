@@ -23,11 +23,13 @@ pub mod join;
 pub mod lookup;
 pub mod makemv;
 pub mod makeresults;
+pub mod map;
 pub mod mvcombine;
 pub mod mvexpand;
 pub mod outputlookup;
 pub mod regex;
 pub mod rename;
+pub mod replace;
 pub mod r#return;
 pub mod rex;
 pub mod search;
@@ -253,6 +255,7 @@ registry! {
     Table(table::Table) = "table" => |c: &mut Cursor, _| table::Table::parse(c);
     Head(head::Head) = "head" => |c: &mut Cursor, _| head::Head::parse(c);
     Rename(rename::Rename) = "rename" => |c: &mut Cursor, _| rename::Rename::parse(c);
+    Replace(replace::Replace) = "replace" => replace::Replace::parse;
     Stats(stats::Stats) = "stats" => |c: &mut Cursor, _| stats::Stats::parse(c);
     Convert(convert::Convert) = "convert" => |c: &mut Cursor, _| convert::Convert::parse(c);
     InputLookup(inputlookup::InputLookup) = "inputlookup" => inputlookup::InputLookup::parse;
@@ -277,6 +280,7 @@ registry! {
     Join(join::Join) = "join" => join::Join::parse;
     Append(append::Append) = "append" => append::Append::parse;
     AppendPipe(appendpipe::AppendPipe) = "appendpipe" => appendpipe::AppendPipe::parse;
+    Map(map::Map) = "map" => map::Map::parse;
     AddTotals(addtotals::AddTotals) = "addtotals" => addtotals::AddTotals::parse;
     Foreach(foreach::Foreach) = "foreach" => foreach::Foreach::parse;
     Transaction(transaction::Transaction) = "transaction" => transaction::Transaction::parse;
@@ -567,6 +571,8 @@ impl Command {
 pub struct Context<'a> {
     pub eval: EvalContext,
     pub lookups: &'a Lookups,
+    /// The macros of the session, for searches built while the query runs (`map search="..."`).
+    pub macros: Option<&'a crate::macros::MacroLibrary>,
     /// Row, value and memory limits of the query.
     pub limits: crate::limits::Limits,
     /// Messages for stderr (e.g. a limit that cut results).
@@ -651,6 +657,13 @@ pub trait Operator: Send {
     fn is_done(&self) -> bool {
         false
     }
+
+    /// End of input, with the runner of the pipeline at hand: an operator that runs searches over the
+    /// rows it was given (`map`), or holds operators that may (`appendpipe`), does its work here. The
+    /// planner always ends operators through this; the default is [`Operator::finish`].
+    fn finish_with(&mut self, out: &mut Vec<Event>, _sub: &dyn SubRunner) -> Result<()> {
+        self.finish(out)
+    }
 }
 
 /// Match a field name against a pattern with `*` wildcards (case-sensitive, as field names are).
@@ -677,6 +690,19 @@ pub fn wildcard_captures<'n>(pattern: &str, name: &'n str) -> Option<Vec<&'n str
     }
     caps.push(name.get(pos..end)?);
     Some(caps)
+}
+
+/// Put the parts [`wildcard_captures`] found into the `*`s of `to`, in order.
+pub fn wildcard_fill(to: &str, caps: &[&str]) -> String {
+    let mut out = String::new();
+    let mut caps = caps.iter();
+    for (i, part) in to.split('*').enumerate() {
+        if i > 0 {
+            out.push_str(caps.next().copied().unwrap_or(""));
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 pub fn wildcard_match(pattern: &str, name: &str) -> bool {
@@ -735,6 +761,7 @@ mod tests {
         ("join", "user [search b]"),
         ("lookup", "users user OUTPUT name"),
         ("makemv", "delim=\",\" user"),
+        ("map", "search=\"search b=$a$\""),
         ("makeresults", ""),
         ("mvcombine", "user"),
         ("mvexpand", "user"),
@@ -751,6 +778,7 @@ mod tests {
         ("streamstats", "count"),
         ("table", "user"),
         ("tail", "5"),
+        ("replace", "a WITH b IN f"),
         ("top", "user"),
         ("transaction", "user"),
         ("where", "a > 1"),

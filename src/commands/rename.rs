@@ -7,7 +7,7 @@
 //! replaced; renaming a field that does not exist changes nothing. A name may end in a parenthesised part
 //! written without a space (`rename count(x) AS n`).
 
-use super::{wildcard_captures, Operator};
+use super::{wildcard_captures, wildcard_fill, Operator};
 use crate::diag::{Diagnostic, Result};
 use crate::event::Event;
 use crate::parse::Cursor;
@@ -81,19 +81,6 @@ impl super::SplCommand for Rename {
     }
 }
 
-/// Put the captured parts into the `*`s of `to`.
-fn fill(to: &str, caps: &[&str]) -> String {
-    let mut out = String::new();
-    let mut caps = caps.iter();
-    for (i, part) in to.split('*').enumerate() {
-        if i > 0 {
-            out.push_str(caps.next().copied().unwrap_or(""));
-        }
-        out.push_str(part);
-    }
-    out
-}
-
 pub fn rename_event(ev: &mut Event, pairs: &[(String, String)]) {
     for (from, to) in pairs {
         if !from.contains('*') {
@@ -107,7 +94,9 @@ pub fn rename_event(ev: &mut Event, pairs: &[(String, String)]) {
         }
         let names: Vec<(String, String)> = ev
             .names()
-            .filter_map(|n| wildcard_captures(from, n).map(|caps| (n.to_string(), fill(to, &caps))))
+            .filter_map(|n| {
+                wildcard_captures(from, n).map(|caps| (n.to_string(), wildcard_fill(to, &caps)))
+            })
             .collect();
         for (old, new) in names {
             if old == new {
