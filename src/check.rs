@@ -51,6 +51,9 @@ pub struct CheckArgs {
     /// Print only the detections that have problems (and the summary).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Event files or folders: each detection's data sources are looked for in them; repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<String>,
 }
 
 /// A search read from a detection file.
@@ -60,6 +63,8 @@ pub struct SearchFile {
     /// The detection's `name` (YAML), or the file stem.
     pub name: String,
     pub search: String,
+    /// The detection's `data_source:` entries.
+    pub data_sources: Vec<String>,
 }
 
 /// The keys of a detection YAML that spelunk reads.
@@ -67,6 +72,7 @@ pub struct SearchFile {
 struct DetectionYaml {
     name: Option<String>,
     search: Option<String>,
+    data_source: Option<Vec<String>>,
 }
 
 /// Parse YAML, retrying with indented continuation lines as the macro loader does (security_content has
@@ -97,12 +103,14 @@ pub fn read_search_file(path: &Path) -> Result<SearchFile, String> {
             path: path.to_path_buf(),
             name: det.name.unwrap_or(stem),
             search,
+            data_sources: det.data_source.unwrap_or_default(),
         })
     } else {
         Ok(SearchFile {
             path: path.to_path_buf(),
             name: stem,
             search: text,
+            data_sources: Vec::new(),
         })
     }
 }
@@ -265,6 +273,16 @@ impl Problem {
     }
 }
 
+/// A data source a detection names.
+#[derive(Clone, Debug, Serialize)]
+pub struct DataSourceUse {
+    pub name: String,
+    /// Its events as search terms; `None` when spelunk does not know the name.
+    pub search: Option<String>,
+    /// Events of it in the `--data` (`None` without `--data`, or when the name is unknown).
+    pub events: Option<u64>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct LookupUse {
     pub name: String,
@@ -290,6 +308,8 @@ pub struct Report {
     pub datamodels: Vec<String>,
     /// What is legal but suspicious (it does not make the detection unrunnable).
     pub warnings: Vec<Problem>,
+    /// The data sources the detection names, as events, and how many of them the `--data` have.
+    pub data_sources: Vec<DataSourceUse>,
     /// Time to expand and parse the search, in microseconds.
     pub parse_us: u64,
 }
@@ -471,6 +491,16 @@ pub fn check_search(file: &SearchFile, knowledge: &Knowledge) -> Report {
         lookups: Vec::new(),
         datamodels: Vec::new(),
         warnings: Vec::new(),
+        data_sources: file
+            .data_sources
+            .iter()
+            .flat_map(|e| crate::datasources::resolve(e))
+            .map(|d| DataSourceUse {
+                name: d.name,
+                search: d.events.map(|e| e.search()),
+                events: None,
+            })
+            .collect(),
         parse_us: 0,
     };
     let t0 = Instant::now();
@@ -653,10 +683,15 @@ pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
                 lookups: Vec::new(),
                 datamodels: Vec::new(),
                 warnings: Vec::new(),
+                data_sources: Vec::new(),
                 parse_us: 0,
             },
         })
-        .collect();
+        .collect::<Vec<Report>>();
+    let mut reports = reports;
+    if !args.data.is_empty() {
+        count_data_sources(&args.data, &mut reports)?;
+    }
     Ok((
         reports,
         if args.content.is_none() {
@@ -667,11 +702,74 @@ pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
     ))
 }
 
-/// Render the text report.
-pub fn render_text(reports: &[Report], quiet: bool) -> String {
+/// Count, for every data source the reports name, its events in the `data` paths. The events are read
+/// once, keyed by what tells data sources apart (source, sourcetype and the separator fields).
+fn count_data_sources(data: &[String], reports: &mut [Report]) -> Result<(), String> {
+    use crate::event::Event;
+    use std::collections::HashMap;
+    let args: Vec<crate::input::DataArg> = data
+        .iter()
+        .map(|p| crate::input::DataArg {
+            path: p.clone(),
+            sourcetype: None,
+        })
+        .collect();
+    let sources = crate::input::resolve(&args).map_err(|d| d.message)?;
+    let props = crate::props::Knowledge::shipped().map_err(|d| d.message)?;
+    let opts = crate::input::ReadOptions::default();
+    let mut builder = crate::input::EventBuilder::new(&props, &opts);
+    let fields = crate::datasources::separator_fields();
+    let mut kinds: HashMap<Vec<String>, (Event, u64)> = HashMap::new();
+    for src in &sources {
+        let report = crate::input::read_source(src, &mut builder, &mut |ev| {
+            let mut key = Vec::with_capacity(fields.len() + 2);
+            let mut small = Event::new();
+            for f in ["source", "sourcetype"]
+                .into_iter()
+                .chain(fields.iter().copied())
+            {
+                let v = ev.get(f).cloned();
+                key.push(
+                    v.as_ref()
+                        .map(|v| v.text().into_owned())
+                        .unwrap_or_default(),
+                );
+                small.set_opt(f, v);
+            }
+            kinds.entry(key).or_insert((small, 0)).1 += 1;
+            std::ops::ControlFlow::Continue(())
+        });
+        if let Some(p) = report.problem() {
+            eprintln!("warning: {p}");
+        }
+    }
+    for r in reports.iter_mut() {
+        for d in &mut r.data_sources {
+            let Some(events) = crate::datasources::resolve(&d.name)
+                .pop()
+                .and_then(|x| x.events)
+            else {
+                continue;
+            };
+            d.events = Some(
+                kinds
+                    .values()
+                    .filter(|(ev, _)| events.matches(ev))
+                    .map(|(_, n)| n)
+                    .sum(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Render the text report. With `data` (check was given `--data`), each detection's data sources are
+/// listed with their events in the data.
+pub fn render_text(reports: &[Report], quiet: bool, data: bool) -> String {
     let mut out = String::new();
     for r in reports {
-        if r.problems.is_empty() && (quiet || r.warnings.is_empty()) {
+        let missing = data && r.data_sources.iter().any(|d| d.events.unwrap_or(0) == 0);
+        if r.problems.is_empty() && !missing && (quiet || (r.warnings.is_empty() && !data)) {
             if !quiet {
                 out.push_str(&format!("{}: ok\n", r.path));
             }
@@ -688,8 +786,39 @@ pub fn render_text(reports: &[Report], quiet: bool) -> String {
         for dm in &r.datamodels {
             out.push_str(&format!("  note: reads data model '{dm}'\n"));
         }
+        if data {
+            for d in &r.data_sources {
+                out.push_str(&match (&d.search, d.events) {
+                    (Some(s), Some(0)) => {
+                        format!("  data: {} ({s}): no events in the given data\n", d.name)
+                    }
+                    (Some(s), Some(1)) => format!("  data: {} ({s}): 1 event\n", d.name),
+                    (Some(s), Some(n)) => format!("  data: {} ({s}): {n} events\n", d.name),
+                    _ => format!(
+                        "  data: {}: spelunk does not know which events this data source names\n",
+                        d.name
+                    ),
+                });
+            }
+            if r.data_sources.is_empty() {
+                out.push_str("  data: the detection names no data source\n");
+            }
+        }
     }
     let s = summarize(reports);
+    if data {
+        let covered = reports
+            .iter()
+            .filter(|r| {
+                !r.data_sources.is_empty()
+                    && r.data_sources.iter().all(|d| d.events.unwrap_or(0) > 0)
+            })
+            .count();
+        out.push_str(&format!(
+            "\ndata: {covered}/{} detections have events of every data source they name in the given data\n",
+            reports.len()
+        ));
+    }
     out.push_str(&format!(
         "\nparsed: {}/{}, runnable: {}/{}\n",
         s.parsed, s.checked, s.runnable, s.checked
@@ -752,7 +881,10 @@ pub fn main(args: CheckArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("error: {e}"))?;
         println!("{s}");
     } else {
-        print!("{}", render_text(&reports, args.quiet));
+        print!(
+            "{}",
+            render_text(&reports, args.quiet, !args.data.is_empty())
+        );
     }
     Ok(if reports.iter().all(|r| r.runnable) {
         ExitCode::SUCCESS
@@ -774,6 +906,7 @@ mod tests {
             path: PathBuf::from("t.spl"),
             name: "t".into(),
             search: search.into(),
+            data_sources: Vec::new(),
         };
         check_search(&f, &knowledge())
     }

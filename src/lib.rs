@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod commands;
+pub mod datasources;
 pub mod diag;
 pub mod eval;
 pub mod event;

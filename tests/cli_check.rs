@@ -216,3 +216,61 @@ fn content_alone_checks_its_detections_and_baselines() {
         "{err}"
     );
 }
+
+/// `check --data`: each detection's data sources (security_content's `data_source:` names) with the
+/// number of their events in the data; a name spelunk does not know is said to be unknown.
+#[test]
+fn data_sources_are_counted_in_the_given_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "sysmon.yml",
+        "name: Crafted Sysmon\ndata_source:\n- Sysmon EventID 1 AND Sysmon EventID 11\n- CrowdStrike ProcessRollup2\nsearch: 'EventCode=1 | stats count'\n",
+    );
+    write(
+        d,
+        "trail.yml",
+        "name: Crafted Trail\ndata_source:\n- AWS CloudTrail ConsoleLogin\nsearch: 'eventName=ConsoleLogin | stats count'\n",
+    );
+    let ev = |code: u32, rec: u32| {
+        format!("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Sysmon'/><EventID>{code}</EventID><TimeCreated SystemTime='2024-01-01T00:00:0{rec}.000Z'/><EventRecordID>{rec}</EventRecordID><Channel>Microsoft-Windows-Sysmon/Operational</Channel><Computer>h1</Computer></System><EventData><Data Name='Image'>C:\\x.exe</Data></EventData></Event>\n")
+    };
+    std::fs::create_dir(d.join("data")).unwrap();
+    write(d, "data/sysmon.log", &(ev(1, 1) + &ev(1, 2) + &ev(3, 3)));
+    write(
+        d,
+        "data/trail.json",
+        "{\"eventVersion\":\"1.08\",\"eventSource\":\"signin.amazonaws.com\",\"eventName\":\"ConsoleLogin\",\"eventTime\":\"2024-01-01T00:00:00Z\"}\n",
+    );
+    let out = spelunk(d, &["check", "sysmon.yml", "trail.yml", "--data", "data"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("data: Sysmon EventID 1 (source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" EventCode=1): 2 events"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data: Sysmon EventID 11 (source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" EventCode=11): no events in the given data"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data: CrowdStrike ProcessRollup2: spelunk does not know which events this data source names"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data: AWS CloudTrail ConsoleLogin (sourcetype=\"aws:cloudtrail\" eventName=ConsoleLogin): 1 event"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data: 1/2 detections have events of every data source they name"),
+        "{text}"
+    );
+    // without --data the text report says nothing of data; the JSON names them with their events
+    let out = spelunk(d, &["check", "sysmon.yml", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ds = &v["detections"][0]["data_sources"];
+    assert_eq!(ds[0]["name"], "Sysmon EventID 1");
+    assert_eq!(ds[1]["name"], "Sysmon EventID 11");
+    assert_eq!(ds[2]["search"], serde_json::Value::Null);
+    assert_eq!(ds[0]["events"], serde_json::Value::Null);
+}
