@@ -12,6 +12,7 @@
 //! the rest of the file is still read.
 
 pub mod json;
+pub mod render;
 pub mod xml;
 
 use crate::diag::{Diagnostic, Result};
