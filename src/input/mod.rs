@@ -4,11 +4,13 @@
 //! Formats (sniffed from the content, not the name): NDJSON (one JSON object per line), CloudTrail S3
 //! delivery files (`{"Records":[...]}`, one per line or pretty-printed), a JSON array of objects, one
 //! pretty-printed object, Windows XML events (`XmlWinEventLog`, see [`xml`]), and any of these
-//! gzip-compressed (detected by the gzip magic bytes).
+//! gzip-compressed (detected by the gzip magic bytes). A JSON object that is a Windows event export
+//! (Winlogbeat or NXLog) is rebuilt as the forwarder's XML text and read as that text is (see [`winjson`]),
+//! unless a sourcetype other than `XmlWinEventLog` is forced.
 //!
-//! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it), `sourcetype`,
-//! `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge (see
-//! [`crate::props`]). A malformed line is counted, the first one is remembered (line number and reason) and
+//! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it, or `--source`),
+//! `sourcetype`, `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge
+//! (see [`crate::props`]). A malformed line is counted, the first one is remembered (line number and reason) and
 //! the rest of the file is still read.
 
 pub mod json;

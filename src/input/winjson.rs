@@ -474,6 +474,25 @@ mod tests {
     }
 
     #[test]
+    fn the_sniffed_keys_are_always_extracted() {
+        for k in SNIFF_KEYS {
+            assert!(crate::input::SNIFF_FIELDS.contains(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn a_windows_export_is_not_ruled_out_by_its_json_text() {
+        // `EventCode` is a field of the XML form, never a key of the JSON text
+        let plan = crate::input::ReadPlan {
+            raw_required: vec![crate::input::RawLiteral::new(Some(b"EventCode\""), None)],
+            ..Default::default()
+        };
+        assert!(!plan.rules_out(br#"{"EventID":4688,"Channel":"Security","Hostname":"h"}"#));
+        assert!(!plan.rules_out(br#"{"winlog":{"event_id":"1","channel":"c"}}"#));
+        assert!(plan.rules_out(br#"{"EventID":4688,"Hostname":"h"}"#));
+    }
+
+    #[test]
     fn keywords_forms() {
         assert_eq!(keywords("-9214364837600034816"), "0x8020000000000000");
         assert_eq!(keywords("0"), "0x0");
