@@ -352,3 +352,30 @@ fn source_option_pairs_with_data_paths() {
     );
     assert_eq!(out, "source\nFIRST\nFIRST\n");
 }
+
+/// `spelunk test` gives each `attack_data` file the `source` and `sourcetype` its entry declares, as
+/// `--source` and `--sourcetype` do: a search on `source=PINGID` finds the file's events only that way.
+#[test]
+fn spelunk_test_applies_the_declared_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("events.json"),
+        "{\"source\":\"PINGID\",\"result\":{\"status\":\"SUCCESS\"},\"time\":1}\n",
+    )
+    .unwrap();
+    let suite = |source: &str| {
+        format!(
+            "name: declared source\nsearch: 'source=PINGID result.status=SUCCESS | stats count by source sourcetype'\n\
+             tests:\n- name: t\n  attack_data:\n  - data: events.json\n{source}    sourcetype: _json\n  \
+             contains: [{{source: PINGID, sourcetype: _json, count: 1}}]\n"
+        )
+    };
+    std::fs::write(tmp.path().join("with.yml"), suite("    source: PINGID\n")).unwrap();
+    std::fs::write(tmp.path().join("without.yml"), suite("")).unwrap();
+    let (out, err, code) = spelunk(tmp.path(), &["test", "with.yml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 passed"), "{out}");
+    // without the declared source the path is the source: no row, the case fails
+    let (out, _, code) = spelunk(tmp.path(), &["test", "without.yml"]);
+    assert_eq!(code, 1, "{out}");
+}
