@@ -501,9 +501,10 @@ impl<'k> EventBuilder<'k> {
         let mut xml = std::mem::take(&mut self.xml_buf);
         xml.clear();
         render::render(&tree, &mut xml);
-        let ev = self.build_xml(&xml, source, fallback_time);
+        // rendered from a tree, the text is well formed: no need to check it
+        let ev = self.build_checked_xml(&xml, source, fallback_time);
         self.xml_buf = xml;
-        ev.map_err(|message| json::JsonError { offset: 0, message })
+        Ok(ev)
     }
 
     /// An event with its default fields (`_raw` unless the plan drops it, `_time`, `source`,
@@ -557,6 +558,16 @@ impl EventBuilder<'_> {
         fallback_time: f64,
     ) -> std::result::Result<Option<Event>, String> {
         xml::check(raw)?;
+        Ok(self.build_checked_xml(raw, source, fallback_time))
+    }
+
+    /// [`EventBuilder::build_xml`] of text known to be one well-formed `<Event>` element.
+    fn build_checked_xml(
+        &mut self,
+        raw: &str,
+        source: &Source,
+        fallback_time: f64,
+    ) -> Option<Event> {
         let x = xml::extract(raw);
         let sourcetype = source
             .sourcetype
@@ -590,7 +601,7 @@ impl EventBuilder<'_> {
                 ev.push(self.names.get(name), v);
             }
         }
-        Ok(self.finish_event(&sourcetype, st_index, ev))
+        self.finish_event(&sourcetype, st_index, ev)
     }
 }
 

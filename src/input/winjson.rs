@@ -493,6 +493,18 @@ mod tests {
     }
 
     #[test]
+    fn rendered_text_is_always_well_formed() {
+        // the reader trusts the rendered text without checking it again
+        for t in [
+            r#"{"EventID":"1</EventID>","Channel":"c'<>&\"","Hostname":"<h>","SourceName":"a'b","x'y":"</Event>","<z>":"]]>"}"#,
+            r#"{"winlog":{"event_id":"<","channel":"&","computer_name":"'","event_data":{"a'":"<!--","b":"<?x"}}}"#,
+        ] {
+            let out = xml(t);
+            assert_eq!(crate::input::xml::check(&out), Ok(()), "{out}");
+        }
+    }
+
+    #[test]
     fn keywords_forms() {
         assert_eq!(keywords("-9214364837600034816"), "0x8020000000000000");
         assert_eq!(keywords("0"), "0x0");
