@@ -61,6 +61,9 @@ struct Common {
     /// Sourcetype of the --data paths given just before it (or, given first, of those after it); otherwise sniffed per event.
     #[arg(long, value_name = "ST")]
     sourcetype: Vec<String>,
+    /// `source` of the --data paths it goes with (placed as --sourcetype is); otherwise the path, or XmlWinEventLog:<Channel> for Windows events.
+    #[arg(long, value_name = "SRC")]
+    source: Vec<String>,
     /// Macro definitions: a macros.conf, a security_content-style .yml, or a folder of them; repeatable, later wins.
     #[arg(long, value_name = "PATH")]
     macros: Vec<PathBuf>,
@@ -203,39 +206,59 @@ struct RunArgs {
     common: Common,
 }
 
-/// Pair each --data with the --sourcetype given with it (see the option's help).
+/// Pair each --data with the --sourcetype and the --source given with it (see the options' help).
 fn data_args(m: &clap::ArgMatches, c: &Common) -> Vec<DataArg> {
+    let paths: Vec<String> = c.data.clone();
+    let mut out: Vec<DataArg> = paths
+        .iter()
+        .map(|p| DataArg {
+            path: p.clone(),
+            ..DataArg::default()
+        })
+        .collect();
+    for (k, st) in attach(m, "sourcetype", &c.sourcetype) {
+        if let Some(a) = out.get_mut(k) {
+            a.sourcetype = Some(st);
+        }
+    }
+    for (k, src) in attach(m, "source", &c.source) {
+        if let Some(a) = out.get_mut(k) {
+            a.source = Some(src);
+        }
+    }
+    out
+}
+
+/// Which --data (by position) each value of `option` applies to: the --data paths given just before
+/// it that no earlier value took, or, when none is waiting, the paths after it up to its next value.
+fn attach(m: &clap::ArgMatches, option: &str, values: &[String]) -> Vec<(usize, String)> {
     let di: Vec<usize> = m
         .indices_of("data")
         .map(|i| i.collect())
         .unwrap_or_default();
     let si: Vec<usize> = m
-        .indices_of("sourcetype")
+        .indices_of(option)
         .map(|i| i.collect())
         .unwrap_or_default();
     let mut events: Vec<(usize, bool, usize)> =
         di.iter().enumerate().map(|(k, &i)| (i, true, k)).collect();
     events.extend(si.iter().enumerate().map(|(k, &i)| (i, false, k)));
     events.sort();
-    let mut out: Vec<DataArg> = Vec::new();
+    let mut out = Vec::new();
     let mut pending: Vec<usize> = Vec::new();
     let mut forward: Option<String> = None;
     for (_, is_data, k) in events {
         if is_data {
-            out.push(DataArg {
-                path: c.data[k].clone(),
-                sourcetype: forward.clone(),
-            });
-            if forward.is_none() {
-                pending.push(out.len() - 1);
+            match &forward {
+                Some(v) => out.push((k, v.clone())),
+                None => pending.push(k),
             }
-        } else {
-            let st = c.sourcetype[k].clone();
+        } else if let Some(v) = values.get(k) {
             if pending.is_empty() {
-                forward = Some(st);
+                forward = Some(v.clone());
             } else {
                 for p in pending.drain(..) {
-                    out[p].sourcetype = Some(st.clone());
+                    out.push((p, v.clone()));
                 }
             }
         }

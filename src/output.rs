@@ -54,8 +54,11 @@ pub fn columns(rows: &[Event], fixed: Option<&[String]>) -> Vec<String> {
 }
 
 pub fn format_time(t: f64, tz: Tz, iso: bool) -> String {
-    let secs = t.floor() as i64;
-    let nanos = ((t - t.floor()) * 1e9).round().min(999_999_999.0) as u32;
+    // an epoch time in f64 holds about a microsecond: round there, so that `.123` (stored as
+    // `.12299999…`) prints as `.123`, not `.122`
+    let micros = (t * 1e6).round() as i64;
+    let secs = micros.div_euclid(1_000_000);
+    let nanos = (micros.rem_euclid(1_000_000) * 1000) as u32;
     match tz.timestamp_opt(secs, nanos) {
         chrono::LocalResult::Single(dt) | chrono::LocalResult::Ambiguous(dt, _) => {
             if iso {

@@ -26,7 +26,9 @@
 //! ```
 //! A test case may also set `macros`, `lookups`, `content`, `now`, `tz`. A case with none of `rows`, `count`,
 //! `min_rows`, `contains`, `fields` expects at least one row, which is what security_content's "True
-//! Positive Test" means. A `source:` in `attack_data` is accepted and ignored (spelunk's `source` is the path).
+//! Positive Test" means. An `attack_data` entry's `source:` and `sourcetype:` are given to its events as
+//! `--source` and `--sourcetype` give them (a declared `source` replaces the path, and the
+//! `XmlWinEventLog:<Channel>` of Windows events).
 //! A `data:` URL is looked up under `--attack-data DIR` (a local copy of splunk/attack_data: the URL's path
 //! after `attack_data/master/`, else its file name); a case whose URL data is not there is skipped.
 //!
@@ -447,6 +449,7 @@ fn case_data(
             .get("sourcetype")
             .and_then(Json::as_str)
             .map(str::to_string);
+        let source = it.get("source").and_then(Json::as_str).map(str::to_string);
         let path = if data.contains("://") {
             let found = cli.attack_data.as_deref().and_then(|r| local_copy(data, r));
             match found {
@@ -469,6 +472,7 @@ fn case_data(
         out.push(DataArg {
             path: path.display().to_string(),
             sourcetype,
+            source,
         });
     }
     Ok(out)

@@ -63,6 +63,7 @@ fn real_cloudtrail_samples_read_cleanly_with_addon_fields() {
         data: vec![DataArg {
             path: dir.display().to_string(),
             sourcetype: None,
+            source: None,
         }],
         ..Config::default()
     })

@@ -42,6 +42,7 @@ fn read(data: &[u8], name: &str) -> (Vec<spelunk::event::Event>, input::FileRepo
         name: name.to_string(),
         content: Content::Embedded(""),
         sourcetype: None,
+        source: None,
     };
     let mut events = Vec::new();
     let report = input::read_bytes(data, &source, &mut builder, &mut |ev| {

@@ -221,6 +221,17 @@ impl Flat {
         self.position(name).is_some()
     }
 
+    /// The fields in first-seen order, each with all its values.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Value])> + '_ {
+        self.fields.iter().map(|(k, slot)| {
+            let vs = match slot {
+                Slot::One(v) => std::slice::from_ref(v),
+                Slot::Many(vs) => vs.as_slice(),
+            };
+            (k.as_ref(), vs)
+        })
+    }
+
     /// Take the fields out, in order, several values of one name as a multivalue.
     pub fn drain(&mut self) -> impl Iterator<Item = (Field, Value)> + '_ {
         self.index.clear();

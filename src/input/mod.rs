@@ -4,14 +4,18 @@
 //! Formats (sniffed from the content, not the name): NDJSON (one JSON object per line), CloudTrail S3
 //! delivery files (`{"Records":[...]}`, one per line or pretty-printed), a JSON array of objects, one
 //! pretty-printed object, Windows XML events (`XmlWinEventLog`, see [`xml`]), and any of these
-//! gzip-compressed (detected by the gzip magic bytes).
+//! gzip-compressed (detected by the gzip magic bytes). A JSON object that is a Windows event export
+//! (Winlogbeat or NXLog) is rebuilt as the forwarder's XML text and read as that text is (see [`winjson`]),
+//! unless a sourcetype other than `XmlWinEventLog` is forced.
 //!
-//! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it), `sourcetype`,
-//! `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge (see
-//! [`crate::props`]). A malformed line is counted, the first one is remembered (line number and reason) and
+//! Every event gets `_raw` (its JSON text), `_time`, `source` (the path as the user gave it, or `--source`),
+//! `sourcetype`, `host` and `index`, then the fields of its JSON and its sourcetype's search-time knowledge
+//! (see [`crate::props`]). A malformed line is counted, the first one is remembered (line number and reason) and
 //! the rest of the file is still read.
 
 pub mod json;
+pub mod render;
+pub mod winjson;
 pub mod xml;
 
 use crate::diag::{Diagnostic, Result};
@@ -38,6 +42,8 @@ pub struct Source {
     pub content: Content,
     /// Forced sourcetype (`--sourcetype`), else sniffed per event.
     pub sourcetype: Option<String>,
+    /// Forced `source` value (`--source`), else the path (or `XmlWinEventLog:<Channel>` for Windows events).
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -51,11 +57,12 @@ pub enum Content {
     },
 }
 
-/// A `--data` argument and the `--sourcetype` that applies to it.
-#[derive(Clone, Debug)]
+/// A `--data` argument and the `--sourcetype` and `--source` that apply to it.
+#[derive(Clone, Debug, Default)]
 pub struct DataArg {
     pub path: String,
     pub sourcetype: Option<String>,
+    pub source: Option<String>,
 }
 
 /// What reading one file gave.
@@ -146,6 +153,7 @@ pub fn resolve(args: &[DataArg]) -> Result<Vec<Source>> {
                     name: f.to_string_lossy().into_owned(),
                     content: Content::File(f),
                     sourcetype: arg.sourcetype.clone(),
+                    source: arg.source.clone(),
                 });
             }
         } else if p.exists() {
@@ -153,6 +161,7 @@ pub fn resolve(args: &[DataArg]) -> Result<Vec<Source>> {
                 name: arg.path.clone(),
                 content: Content::File(p.to_path_buf()),
                 sourcetype: arg.sourcetype.clone(),
+                source: arg.source.clone(),
             });
         } else if arg.path.contains(['*', '?', '[']) {
             let paths = glob::glob(&arg.path)
@@ -167,6 +176,7 @@ pub fn resolve(args: &[DataArg]) -> Result<Vec<Source>> {
                     name: f.to_string_lossy().into_owned(),
                     content: Content::File(f),
                     sourcetype: arg.sourcetype.clone(),
+                    source: arg.source.clone(),
                 });
             }
             if out.len() == before {
@@ -230,6 +240,7 @@ pub fn sample_sources() -> Vec<Source> {
             name: name.to_string(),
             content: Content::Embedded(text),
             sourcetype: None,
+            source: None,
         })
         .collect()
 }
@@ -265,12 +276,18 @@ impl ReadPlan {
         if !(t.starts_with(b"{") && t.ends_with(b"}")) {
             return false;
         }
-        !self.raw_required.iter().all(|l| l.found_in(raw))
+        // a JSON export of a Windows event is searched by the fields of its XML form, whose names
+        // and spellings its JSON text need not hold: only a line that names no channel is ruled out
+        !self.raw_required.iter().all(|l| l.found_in(raw)) && CHANNEL_KEY.find(raw).is_none()
     }
 }
 
 static RECORDS_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"Records\""));
+
+/// `"Channel"` (NXLog) and `"channel"` (Winlogbeat's `winlog.channel`): the key every Windows export has.
+static CHANNEL_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"hannel\""));
 
 static U_ESCAPE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
@@ -359,6 +376,8 @@ pub struct EventBuilder<'k> {
     v_source: Option<(String, Value)>,
     v_sourcetypes: Vec<(String, Value, crate::props::Selection)>,
     names: Names,
+    /// The XML text of a converted Windows export, reused from event to event.
+    xml_buf: String,
 }
 
 static READ_ALL: std::sync::OnceLock<ReadPlan> = std::sync::OnceLock::new();
@@ -386,6 +405,7 @@ impl<'k> EventBuilder<'k> {
             v_source: None,
             v_sourcetypes: Vec::new(),
             names,
+            xml_buf: String::new(),
         }
     }
 
@@ -424,12 +444,33 @@ impl<'k> EventBuilder<'k> {
             return Ok(None);
         }
         json::flatten_only(raw, plan.projection.as_ref(), &mut self.flat)?;
+        // a Windows export becomes the forwarder's XML event, unless a sourcetype other than
+        // XmlWinEventLog is forced (`--sourcetype _json` keeps it plain JSON)
+        let forced_xml = source
+            .sourcetype
+            .as_deref()
+            .map(|st| st.eq_ignore_ascii_case(XML_SOURCETYPE));
+        if forced_xml != Some(false) {
+            match winjson::kind(&self.flat) {
+                Some(kind) => return self.build_export(raw, kind, source, fallback_time),
+                None if forced_xml == Some(true) => {
+                    return Err(json::JsonError {
+                        offset: 0,
+                        message: "not a Windows event export (XmlWinEventLog from JSON needs \
+                                  winlog.event_id and winlog.channel, or EventID, Channel and \
+                                  Hostname or Computer)"
+                            .into(),
+                    })
+                }
+                None => {}
+            }
+        }
         let sourcetype = match &source.sourcetype {
             Some(st) => st.clone(),
             None => sniff_sourcetype(&self.flat).to_string(),
         };
         let time = time_of(self.knowledge, &sourcetype, &self.flat).unwrap_or(fallback_time);
-        let src = self.source_value(&source.name);
+        let src = self.source_value(source.source.as_deref().unwrap_or(&source.name));
         let host = self.v_host.clone();
         let (mut ev, st_index) =
             self.start_event(raw, self.flat.len(), time, src, &sourcetype, host);
@@ -441,6 +482,29 @@ impl<'k> EventBuilder<'k> {
             ev.push(name, v);
         }
         Ok(self.finish_event(&sourcetype, st_index, ev))
+    }
+
+    /// The event of a JSON export of a Windows event (see [`winjson`]): its XML rendered in the
+    /// forwarder's form, then read as that text is.
+    fn build_export(
+        &mut self,
+        raw: &str,
+        kind: winjson::Export,
+        source: &Source,
+        fallback_time: f64,
+    ) -> std::result::Result<Option<Event>, json::JsonError> {
+        if self.plan.projection.is_some() {
+            // the conversion needs every key, not only those the query names
+            json::flatten(raw, &mut self.flat)?;
+        }
+        let tree = winjson::to_tree(&self.flat, kind);
+        let mut xml = std::mem::take(&mut self.xml_buf);
+        xml.clear();
+        render::render(&tree, &mut xml);
+        // rendered from a tree, the text is well formed: no need to check it
+        let ev = self.build_checked_xml(&xml, source, fallback_time);
+        self.xml_buf = xml;
+        Ok(ev)
     }
 
     /// An event with its default fields (`_raw` unless the plan drops it, `_time`, `source`,
@@ -494,15 +558,26 @@ impl EventBuilder<'_> {
         fallback_time: f64,
     ) -> std::result::Result<Option<Event>, String> {
         xml::check(raw)?;
+        Ok(self.build_checked_xml(raw, source, fallback_time))
+    }
+
+    /// [`EventBuilder::build_xml`] of text known to be one well-formed `<Event>` element.
+    fn build_checked_xml(
+        &mut self,
+        raw: &str,
+        source: &Source,
+        fallback_time: f64,
+    ) -> Option<Event> {
         let x = xml::extract(raw);
         let sourcetype = source
             .sourcetype
             .clone()
             .unwrap_or_else(|| XML_SOURCETYPE.to_string());
         let time = x.system_time.and_then(parse_time).unwrap_or(fallback_time);
-        let src = match x.channel {
-            Some(ch) => self.source_value(&format!("XmlWinEventLog:{ch}")),
-            None => self.source_value(&source.name),
+        let src = match (&source.source, x.channel) {
+            (Some(s), _) => self.source_value(s),
+            (None, Some(ch)) => self.source_value(&format!("XmlWinEventLog:{ch}")),
+            (None, None) => self.source_value(&source.name),
         };
         let host = match x.computer.and_then(|c| c.split('.').next()) {
             Some(h) if !h.is_empty() => Value::str(h),
@@ -526,7 +601,7 @@ impl EventBuilder<'_> {
                 ev.push(self.names.get(name), v);
             }
         }
-        Ok(self.finish_event(&sourcetype, st_index, ev))
+        self.finish_event(&sourcetype, st_index, ev)
     }
 }
 
@@ -549,6 +624,13 @@ pub const SNIFF_FIELDS: &[&str] = &[
     "api.operation",
     "class_uid",
     "metadata.product.name",
+    // a Windows export (see `winjson::SNIFF_KEYS`)
+    "EventID",
+    "Channel",
+    "Hostname",
+    "Computer",
+    "winlog.event_id",
+    "winlog.channel",
 ];
 
 pub fn sniff_sourcetype(flat: &Flat) -> &'static str {
@@ -758,10 +840,13 @@ fn read_stream(
 /// `<`, or its first line is not JSON and a line starting with `<Event` follows it in `rest` (the start of
 /// the file after the first line; a file may begin with a title line)?
 fn is_xml_source(source: &Source, first_line: &[u8], rest: &[u8]) -> bool {
-    if let Some(st) = &source.sourcetype {
-        return st.eq_ignore_ascii_case(XML_SOURCETYPE);
-    }
     let t = first_line.trim_ascii_start();
+    if let Some(st) = &source.sourcetype {
+        // a JSON export given `--sourcetype XmlWinEventLog` is read as JSON and converted
+        return st.eq_ignore_ascii_case(XML_SOURCETYPE)
+            && !t.starts_with(b"{")
+            && !t.starts_with(b"[");
+    }
     t.starts_with(b"<")
         || (!t.starts_with(b"{")
             && !t.starts_with(b"[")
@@ -1015,6 +1100,7 @@ pub fn cache(sources: &[Source], knowledge: &Knowledge, opts: &ReadOptions) -> V
                     report,
                 },
                 sourcetype: src.sourcetype.clone(),
+                source: src.source.clone(),
             }
         })
         .collect()

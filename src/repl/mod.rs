@@ -257,6 +257,7 @@ impl Repl {
                             report,
                         },
                         sourcetype: src.sourcetype.clone(),
+                        source: src.source.clone(),
                     },
                 ));
             }
@@ -447,7 +448,11 @@ impl Repl {
             Meta::Lookups => self.show_lookups(out, err),
             Meta::Data { path, sourcetype } => {
                 let was_samples = self.session.using_samples;
-                match self.session.add_data(&[DataArg { path, sourcetype }]) {
+                match self.session.add_data(&[DataArg {
+                    path,
+                    sourcetype,
+                    source: None,
+                }]) {
                     Ok(n) => {
                         if was_samples {
                             let _ = writeln!(

@@ -517,6 +517,7 @@ pub fn run_one(target: &str, data: &[u8], env: &RunEnv) {
                 name: "fuzz".into(),
                 content: spelunk::input::Content::Embedded(""),
                 sourcetype: None,
+                source: None,
             };
             let opts = spelunk::input::ReadOptions::default();
             let mut b = spelunk::input::EventBuilder::new(&env.session.knowledge, &opts);
