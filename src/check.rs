@@ -712,6 +712,7 @@ fn count_data_sources(data: &[String], reports: &mut [Report]) -> Result<(), Str
         .map(|p| crate::input::DataArg {
             path: p.clone(),
             sourcetype: None,
+            source: None,
         })
         .collect();
     let sources = crate::input::resolve(&args).map_err(|d| d.message)?;
