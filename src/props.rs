@@ -35,11 +35,15 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The shipped knowledge file for the Splunk Add-on for AWS's `aws:cloudtrail` fields.
-pub const SHIPPED: &[(&str, &str)] = &[(
-    "props/aws_cloudtrail.conf",
-    include_str!("../props/aws_cloudtrail.conf"),
-)];
+/// The shipped knowledge files: the Splunk Add-on for AWS's `aws:cloudtrail` fields, and the Windows
+/// add-ons' XmlWinEventLog fields.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "props/aws_cloudtrail.conf",
+        include_str!("../props/aws_cloudtrail.conf"),
+    ),
+    ("props/windows.conf", include_str!("../props/windows.conf")),
+];
 
 /// The shipped knowledge's lookup definitions (`props/transforms.conf`).
 pub const SHIPPED_TRANSFORMS: (&str, &str) = (
@@ -64,6 +68,53 @@ pub const SHIPPED_TABLES: &[(&str, &str)] = &[
     (
         "aws_cloudtrail_change_type_by_source.csv",
         include_str!("../props/lookups/aws_cloudtrail_change_type_by_source.csv"),
+    ),    (
+        "windows_signatures.csv",
+        include_str!("../props/lookups/windows_signatures.csv"),
+    ),
+    (
+        "windows_audit_changes.csv",
+        include_str!("../props/lookups/windows_audit_changes.csv"),
+    ),
+    (
+        "windows_keywords_action.csv",
+        include_str!("../props/lookups/windows_keywords_action.csv"),
+    ),
+    (
+        "windows_error_code_action.csv",
+        include_str!("../props/lookups/windows_error_code_action.csv"),
+    ),
+    (
+        "windows_app_by_eventcode.csv",
+        include_str!("../props/lookups/windows_app_by_eventcode.csv"),
+    ),
+    (
+        "windows_app_by_server.csv",
+        include_str!("../props/lookups/windows_app_by_server.csv"),
+    ),
+    (
+        "windows_app_by_logon_type.csv",
+        include_str!("../props/lookups/windows_app_by_logon_type.csv"),
+    ),
+    (
+        "windows_app_by_source.csv",
+        include_str!("../props/lookups/windows_app_by_source.csv"),
+    ),
+    (
+        "windows_account_result.csv",
+        include_str!("../props/lookups/windows_account_result.csv"),
+    ),
+    (
+        "windows_severity.csv",
+        include_str!("../props/lookups/windows_severity.csv"),
+    ),
+    (
+        "windows_transport.csv",
+        include_str!("../props/lookups/windows_transport.csv"),
+    ),
+    (
+        "sysmon_eventcodes.csv",
+        include_str!("../props/lookups/sysmon_eventcodes.csv"),
     ),
 ];
 
