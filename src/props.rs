@@ -68,7 +68,8 @@ pub const SHIPPED_TABLES: &[(&str, &str)] = &[
     (
         "aws_cloudtrail_change_type_by_source.csv",
         include_str!("../props/lookups/aws_cloudtrail_change_type_by_source.csv"),
-    ),    (
+    ),
+    (
         "windows_signatures.csv",
         include_str!("../props/lookups/windows_signatures.csv"),
     ),
