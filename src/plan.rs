@@ -191,7 +191,12 @@ fn subsearch_rows(p: &Pipeline, env: &Env, reports: &mut Vec<FileReport>) -> Res
 fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
     let spec = stage.command.spec();
     // a piece the command parsed but cannot run (`sparkline`, a PCRE-only regex)
-    if let Some(r) = spec.refusals().into_iter().next() {
+    // `eventtype=`/`tag=` conditions are refused by what the loaded knowledge defines
+    let refusals = match &stage.command {
+        Command::Search(s) => s.refusals_with(env.knowledge),
+        _ => spec.refusals(),
+    };
+    if let Some(r) = refusals.into_iter().next() {
         return Err(Diagnostic::at(r.reason, r.span));
     }
     if spec.kind() == Kind::Generating && !first {
@@ -479,14 +484,8 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
         {
             proj.add(f);
         }
-        for st in env.knowledge.sourcetypes() {
-            if let Some(tf) = env
-                .knowledge
-                .stanza(st)
-                .and_then(|s| s.time_field.as_deref())
-            {
-                proj.add(tf);
-            }
+        for tf in env.knowledge.time_fields() {
+            proj.add(tf);
         }
         plan.projection = Some(proj);
         plan.computed = Some(deps.intersection(&computed).cloned().collect());
