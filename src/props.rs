@@ -50,6 +50,11 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../props/aws_cloudtrail.conf"),
     ),
     ("props/windows.conf", include_str!("../props/windows.conf")),
+    (
+        "props/windows_security.conf",
+        include_str!("../props/windows_security.conf"),
+    ),
+    ("props/sysmon.conf", include_str!("../props/sysmon.conf")),
 ];
 
 /// The shipped knowledge's lookup definitions (`props/transforms.conf`).
@@ -130,10 +135,14 @@ pub const SHIPPED_TABLES: &[(&str, &str)] = &[
 pub const DEFAULT_TIME_FIELDS: &[&str] = &["_time", "timestamp", "time", "@timestamp", "eventTime"];
 
 /// The shipped event types (`(path, eventtypes.conf text)`), read before any `--props`.
-pub const SHIPPED_EVENTTYPES: &[(&str, &str)] = &[];
+pub const SHIPPED_EVENTTYPES: &[(&str, &str)] = &[(
+    "props/eventtypes.conf",
+    include_str!("../props/eventtypes.conf"),
+)];
 
 /// The shipped tags (`(path, tags.conf text)`), read before any `--props`.
-pub const SHIPPED_TAGS: &[(&str, &str)] = &[];
+pub const SHIPPED_TAGS: &[(&str, &str)] =
+    &[("props/tags.conf", include_str!("../props/tags.conf"))];
 
 /// props.conf settings that act at index time (event breaking, timestamps, index-time transforms and
 /// rewrites) or only describe a sourcetype: accepted, without effect on a search.
