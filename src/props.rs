@@ -1,4 +1,5 @@
-//! Search-time knowledge per sourcetype, read from props.conf-like files.
+//! Search-time knowledge in Splunk's file formats: props.conf stanzas (`[sourcetype]`, `[source::...]`,
+//! `[host::...]`, `[default]`), the transforms.conf stanzas they name, eventtypes.conf and tags.conf.
 //!
 //! ```text
 //! [aws:cloudtrail]
@@ -9,23 +10,29 @@
 //! LOOKUP-action = aws_cloudtrail_action_status eventName errorCode OUTPUTNEW action status
 //! ```
 //!
-//! Applied in Splunk's order after JSON extraction: every `FIELDALIAS` (a missing source field clears the
-//! alias, as Splunk does since 7.2.4), then every `EVAL` computed from the event as the aliases left it —
-//! all EVALs of a stanza see the same event, so one cannot use another's result — and then assigned
-//! (a null result removes the field), then every automatic lookup (`LOOKUP-<class> = <lookup> <field>
-//! [AS <event field>] ... [OUTPUT|OUTPUTNEW <field> [AS <event field>] ...]`, without OUTPUT every column
-//! that is not matched on) in ASCII order of the class names. Lookups are not nested: each matches on the
-//! event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW lookup
-//! keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza and
-//! name, so a user's `--props` file extends or overrides the shipped one.
+//! Every stanza matching an event applies; for one setting name the `source::` stanza wins over `host::`,
+//! which wins over the sourcetype's (then `priority`, then the ASCII-first stanza name). The merged
+//! knowledge of each kind of event (sourcetype, source, host) is worked out once per query ([`Selection`]).
+//! Applied in Splunk's order after the reader's extraction: every `EXTRACT-` then every `REPORT-`
+//! ([`extract`]), every `FIELDALIAS` (a missing source field clears the alias, as Splunk does since
+//! 7.2.4), then every `EVAL` computed from the event as the aliases left it — all EVALs see the same
+//! event, so one cannot use another's result — and then assigned (a null result removes the field), then
+//! every automatic lookup (`LOOKUP-<class> = <lookup> <field> [AS <event field>] ... [OUTPUT|OUTPUTNEW
+//! <field> [AS <event field>] ...]`, without OUTPUT every column that is not matched on) in ASCII order of
+//! the class names, then event types and tags ([`eventtypes`]). Lookups are not nested: each matches on
+//! the event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW
+//! lookup keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza
+//! and name, so a user's `--props` file extends or overrides the shipped one. Index-time settings are
+//! accepted without effect ([`INDEX_TIME_KEYS`]); other settings are refused by name.
 //!
 //! A lookup name is a stanza of the `transforms.conf` beside the props file that names it (for the shipped
 //! knowledge, `props/transforms.conf`), then of the shipped one, then a definition of the lookup folders
 //! (`--lookups`, `--content`), or a file name ending in `.csv`. Its table is read from the `lookups/`
-//! folder beside that props file, then from the lookup folders, then from the shipped `props/lookups/`;
-//! only plain file names, confined to those folders. A transforms.conf stanza may set only what
-//! [`crate::lookups::Matcher`] acts on (`filename`, `case_sensitive_match`, `match_type` WILDCARD/EXACT,
-//! `max_matches`, `min_matches`, `default_match`); any other setting is refused, naming it.
+//! folder beside that props file (and an add-on's `lookups/` beside its `default/`), then from the lookup
+//! folders, then from the shipped `props/lookups/`; only plain file names, confined to those folders. A
+//! transforms.conf lookup stanza may set only what [`crate::lookups::Matcher`] acts on (`filename`,
+//! `case_sensitive_match`, `match_type` WILDCARD/EXACT, `max_matches`, `min_matches`, `default_match`);
+//! any other setting is refused, naming it.
 
 pub mod conf;
 pub mod eventtypes;
