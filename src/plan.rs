@@ -488,7 +488,12 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
             proj.add(tf);
         }
         plan.projection = Some(proj);
-        plan.computed = Some(deps.intersection(&computed).cloned().collect());
+        plan.computed = Some(if env.knowledge.makes_any_field() {
+            // an extraction may make any field: every needed one may be computed
+            deps.clone()
+        } else {
+            deps.intersection(&computed).cloned().collect()
+        });
         plan.drop_raw = !deps.contains("_raw");
     }
     // the first search's conditions on extracted fields filter before anything is computed
@@ -510,7 +515,8 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
                     fs.iter().all(|f| !computed.contains(f))
                 })
                 .collect();
-            for c in &early {
+            // (a field an extraction names from the event's text need not be a key of the JSON text)
+            for c in early.iter().filter(|_| !env.knowledge.makes_any_field()) {
                 if let Some(l) = raw_literal(c, &computed) {
                     plan.raw_required.push(l);
                 }

@@ -1,4 +1,5 @@
-//! Search-time knowledge per sourcetype, read from props.conf-like files.
+//! Search-time knowledge in Splunk's file formats: props.conf stanzas (`[sourcetype]`, `[source::...]`,
+//! `[host::...]`, `[default]`), the transforms.conf stanzas they name, eventtypes.conf and tags.conf.
 //!
 //! ```text
 //! [aws:cloudtrail]
@@ -9,23 +10,29 @@
 //! LOOKUP-action = aws_cloudtrail_action_status eventName errorCode OUTPUTNEW action status
 //! ```
 //!
-//! Applied in Splunk's order after JSON extraction: every `FIELDALIAS` (a missing source field clears the
-//! alias, as Splunk does since 7.2.4), then every `EVAL` computed from the event as the aliases left it —
-//! all EVALs of a stanza see the same event, so one cannot use another's result — and then assigned
-//! (a null result removes the field), then every automatic lookup (`LOOKUP-<class> = <lookup> <field>
-//! [AS <event field>] ... [OUTPUT|OUTPUTNEW <field> [AS <event field>] ...]`, without OUTPUT every column
-//! that is not matched on) in ASCII order of the class names. Lookups are not nested: each matches on the
-//! event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW lookup
-//! keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza and
-//! name, so a user's `--props` file extends or overrides the shipped one.
+//! Every stanza matching an event applies; for one setting name the `source::` stanza wins over `host::`,
+//! which wins over the sourcetype's (then `priority`, then the ASCII-first stanza name). The merged
+//! knowledge of each kind of event (sourcetype, source, host) is worked out once per query ([`Selection`]).
+//! Applied in Splunk's order after the reader's extraction: every `EXTRACT-` then every `REPORT-`
+//! ([`extract`]), every `FIELDALIAS` (a missing source field clears the alias, as Splunk does since
+//! 7.2.4), then every `EVAL` computed from the event as the aliases left it — all EVALs see the same
+//! event, so one cannot use another's result — and then assigned (a null result removes the field), then
+//! every automatic lookup (`LOOKUP-<class> = <lookup> <field> [AS <event field>] ... [OUTPUT|OUTPUTNEW
+//! <field> [AS <event field>] ...]`, without OUTPUT every column that is not matched on) in ASCII order of
+//! the class names, then event types and tags ([`eventtypes`]). Lookups are not nested: each matches on
+//! the event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW
+//! lookup keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza
+//! and name, so a user's `--props` file extends or overrides the shipped one. Index-time settings are
+//! accepted without effect ([`INDEX_TIME_KEYS`]); other settings are refused by name.
 //!
 //! A lookup name is a stanza of the `transforms.conf` beside the props file that names it (for the shipped
 //! knowledge, `props/transforms.conf`), then of the shipped one, then a definition of the lookup folders
 //! (`--lookups`, `--content`), or a file name ending in `.csv`. Its table is read from the `lookups/`
-//! folder beside that props file, then from the lookup folders, then from the shipped `props/lookups/`;
-//! only plain file names, confined to those folders. A transforms.conf stanza may set only what
-//! [`crate::lookups::Matcher`] acts on (`filename`, `case_sensitive_match`, `match_type` WILDCARD/EXACT,
-//! `max_matches`, `min_matches`, `default_match`); any other setting is refused, naming it.
+//! folder beside that props file (and an add-on's `lookups/` beside its `default/`), then from the lookup
+//! folders, then from the shipped `props/lookups/`; only plain file names, confined to those folders. A
+//! transforms.conf lookup stanza may set only what [`crate::lookups::Matcher`] acts on (`filename`,
+//! `case_sensitive_match`, `match_type` WILDCARD/EXACT, `max_matches`, `min_matches`, `default_match`);
+//! any other setting is refused, naming it.
 
 pub mod conf;
 pub mod eventtypes;
@@ -979,6 +986,11 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Does an extraction of this kind of event make field names from the event's text?
+    pub fn makes_any_field(&self) -> bool {
+        self.merged.extracts.iter().any(|x| x.dynamic())
+    }
+
     /// `rename`: the sourcetype the events answer to.
     pub fn renamed(&self) -> Option<&str> {
         self.merged.renamed.as_deref()
@@ -1298,6 +1310,150 @@ mod tests {
             sel.lookups.is_empty(),
             "a query without lookup fields runs none"
         );
+    }
+
+    fn knowledge(text: &str) -> Knowledge {
+        let mut k = Knowledge::default();
+        k.add_text(text, "p.conf").unwrap();
+        k.compile().unwrap();
+        k
+    }
+
+    fn run(k: &Knowledge, st: &str, source: &str, host: &str, ev: &mut Event) {
+        let sel = k.selection(st, source, host, None);
+        k.apply_selected(ev, &sel);
+    }
+
+    fn text(ev: &Event, f: &str) -> Option<String> {
+        ev.get(f).map(|v| v.text().into_owned())
+    }
+
+    fn raw(r: &str) -> Event {
+        let mut e = Event::new();
+        e.set("_raw", crate::value::Value::str(r));
+        e
+    }
+
+    #[test]
+    fn source_beats_host_beats_sourcetype_for_the_same_setting() {
+        let k = knowledge(
+            "[st]\nEVAL-a = \"st\"\nEVAL-b = \"st\"\nEVAL-c = \"st\"\n\
+             [host::web*]\nEVAL-a = \"host\"\nEVAL-b = \"host\"\n\
+             [source::/var/.../x.log]\nEVAL-a = \"source\"\n\
+             [default]\nEVAL-d = \"default\"\nEVAL-c = \"default\"\n",
+        );
+        let mut e = raw("x");
+        run(&k, "st", "/var/log/app/x.log", "web01", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("source"));
+        assert_eq!(text(&e, "b").as_deref(), Some("host"));
+        assert_eq!(text(&e, "c").as_deref(), Some("st"));
+        assert_eq!(text(&e, "d").as_deref(), Some("default"));
+        let mut e = raw("x");
+        run(&k, "other", "/var/tmp/x.log", "db01", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("source"));
+        assert_eq!(text(&e, "b"), None);
+        assert!(k.keys_on_source() && k.keys_on_host());
+    }
+
+    #[test]
+    fn stanza_patterns_and_priority() {
+        let p = |t: &str| Pattern::parse(t).unwrap();
+        assert!(p("XmlWinEventLog:*").matches("XmlWinEventLog:Security"));
+        assert!(
+            !p("XmlWinEventLog:*").matches("XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")
+        );
+        assert!(
+            p("XmlWinEventLog:...").matches("XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")
+        );
+        assert!(
+            p(".../bar/*.log").matches("/a/b/bar/c.log")
+                && !p(".../bar/*.log").matches("/bar/c/d.log")
+        );
+        assert!(
+            !p("xmlwineventlog:*").matches("XmlWinEventLog:Security"),
+            "case-sensitive"
+        );
+        assert!(Pattern::parse("...(gz|bz2)").is_err());
+        // equal rank: a literal pattern (priority 100) beats a wildcard one; then the ASCII-first name;
+        // an explicit priority beats both
+        let k = knowledge(
+            "[source::a...]\nEVAL-x = \"wild\"\n[source::abc]\nEVAL-x = \"literal\"\n\
+             [source::...c]\nEVAL-y = \"dots-c\"\n[source::a*]\nEVAL-y = \"a-star\"\n\
+             [source::*c]\nEVAL-z = \"first\"\n[source::ab*]\nEVAL-z = \"second\"\npriority = 200\n",
+        );
+        let mut e = raw("x");
+        run(&k, "st", "abc", "h", &mut e);
+        assert_eq!(text(&e, "x").as_deref(), Some("literal"));
+        // `...c` < `a*` in ASCII order: the first wins
+        assert_eq!(text(&e, "y").as_deref(), Some("dots-c"));
+        assert_eq!(text(&e, "z").as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn sourcetype_stanzas_are_case_sensitive_and_rename_answers_to_the_new_name() {
+        let k = knowledge(
+            "[XmlWinEventLog]\nEVAL-a = \"upper\"\n[xmlwineventlog]\nEVAL-a = \"lower\"\n\
+             [old]\nrename = xmlwineventlog\nEVAL-b = \"ignored\"\n",
+        );
+        let mut e = raw("x");
+        run(&k, "XmlWinEventLog", "", "", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("upper"));
+        let sel = k.selection("old", "", "", None);
+        assert_eq!(sel.renamed(), Some("xmlwineventlog"));
+        let mut e = raw("x");
+        k.apply_selected(&mut e, &sel);
+        assert_eq!(text(&e, "a").as_deref(), Some("lower"));
+        assert_eq!(
+            text(&e, "b"),
+            None,
+            "a renamed sourcetype uses the new name's knowledge only"
+        );
+    }
+
+    #[test]
+    fn extract_report_alias_eval_lookup_order() {
+        let k = knowledge(
+            "[st]\nEVAL-e = b . \"+\"\nFIELDALIAS-b = a AS b\n\
+             EXTRACT-2late = v=(?<a>\\w+)\nEXTRACT-1early = v=(?<a>\\w)\n",
+        );
+        let mut e = raw("v=xyz");
+        run(&k, "st", "", "", &mut e);
+        // EXTRACT classes in ASCII order: 1early takes `a` first, and the first value wins
+        assert_eq!(text(&e, "a").as_deref(), Some("x"));
+        assert_eq!(
+            text(&e, "b").as_deref(),
+            Some("x"),
+            "the alias sees the extraction"
+        );
+        assert_eq!(
+            text(&e, "e").as_deref(),
+            Some("x+"),
+            "the EVAL sees the alias"
+        );
+        // only what a needed field comes from runs, and the extraction's source joins the needs
+        let need = k.dependencies(&HashSet::from(["e".to_string()]));
+        assert!(need.contains("_raw") && need.contains("a"), "{need:?}");
+        let sel = k.selection("st", "", "", Some(&HashSet::from(["zzz".to_string()])));
+        assert!(sel.extracts.is_empty() && sel.evals.is_empty());
+    }
+
+    #[test]
+    fn index_time_keys_are_accepted_and_unknown_search_time_keys_refused() {
+        knowledge(
+            "[st]\nSHOULD_LINEMERGE = false\nTRANSFORMS-x = y\nSEDCMD-a = s/a/b/\nKV_MODE = none\n",
+        );
+        for (bad, word) in [
+            ("[st]\nKV_MODE = xml\n", "KV_MODE"),
+            ("[st]\nAUTO_KV_JSON = false\n", "AUTO_KV_JSON"),
+            ("[st]\nREPORT-x = nosuch\n", "nosuch"),
+            ("[st]\nEXTRACT-x = (?<a>(\n", "p.conf:2"),
+            ("[source::x]\nTIME_FIELD = t\n", "TIME_FIELD"),
+        ] {
+            let mut k = Knowledge::default();
+            k.add_text(bad, "p.conf").unwrap();
+            let m = k.compile().err().map(|e| e.message).unwrap_or_default();
+            assert!(m.contains(word), "{bad}: {m}");
+        }
     }
 
     #[test]

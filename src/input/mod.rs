@@ -515,12 +515,15 @@ impl<'k> EventBuilder<'k> {
     /// The read plan's early filter, then the sourcetype's knowledge: the event, or `None` when it
     /// cannot match.
     fn finish_event(&self, st_index: usize, mut ev: Event) -> Option<Event> {
+        let kind = self.v_sourcetypes.get(st_index);
+        // the early filter leaves out the fields the knowledge makes; one that makes field names from
+        // the event's text may make any field
         if let Some(pre) = &self.plan.prefilter {
-            if !pre(&ev) {
+            if !kind.is_some_and(|k| k.selection.makes_any_field()) && !pre(&ev) {
                 return None;
             }
         }
-        if let Some(k) = self.v_sourcetypes.get(st_index) {
+        if let Some(k) = kind {
             self.knowledge.apply_selected(&mut ev, &k.selection);
         }
         Some(ev)

@@ -143,9 +143,7 @@ fn compile(pattern: &str, origin: &str, key: &str) -> Result<Regex> {
 type Groups = (Vec<(usize, Field)>, Vec<(usize, usize)>);
 
 /// Named groups and `_KEY_`/`_VAL_` pairs of a regex.
-fn groups(
-    regex: &Regex,
-) -> std::result::Result<Groups, String> {
+fn groups(regex: &Regex) -> std::result::Result<Groups, String> {
     let mut named = Vec::new();
     let mut keys = Vec::new();
     let mut vals = Vec::new();
