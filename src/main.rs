@@ -70,7 +70,8 @@ struct Common {
     /// Lookup folder (definitions .yml / transforms.conf and CSV tables); repeatable, later wins.
     #[arg(long, value_name = "DIR")]
     lookups: Vec<PathBuf>,
-    /// Extra sourcetype knowledge in props.conf form (FIELDALIAS-, EVAL-); repeatable, later wins.
+    /// More search-time knowledge: an add-on folder (its default/ .conf files), a props.conf, or an
+    /// eventtypes.conf / tags.conf by name; repeatable, later wins.
     #[arg(long, value_name = "FILE")]
     props: Vec<PathBuf>,
     /// A security_content checkout: load its macros/ and lookups/; a bare NAME then runs that detection.

@@ -194,7 +194,12 @@ fn subsearch_rows(p: &Pipeline, env: &Env, reports: &mut Vec<FileReport>) -> Res
 fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
     let spec = stage.command.spec();
     // a piece the command parsed but cannot run (`sparkline`, a PCRE-only regex)
-    if let Some(r) = spec.refusals().into_iter().next() {
+    // `eventtype=`/`tag=` conditions are refused by what the loaded knowledge defines
+    let refusals = match &stage.command {
+        Command::Search(s) => s.refusals_with(env.knowledge),
+        _ => spec.refusals(),
+    };
+    if let Some(r) = refusals.into_iter().next() {
         return Err(Diagnostic::at(r.reason, r.span));
     }
     if spec.kind() == Kind::Generating && !first {
@@ -486,17 +491,16 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
         {
             proj.add(f);
         }
-        for st in env.knowledge.sourcetypes() {
-            if let Some(tf) = env
-                .knowledge
-                .stanza(st)
-                .and_then(|s| s.time_field.as_deref())
-            {
-                proj.add(tf);
-            }
+        for tf in env.knowledge.time_fields() {
+            proj.add(tf);
         }
         plan.projection = Some(proj);
-        plan.computed = Some(deps.intersection(&computed).cloned().collect());
+        plan.computed = Some(if env.knowledge.makes_any_field() {
+            // an extraction may make any field: every needed one may be computed
+            deps.clone()
+        } else {
+            deps.intersection(&computed).cloned().collect()
+        });
         plan.drop_raw = !deps.contains("_raw");
     }
     // the first search's conditions on extracted fields filter before anything is computed
@@ -518,7 +522,8 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
                     fs.iter().all(|f| !computed.contains(f))
                 })
                 .collect();
-            for c in &early {
+            // (a field an extraction names from the event's text need not be a key of the JSON text)
+            for c in early.iter().filter(|_| !env.knowledge.makes_any_field()) {
                 if let Some(l) = raw_literal(c, &computed) {
                     plan.raw_required.push(l);
                 }

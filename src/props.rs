@@ -1,4 +1,5 @@
-//! Search-time knowledge per sourcetype, read from props.conf-like files.
+//! Search-time knowledge in Splunk's file formats: props.conf stanzas (`[sourcetype]`, `[source::...]`,
+//! `[host::...]`, `[default]`), the transforms.conf stanzas they name, eventtypes.conf and tags.conf.
 //!
 //! ```text
 //! [aws:cloudtrail]
@@ -9,37 +10,59 @@
 //! LOOKUP-action = aws_cloudtrail_action_status eventName errorCode OUTPUTNEW action status
 //! ```
 //!
-//! Applied in Splunk's order after JSON extraction: every `FIELDALIAS` (a missing source field clears the
-//! alias, as Splunk does since 7.2.4), then every `EVAL` computed from the event as the aliases left it —
-//! all EVALs of a stanza see the same event, so one cannot use another's result — and then assigned
-//! (a null result removes the field), then every automatic lookup (`LOOKUP-<class> = <lookup> <field>
-//! [AS <event field>] ... [OUTPUT|OUTPUTNEW <field> [AS <event field>] ...]`, without OUTPUT every column
-//! that is not matched on) in ASCII order of the class names. Lookups are not nested: each matches on the
-//! event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW lookup
-//! keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza and
-//! name, so a user's `--props` file extends or overrides the shipped one.
+//! Every stanza matching an event applies; for one setting name the `source::` stanza wins over `host::`,
+//! which wins over the sourcetype's (then `priority`, then the ASCII-first stanza name). The merged
+//! knowledge of each kind of event (sourcetype, source, host) is worked out once per query ([`Selection`]).
+//! Applied in Splunk's order after the reader's extraction: every `EXTRACT-` then every `REPORT-`
+//! ([`extract`]), every `FIELDALIAS` (a missing source field clears the alias, as Splunk does since
+//! 7.2.4), then every `EVAL` computed from the event as the aliases left it — all EVALs see the same
+//! event, so one cannot use another's result — and then assigned (a null result removes the field), then
+//! every automatic lookup (`LOOKUP-<class> = <lookup> <field> [AS <event field>] ... [OUTPUT|OUTPUTNEW
+//! <field> [AS <event field>] ...]`, without OUTPUT every column that is not matched on) in ASCII order of
+//! the class names, then event types and tags ([`eventtypes`]). Lookups are not nested: each matches on
+//! the event as the EVALs left it, and their outputs are then written in that order, so an OUTPUTNEW
+//! lookup keeps what an earlier one wrote. A later file's key replaces an earlier one of the same stanza
+//! and name, so a user's `--props` file extends or overrides the shipped one. Index-time settings are
+//! accepted without effect ([`INDEX_TIME_KEYS`]); other settings are refused by name.
 //!
 //! A lookup name is a stanza of the `transforms.conf` beside the props file that names it (for the shipped
 //! knowledge, `props/transforms.conf`), then of the shipped one, then a definition of the lookup folders
 //! (`--lookups`, `--content`), or a file name ending in `.csv`. Its table is read from the `lookups/`
-//! folder beside that props file, then from the lookup folders, then from the shipped `props/lookups/`;
-//! only plain file names, confined to those folders. A transforms.conf stanza may set only what
-//! [`crate::lookups::Matcher`] acts on (`filename`, `case_sensitive_match`, `match_type` WILDCARD/EXACT,
-//! `max_matches`, `min_matches`, `default_match`); any other setting is refused, naming it.
+//! folder beside that props file (and an add-on's `lookups/` beside its `default/`), then from the lookup
+//! folders, then from the shipped `props/lookups/`; only plain file names, confined to those folders. A
+//! transforms.conf lookup stanza may set only what [`crate::lookups::Matcher`] acts on (`filename`,
+//! `case_sensitive_match`, `match_type` WILDCARD/EXACT, `max_matches`, `min_matches`, `default_match`);
+//! any other setting is refused, naming it.
+
+pub mod conf;
+pub mod eventtypes;
+pub mod extract;
 
 use crate::diag::{Diagnostic, Result};
 use crate::eval::{self, EvalContext, Expr};
 use crate::event::{Event, Field};
 use crate::lookups::{Definition, Lookups, Matcher};
+use conf::ConfStanza;
+use eventtypes::EventTypes;
+use extract::Extraction;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The shipped knowledge file for the Splunk Add-on for AWS's `aws:cloudtrail` fields.
-pub const SHIPPED: &[(&str, &str)] = &[(
-    "props/aws_cloudtrail.conf",
-    include_str!("../props/aws_cloudtrail.conf"),
-)];
+/// The shipped knowledge files: the Splunk Add-on for AWS's `aws:cloudtrail` fields, and the Windows
+/// add-ons' XmlWinEventLog fields.
+pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "props/aws_cloudtrail.conf",
+        include_str!("../props/aws_cloudtrail.conf"),
+    ),
+    ("props/windows.conf", include_str!("../props/windows.conf")),
+    (
+        "props/windows_security.conf",
+        include_str!("../props/windows_security.conf"),
+    ),
+    ("props/sysmon.conf", include_str!("../props/sysmon.conf")),
+];
 
 /// The shipped knowledge's lookup definitions (`props/transforms.conf`).
 pub const SHIPPED_TRANSFORMS: (&str, &str) = (
@@ -65,10 +88,141 @@ pub const SHIPPED_TABLES: &[(&str, &str)] = &[
         "aws_cloudtrail_change_type_by_source.csv",
         include_str!("../props/lookups/aws_cloudtrail_change_type_by_source.csv"),
     ),
+    (
+        "windows_signatures.csv",
+        include_str!("../props/lookups/windows_signatures.csv"),
+    ),
+    (
+        "windows_audit_changes.csv",
+        include_str!("../props/lookups/windows_audit_changes.csv"),
+    ),
+    (
+        "windows_keywords_action.csv",
+        include_str!("../props/lookups/windows_keywords_action.csv"),
+    ),
+    (
+        "windows_error_code_action.csv",
+        include_str!("../props/lookups/windows_error_code_action.csv"),
+    ),
+    (
+        "windows_app_by_eventcode.csv",
+        include_str!("../props/lookups/windows_app_by_eventcode.csv"),
+    ),
+    (
+        "windows_app_by_server.csv",
+        include_str!("../props/lookups/windows_app_by_server.csv"),
+    ),
+    (
+        "windows_app_by_logon_type.csv",
+        include_str!("../props/lookups/windows_app_by_logon_type.csv"),
+    ),
+    (
+        "windows_app_by_source.csv",
+        include_str!("../props/lookups/windows_app_by_source.csv"),
+    ),
+    (
+        "windows_account_result.csv",
+        include_str!("../props/lookups/windows_account_result.csv"),
+    ),
+    (
+        "windows_severity.csv",
+        include_str!("../props/lookups/windows_severity.csv"),
+    ),
+    (
+        "windows_transport.csv",
+        include_str!("../props/lookups/windows_transport.csv"),
+    ),
+    (
+        "sysmon_eventcodes.csv",
+        include_str!("../props/lookups/sysmon_eventcodes.csv"),
+    ),
 ];
 
 /// JSON keys tried, in order, for `_time` when a sourcetype names no `TIME_FIELD`.
 pub const DEFAULT_TIME_FIELDS: &[&str] = &["_time", "timestamp", "time", "@timestamp", "eventTime"];
+
+/// The shipped event types (`(path, eventtypes.conf text)`), read before any `--props`.
+pub const SHIPPED_EVENTTYPES: &[(&str, &str)] = &[(
+    "props/eventtypes.conf",
+    include_str!("../props/eventtypes.conf"),
+)];
+
+/// The shipped tags (`(path, tags.conf text)`), read before any `--props`.
+pub const SHIPPED_TAGS: &[(&str, &str)] =
+    &[("props/tags.conf", include_str!("../props/tags.conf"))];
+
+/// props.conf settings that act at index time (event breaking, timestamps, index-time transforms and
+/// rewrites) or only describe a sourcetype: accepted, without effect on a search.
+pub const INDEX_TIME_KEYS: &[&str] = &[
+    "CHARSET",
+    "TRUNCATE",
+    "LINE_BREAKER",
+    "LINE_BREAKER_LOOKBEHIND",
+    "SHOULD_LINEMERGE",
+    "BREAK_ONLY_BEFORE",
+    "BREAK_ONLY_BEFORE_DATE",
+    "MUST_BREAK_AFTER",
+    "MUST_NOT_BREAK_AFTER",
+    "MUST_NOT_BREAK_BEFORE",
+    "MAX_EVENTS",
+    "EVENT_BREAKER_ENABLE",
+    "EVENT_BREAKER",
+    "TIME_PREFIX",
+    "TIME_FORMAT",
+    "MAX_TIMESTAMP_LOOKAHEAD",
+    "TZ",
+    "TZ_ALIAS",
+    "MAX_DAYS_AGO",
+    "MAX_DAYS_HENCE",
+    "MAX_DIFF_SECS_AGO",
+    "MAX_DIFF_SECS_HENCE",
+    "DATETIME_CONFIG",
+    "ADD_EXTRA_TIME_FIELDS",
+    "ANNOTATE_PUNCT",
+    "SEGMENTATION",
+    "INDEXED_EXTRACTIONS",
+    "PREAMBLE_REGEX",
+    "FIELD_HEADER_REGEX",
+    "HEADER_FIELD_LINE_NUMBER",
+    "HEADER_FIELD_DELIMITER",
+    "HEADER_FIELD_QUOTE",
+    "FIELD_DELIMITER",
+    "FIELD_QUOTE",
+    "FIELD_NAMES",
+    "TIMESTAMP_FIELDS",
+    "MISSING_VALUE_REGEX",
+    "JSON_TRIM_BRACES_IN_ARRAY_NAMES",
+    "NO_BINARY_CHECK",
+    "detect_trailing_nulls",
+    "CHECK_METHOD",
+    "CHECK_FOR_HEADER",
+    "PREFIX_SOURCETYPE",
+    "LEARN_MODEL",
+    "LEARN_SOURCETYPE",
+    "maxDist",
+    "initCrcLength",
+    "unarchive_cmd",
+    "unarchive_sourcetype",
+    "invalid_cause",
+    "is_valid",
+    "sourcetype",
+    "given_type",
+    "category",
+    "description",
+    "pulldown_type",
+    "MATCH_LIMIT",
+    "DEPTH_LIMIT",
+    "priority",
+];
+
+/// Prefixes of index-time props.conf settings (`TRANSFORMS-<class>`, `SEDCMD-<class>`, ...): accepted,
+/// without effect on a search.
+pub const INDEX_TIME_PREFIXES: &[&str] = &[
+    "TRANSFORMS-",
+    "SEDCMD-",
+    "SEGMENTATION-",
+    "METRIC-SCHEMA-TRANSFORMS",
+];
 
 #[derive(Default, Clone)]
 struct RawStanza {
@@ -92,20 +246,157 @@ pub struct AutoLookup {
     pub matcher: Matcher,
 }
 
-/// Knowledge of one sourcetype, compiled.
+/// One compiled setting of a stanza.
+enum Item {
+    TimeField(String),
+    Aliases(Vec<(String, Field)>),
+    Eval(Field, Arc<Expr>),
+    Lookup(Arc<AutoLookup>),
+    Extract(Arc<Extraction>),
+    Report(Vec<Arc<Extraction>>),
+    Rename(String),
+    /// Accepted without effect.
+    Ignored,
+}
+
+/// What events a stanza applies to.
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    Default,
+    Sourcetype(String),
+    Host(Pattern),
+    Source(Pattern),
+    /// `rule::` / `delayedrule::`: index-time sourcetype recognition.
+    Never,
+}
+
+impl Target {
+    /// The rank of its settings when stanzas set the same one: `source::` beats `host::` beats the
+    /// sourcetype, which beats `[default]`.
+    fn rank(&self) -> u8 {
+        match self {
+            Target::Never | Target::Default => 0,
+            Target::Sourcetype(_) => 1,
+            Target::Host(_) => 2,
+            Target::Source(_) => 3,
+        }
+    }
+}
+
+/// A `source::`/`host::` pattern: `...` matches any text, `*` any text without `/`; the rest literally,
+/// with case.
+#[derive(Debug, Clone, PartialEq)]
+struct Pattern {
+    text: String,
+    parts: Vec<PatPart>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum PatPart {
+    Lit(String),
+    /// `true`: `...` (crosses `/`).
+    Any(bool),
+}
+
+impl Pattern {
+    fn parse(text: &str) -> std::result::Result<Pattern, String> {
+        if text.contains(['(', ')', '|']) {
+            return Err(format!(
+                "stanza pattern `{text}`: regular-expression patterns are not supported; spelunk matches `*` and `...`"
+            ));
+        }
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            let (part, len) = if rest.starts_with("...") {
+                (Some(PatPart::Any(true)), 3)
+            } else if c == '*' {
+                (Some(PatPart::Any(false)), 1)
+            } else {
+                lit.push(c);
+                (None, c.len_utf8())
+            };
+            if let Some(p) = part {
+                if !lit.is_empty() {
+                    parts.push(PatPart::Lit(std::mem::take(&mut lit)));
+                }
+                parts.push(p);
+            }
+            rest = &rest[len..];
+        }
+        if !lit.is_empty() {
+            parts.push(PatPart::Lit(lit));
+        }
+        Ok(Pattern {
+            text: text.to_string(),
+            parts,
+        })
+    }
+
+    fn literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, PatPart::Lit(_)))
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        fn go(parts: &[PatPart], s: &str) -> bool {
+            match parts.split_first() {
+                None => s.is_empty(),
+                Some((PatPart::Lit(l), rest)) => {
+                    s.strip_prefix(l.as_str()).is_some_and(|r| go(rest, r))
+                }
+                Some((PatPart::Any(cross), rest)) => {
+                    let mut i = 0;
+                    loop {
+                        if go(rest, &s[i..]) {
+                            return true;
+                        }
+                        let Some(c) = s[i..].chars().next() else {
+                            return false;
+                        };
+                        if c == '/' && !cross {
+                            return false;
+                        }
+                        i += c.len_utf8();
+                    }
+                }
+            }
+        }
+        go(&self.parts, s)
+    }
+}
+
+/// Knowledge of one stanza, compiled.
+struct Stanza {
+    name: String,
+    target: Target,
+    /// `priority`, else 100 for a literal pattern and 0 for a wildcard one.
+    priority: i64,
+    /// Settings in file order.
+    items: Vec<(String, Item)>,
+}
+
+/// The knowledge that applies to one kind of event (sourcetype, source, host): the settings of every
+/// stanza that matches it, each setting from the stanza that wins it, in the order they apply.
 #[derive(Default)]
-pub struct Stanza {
-    pub time_field: Option<String>,
-    pub aliases: Vec<(String, Field)>,
-    pub evals: Vec<(Field, Expr)>,
+pub struct Merged {
+    /// `rename`: the sourcetype the event answers to.
+    pub renamed: Option<String>,
+    /// Every EXTRACT- in ASCII order of the class, then every REPORT-'s transforms the same way.
+    extracts: Vec<Arc<Extraction>>,
+    aliases: Vec<(String, Field)>,
+    evals: Vec<(Field, Arc<Expr>)>,
     /// In ASCII order of their classes.
-    pub lookups: Vec<AutoLookup>,
+    lookups: Vec<Arc<AutoLookup>>,
 }
 
 #[derive(Default)]
 pub struct Knowledge {
     raw: BTreeMap<String, RawStanza>,
-    stanzas: BTreeMap<String, Stanza>,
+    stanzas: Vec<Stanza>,
+    eventtypes: EventTypes,
+    has_source: bool,
+    has_host: bool,
     ctx: Option<EvalContext>,
 }
 
@@ -113,17 +404,64 @@ impl Knowledge {
     /// The shipped knowledge.
     pub fn shipped() -> Result<Knowledge> {
         let mut k = Knowledge::default();
-        for (name, text) in SHIPPED {
-            k.add_text(text, name)?;
-        }
+        k.add_shipped()?;
         k.compile()?;
         Ok(k)
+    }
+
+    /// Add the shipped props, event types and tags; call [`Knowledge::compile`] afterwards.
+    pub fn add_shipped(&mut self) -> Result<()> {
+        for (name, text) in SHIPPED {
+            self.add_text(text, name)?;
+        }
+        for (name, text) in SHIPPED_EVENTTYPES {
+            self.eventtypes.add_eventtypes(text, name)?;
+        }
+        for (name, text) in SHIPPED_TAGS {
+            self.eventtypes.add_tags(text, name)?;
+        }
+        Ok(())
+    }
+
+    /// Add what `--props PATH` names: an add-on folder (its `default/`), a folder of `.conf` files (its
+    /// props.conf, eventtypes.conf and tags.conf; transforms.conf is read for the settings that name
+    /// it), or one file: `eventtypes.conf` and `tags.conf` by name, any other file as props.
+    pub fn add_path(&mut self, path: &Path) -> Result<()> {
+        if path.is_dir() {
+            let dir = if path.join("default").is_dir() {
+                path.join("default")
+            } else {
+                path.to_path_buf()
+            };
+            let mut found = false;
+            for name in ["props.conf", "eventtypes.conf", "tags.conf"] {
+                let p = dir.join(name);
+                if p.is_file() {
+                    self.add_file(&p)?;
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(Diagnostic::new(format!(
+                    "--props `{}`: the folder has no props.conf, eventtypes.conf or tags.conf",
+                    path.display()
+                )));
+            }
+            return Ok(());
+        }
+        self.add_file(path)
     }
 
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::new(format!("cannot read props file `{}`: {e}", path.display()))
         })?;
+        let origin = path.display().to_string();
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("eventtypes.conf") => return self.eventtypes.add_eventtypes(&text, &origin),
+            Some("tags.conf") => return self.eventtypes.add_tags(&text, &origin),
+            _ => {}
+        }
         let folder = path.parent().map(|p| {
             if p.as_os_str().is_empty() {
                 PathBuf::from(".")
@@ -131,7 +469,7 @@ impl Knowledge {
                 p.to_path_buf()
             }
         });
-        self.add_text_in(&text, &path.display().to_string(), folder)
+        self.add_text_in(&text, &origin, folder)
     }
 
     /// Add a props.conf-like text; call [`Knowledge::compile`] afterwards.
@@ -139,123 +477,57 @@ impl Knowledge {
         self.add_text_in(text, origin, None)
     }
 
+    /// Add an eventtypes.conf text; call [`Knowledge::compile`] afterwards.
+    pub fn add_eventtypes_text(&mut self, text: &str, origin: &str) -> Result<()> {
+        self.eventtypes.add_eventtypes(text, origin)
+    }
+
+    /// Add a tags.conf text; call [`Knowledge::compile`] afterwards.
+    pub fn add_tags_text(&mut self, text: &str, origin: &str) -> Result<()> {
+        self.eventtypes.add_tags(text, origin)
+    }
+
     /// [`Knowledge::add_text`] for the text of a props file in `folder`, whose `transforms.conf` and
-    /// `lookups/` the file's LOOKUP- settings use.
+    /// `lookups/` the file's LOOKUP- and REPORT- settings use.
     fn add_text_in(&mut self, text: &str, origin: &str, folder: Option<PathBuf>) -> Result<()> {
-        let mut current: Option<String> = None;
-        let mut lines = text.lines().enumerate().peekable();
-        while let Some((n, line)) = lines.next() {
-            let mut line = line.trim().to_string();
-            // continuation lines end with a backslash
-            while line.ends_with('\\') {
-                line.pop();
-                match lines.next() {
-                    Some((_, next)) => {
-                        line.push('\n');
-                        line.push_str(next.trim());
-                    }
-                    None => break,
+        for st in conf::parse(text, origin)? {
+            let stanza = self.raw.entry(st.name).or_default();
+            for k in st.keys {
+                if !stanza.keys.contains_key(&k.key) {
+                    stanza.order.push(k.key.clone());
                 }
+                stanza.keys.insert(
+                    k.key,
+                    RawKey {
+                        value: k.value,
+                        origin: format!("{origin}:{}", k.line),
+                        folder: folder.clone(),
+                    },
+                );
             }
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if line.starts_with('[') {
-                let Some(end) = line.find(']') else {
-                    return Err(Diagnostic::new(format!(
-                        "{origin}:{}: stanza header without `]`",
-                        n + 1
-                    )));
-                };
-                current = Some(line[1..end].trim().to_string());
-                continue;
-            }
-            let Some(eq) = line.find('=') else {
-                return Err(Diagnostic::new(format!(
-                    "{origin}:{}: expected `KEY = value`",
-                    n + 1
-                )));
-            };
-            let Some(st) = current.clone() else {
-                return Err(Diagnostic::new(format!(
-                    "{origin}:{}: setting outside a [sourcetype] stanza",
-                    n + 1
-                )));
-            };
-            let key = line[..eq].trim().to_string();
-            let value = line[eq + 1..].trim().to_string();
-            let stanza = self.raw.entry(st).or_default();
-            if !stanza.keys.contains_key(&key) {
-                stanza.order.push(key.clone());
-            }
-            stanza.keys.insert(
-                key,
-                RawKey {
-                    value,
-                    origin: format!("{origin}:{}", n + 1),
-                    folder: folder.clone(),
-                },
-            );
         }
         Ok(())
     }
 
-    /// Parse every stanza's aliases and eval expressions and read its lookups' tables (no lookup
-    /// folders but the knowledge's own).
+    /// Parse every stanza's settings and read its lookups' tables (no lookup folders but the
+    /// knowledge's own).
     pub fn compile(&mut self) -> Result<()> {
         self.compile_with(&Lookups::default())
     }
 
     /// [`Knowledge::compile`], also finding lookup definitions and tables in `lookups`' folders.
     pub fn compile_with(&mut self, lookups: &Lookups) -> Result<()> {
-        let mut stanzas = BTreeMap::new();
+        let mut stanzas = Vec::new();
         let mut transforms = Transforms::default();
         for (name, raw) in &self.raw {
-            let mut st = Stanza::default();
-            for key in &raw.order {
-                let Some(RawKey {
-                    value,
-                    origin,
-                    folder,
-                }) = raw.keys.get(key)
-                else {
-                    continue;
-                };
-                if key == "TIME_FIELD" {
-                    st.time_field = Some(value.clone());
-                } else if key.starts_with("FIELDALIAS-") {
-                    st.aliases.extend(
-                        parse_aliases(value)
-                            .map_err(|m| Diagnostic::new(format!("{origin}: {key}: {m}")))?,
-                    );
-                } else if let Some(field) = key.strip_prefix("EVAL-") {
-                    let expr = eval::parse_expr(value)
-                        .map_err(|e| Diagnostic::new(format!("{origin}: {key}: {e}")))?;
-                    st.evals.push((Arc::from(field), expr));
-                } else if let Some(class) = key.strip_prefix("LOOKUP-") {
-                    let matcher = transforms
-                        .lookup(value, folder.as_deref(), lookups)
-                        .map_err(|m| {
-                            let mut d = Diagnostic::new(format!("{origin}: {key}: {}", m.message));
-                            d.help = m.help;
-                            d
-                        })?;
-                    st.lookups.push(AutoLookup {
-                        class: class.to_string(),
-                        matcher,
-                    });
-                } else if key.starts_with("EXTRACT-") || key.starts_with("REPORT-") {
-                    // regex extractions would give fields this knowledge leaves out: refuse, never skip
-                    return Err(Diagnostic::new(format!(
-                        "{origin}: {key}: search-time regex extraction (EXTRACT-/REPORT-) is not supported yet; spelunk applies TIME_FIELD, FIELDALIAS-, EVAL- and LOOKUP-"
-                    )));
-                }
-            }
-            st.lookups.sort_by(|a, b| a.class.cmp(&b.class));
-            stanzas.insert(name.clone(), st);
+            stanzas.push(compile_stanza(name, raw, &mut transforms, lookups)?);
         }
+        self.has_source = stanzas
+            .iter()
+            .any(|s| matches!(s.target, Target::Source(_)));
+        self.has_host = stanzas.iter().any(|s| matches!(s.target, Target::Host(_)));
         self.stanzas = stanzas;
-        Ok(())
+        self.eventtypes.compile()
     }
 
     /// Set the context (time zone, `now`) that EVALs run with.
@@ -263,62 +535,195 @@ impl Knowledge {
         self.ctx = Some(ctx);
     }
 
-    pub fn stanza(&self, sourcetype: &str) -> Option<&Stanza> {
-        self.stanzas.get(sourcetype)
+    /// The sourcetypes that have a stanza.
+    pub fn sourcetypes(&self) -> impl Iterator<Item = &String> {
+        self.stanzas.iter().filter_map(|s| match &s.target {
+            Target::Sourcetype(n) => Some(n),
+            _ => None,
+        })
     }
 
-    pub fn sourcetypes(&self) -> impl Iterator<Item = &String> {
-        self.stanzas.keys()
+    /// Do `source::` stanzas exist (so that the knowledge of an event depends on its source)?
+    pub fn keys_on_source(&self) -> bool {
+        self.has_source
+    }
+
+    /// Do `host::` stanzas exist?
+    pub fn keys_on_host(&self) -> bool {
+        self.has_host
+    }
+
+    /// The loaded event types and tags.
+    pub fn eventtypes(&self) -> &EventTypes {
+        &self.eventtypes
     }
 
     /// The field that gives events of this sourcetype their `_time` (its stanza's `TIME_FIELD`), if it
     /// names one; otherwise the first of [`DEFAULT_TIME_FIELDS`] that parses is used.
     pub fn time_field(&self, sourcetype: &str) -> Option<&str> {
         self.stanzas
-            .get(sourcetype)
-            .and_then(|s| s.time_field.as_deref())
+            .iter()
+            .filter(|s| s.target == Target::Sourcetype(sourcetype.to_string()))
+            .flat_map(|s| s.items.iter())
+            .find_map(|(_, i)| match i {
+                Item::TimeField(f) => Some(f.as_str()),
+                _ => None,
+            })
     }
 
-    /// Apply aliases then calculated fields to an event of this sourcetype.
-    pub fn apply(&self, sourcetype: &str, ev: &mut Event) {
-        self.apply_only(sourcetype, ev, None)
+    /// Every `TIME_FIELD` of any stanza.
+    pub fn time_fields(&self) -> impl Iterator<Item = &str> {
+        self.stanzas
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .filter_map(|(_, i)| match i {
+                Item::TimeField(f) => Some(f.as_str()),
+                _ => None,
+            })
     }
 
-    /// Every field an alias or EVAL of any stanza makes.
-    pub fn computed_fields(&self) -> HashSet<String> {
-        let mut out = HashSet::new();
-        for st in self.stanzas.values() {
-            out.extend(st.aliases.iter().map(|(_, to)| to.to_string()));
-            out.extend(st.evals.iter().map(|(f, _)| f.to_string()));
-            for l in &st.lookups {
-                out.extend(l.matcher.output_fields().map(|f| f.to_string()));
+    /// The knowledge for events of this sourcetype, source and host.
+    pub fn merged(&self, sourcetype: &str, source: &str, host: &str) -> Merged {
+        let rename = self
+            .stanzas
+            .iter()
+            .filter(|s| s.target == Target::Sourcetype(sourcetype.to_string()))
+            .flat_map(|s| s.items.iter())
+            .find_map(|(_, i)| match i {
+                Item::Rename(r) => Some(r.clone()),
+                _ => None,
+            });
+        let st = rename.as_deref().unwrap_or(sourcetype);
+        let mut matching: Vec<&Stanza> = self
+            .stanzas
+            .iter()
+            .filter(|s| match &s.target {
+                Target::Default => true,
+                Target::Sourcetype(n) => n == st,
+                Target::Host(p) => p.matches(host),
+                Target::Source(p) => p.matches(source),
+                Target::Never => false,
+            })
+            .collect();
+        // the winner of a setting last: rank, then priority, then the ASCII-first name
+        matching.sort_by(|a, b| {
+            (a.target.rank(), a.priority)
+                .cmp(&(b.target.rank(), b.priority))
+                .then_with(|| b.name.cmp(&a.name))
+        });
+        let mut winners: BTreeMap<&str, &Item> = BTreeMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for s in &matching {
+            for (k, item) in &s.items {
+                if winners.insert(k.as_str(), item).is_none() {
+                    order.push(k.as_str());
+                }
             }
         }
+        let mut m = Merged {
+            renamed: rename,
+            ..Merged::default()
+        };
+        let mut extracts: Vec<(&str, &Arc<Extraction>)> = Vec::new();
+        let mut reports: Vec<(&str, &Vec<Arc<Extraction>>)> = Vec::new();
+        for k in order {
+            match winners.get(k) {
+                Some(Item::Aliases(a)) => m.aliases.extend(a.iter().cloned()),
+                Some(Item::Eval(f, e)) => m.evals.push((f.clone(), e.clone())),
+                Some(Item::Lookup(l)) => m.lookups.push(l.clone()),
+                Some(Item::Extract(x)) => extracts.push((k, x)),
+                Some(Item::Report(r)) => reports.push((k, r)),
+                _ => {}
+            }
+        }
+        extracts.sort_by(|a, b| a.0.cmp(b.0));
+        reports.sort_by(|a, b| a.0.cmp(b.0));
+        m.extracts = extracts.into_iter().map(|(_, x)| x.clone()).collect();
+        m.extracts
+            .extend(reports.into_iter().flat_map(|(_, r)| r.iter().cloned()));
+        m.lookups.sort_by(|a, b| a.class.cmp(&b.class));
+        m
+    }
+
+    /// Apply every setting to an event of this sourcetype (as if its source and host matched no
+    /// `source::`/`host::` stanza).
+    pub fn apply(&self, sourcetype: &str, ev: &mut Event) {
+        let sel = self.selection(sourcetype, "", "", None);
+        self.apply_selected(ev, &sel)
+    }
+
+    /// Every field a setting of any stanza, an event type or a tag can make.
+    pub fn computed_fields(&self) -> HashSet<String> {
+        let mut out = HashSet::new();
+        for (_, item) in self.stanzas.iter().flat_map(|s| s.items.iter()) {
+            match item {
+                Item::Aliases(a) => out.extend(a.iter().map(|(_, to)| to.to_string())),
+                Item::Eval(f, _) => {
+                    out.insert(f.to_string());
+                }
+                Item::Lookup(l) => out.extend(l.matcher.output_fields().map(|f| f.to_string())),
+                Item::Extract(x) => out.extend(x.outputs().map(str::to_string)),
+                Item::Report(r) => {
+                    out.extend(r.iter().flat_map(|x| x.outputs().map(str::to_string)))
+                }
+                _ => {}
+            }
+        }
+        out.extend(self.eventtypes.computed_fields());
         out
     }
 
-    /// The fields needed to compute `wanted`: `wanted` itself plus, for each wanted alias, calculated
-    /// field or lookup output, the fields it reads (and theirs, for the aliases and calculated fields
-    /// those read).
+    /// Does an extraction make field names from the event's text (so that any field may be computed)?
+    pub fn makes_any_field(&self) -> bool {
+        self.extractions().any(|x| x.dynamic())
+    }
+
+    fn extractions(&self) -> impl Iterator<Item = &Arc<Extraction>> {
+        self.stanzas
+            .iter()
+            .flat_map(|s| s.items.iter())
+            .flat_map(|(_, item)| match item {
+                Item::Extract(x) => std::slice::from_ref(x),
+                Item::Report(r) => r.as_slice(),
+                _ => &[],
+            })
+    }
+
+    /// The fields needed to compute `wanted`: `wanted` itself plus, for each wanted field a setting,
+    /// event type or tag can make, the fields it reads (and theirs).
     pub fn dependencies(&self, wanted: &HashSet<String>) -> HashSet<String> {
         let mut need: HashSet<String> = wanted.clone();
         loop {
             let before = need.len();
-            for st in self.stanzas.values() {
-                for (from, to) in &st.aliases {
-                    if need.contains(to.as_ref()) {
-                        need.insert(from.clone());
+            need.extend(self.eventtypes.dependencies(&need));
+            for (_, item) in self.stanzas.iter().flat_map(|s| s.items.iter()) {
+                match item {
+                    Item::Aliases(a) => {
+                        for (from, to) in a {
+                            if need.contains(to.as_ref()) {
+                                need.insert(from.clone());
+                            }
+                        }
                     }
-                }
-                for (f, e) in &st.evals {
-                    if need.contains(f.as_ref()) {
+                    Item::Eval(f, e) if need.contains(f.as_ref()) => {
                         need.extend(e.fields());
                     }
-                }
-                for l in &st.lookups {
-                    if l.matcher.output_fields().any(|f| need.contains(f.as_ref())) {
+                    Item::Lookup(l)
+                        if l.matcher.output_fields().any(|f| need.contains(f.as_ref())) =>
+                    {
                         need.extend(l.matcher.input_fields().map(|f| f.to_string()));
                     }
+                    Item::Extract(x) if need.iter().any(|f| x.makes(f)) => {
+                        need.insert(x.source().to_string());
+                    }
+                    Item::Report(r) => {
+                        for x in r {
+                            if need.iter().any(|f| x.makes(f)) {
+                                need.insert(x.source().to_string());
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             if need.len() == before {
@@ -327,39 +732,46 @@ impl Knowledge {
         }
     }
 
-    /// Which aliases and calculated fields of a sourcetype make a field in `only` (all when `None`).
-    /// Worked out once per query and sourcetype, so that applying them costs nothing per event.
-    pub fn selection(&self, sourcetype: &str, only: Option<&HashSet<String>>) -> Selection {
-        let Some(st) = self.stanzas.get(sourcetype) else {
-            return Selection::default();
-        };
+    /// Which settings of the knowledge for this sourcetype, source and host make a field in `only` (all
+    /// when `None`). Worked out once per query and kind of event, so that applying them costs nothing
+    /// per event.
+    pub fn selection(
+        &self,
+        sourcetype: &str,
+        source: &str,
+        host: &str,
+        only: Option<&HashSet<String>>,
+    ) -> Selection {
+        let m = self.merged(sourcetype, source, host);
         let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
+        let tag_wanted =
+            only.is_none_or(|o| o.iter().any(|f| f == "tag" || f.starts_with("tag::")));
         Selection {
-            aliases: (0..st.aliases.len())
-                .filter(|&i| wanted(&st.aliases[i].1))
+            extracts: (0..m.extracts.len())
+                .filter(|&i| only.is_none_or(|o| o.iter().any(|f| m.extracts[i].makes(f))))
                 .collect(),
-            evals: (0..st.evals.len())
-                .filter(|&i| wanted(&st.evals[i].0))
+            aliases: (0..m.aliases.len())
+                .filter(|&i| wanted(&m.aliases[i].1))
                 .collect(),
-            lookups: (0..st.lookups.len())
-                .filter(|&i| st.lookups[i].matcher.output_fields().any(|f| wanted(f)))
+            evals: (0..m.evals.len())
+                .filter(|&i| wanted(&m.evals[i].0))
                 .collect(),
+            lookups: (0..m.lookups.len())
+                .filter(|&i| m.lookups[i].matcher.output_fields().any(|f| wanted(f)))
+                .collect(),
+            eventtypes: wanted("eventtype"),
+            tags: tag_wanted,
+            merged: Arc::new(m),
         }
     }
 
-    /// Apply the aliases and calculated fields of this sourcetype whose result is in `only` (all when
-    /// `None`).
-    pub fn apply_only(&self, sourcetype: &str, ev: &mut Event, only: Option<&HashSet<String>>) {
-        let sel = self.selection(sourcetype, only);
-        self.apply_selected(sourcetype, ev, &sel)
-    }
-
-    /// Apply a [`Selection`] of this sourcetype's knowledge.
-    pub fn apply_selected(&self, sourcetype: &str, ev: &mut Event, sel: &Selection) {
-        let Some(st) = self.stanzas.get(sourcetype) else {
-            return;
-        };
-        for (from, to) in sel.aliases.iter().filter_map(|&i| st.aliases.get(i)) {
+    /// Apply a [`Selection`]: extractions, aliases, calculated fields, lookups, event types, tags.
+    pub fn apply_selected(&self, ev: &mut Event, sel: &Selection) {
+        let m = &sel.merged;
+        for x in sel.extracts.iter().filter_map(|&i| m.extracts.get(i)) {
+            x.apply(ev);
+        }
+        for (from, to) in sel.aliases.iter().filter_map(|&i| m.aliases.get(i)) {
             match ev.get(from).cloned() {
                 Some(v) => ev.set(to.clone(), v),
                 None => {
@@ -368,23 +780,26 @@ impl Knowledge {
             }
         }
         if !sel.evals.is_empty() {
-            self.apply_evals(st, ev, sel);
+            self.apply_evals(m, ev, sel);
         }
         if !sel.lookups.is_empty() {
             // not nested: every lookup matches on the event as the EVALs left it
             let found: Vec<(&Matcher, Vec<usize>)> = sel
                 .lookups
                 .iter()
-                .filter_map(|&i| st.lookups.get(i))
+                .filter_map(|&i| m.lookups.get(i))
                 .map(|l| (&l.matcher, l.matcher.find(ev)))
                 .collect();
             for (m, rows) in found {
                 m.apply(ev, &rows);
             }
         }
+        if (sel.eventtypes || sel.tags) && !self.eventtypes.is_empty() {
+            self.eventtypes.apply(ev, sel.eventtypes, sel.tags);
+        }
     }
 
-    fn apply_evals(&self, st: &Stanza, ev: &mut Event, sel: &Selection) {
+    fn apply_evals(&self, m: &Merged, ev: &mut Event, sel: &Selection) {
         let default_ctx = EvalContext {
             now: 0.0,
             tz: chrono_tz::UTC,
@@ -394,7 +809,7 @@ impl Knowledge {
         let results: Vec<_> = sel
             .evals
             .iter()
-            .filter_map(|&i| st.evals.get(i))
+            .filter_map(|&i| m.evals.get(i))
             .map(|(f, e)| (f, e.eval(ev, ctx).ok().flatten()))
             .collect();
         for (f, v) in results {
@@ -403,12 +818,183 @@ impl Knowledge {
     }
 }
 
-/// The aliases and calculated fields of one sourcetype that a query needs (indexes into its stanza).
-#[derive(Clone, Debug, Default)]
+impl crate::commands::search::Defines for Knowledge {
+    fn eventtype(&self, pattern: &str) -> bool {
+        self.eventtypes.defines(pattern)
+    }
+
+    fn tag(&self, pattern: &str) -> bool {
+        self.eventtypes.gives_tag(pattern)
+    }
+}
+
+/// The shipped knowledge's event types and tags (what `spelunk check` knows of).
+pub fn shipped_names() -> &'static EventTypes {
+    static NAMES: std::sync::OnceLock<EventTypes> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut t = EventTypes::default();
+        for (name, text) in SHIPPED_EVENTTYPES {
+            let _ = t.add_eventtypes(text, name);
+        }
+        for (name, text) in SHIPPED_TAGS {
+            let _ = t.add_tags(text, name);
+        }
+        t
+    })
+}
+
+impl crate::commands::search::Defines for EventTypes {
+    fn eventtype(&self, pattern: &str) -> bool {
+        self.defines(pattern)
+    }
+
+    fn tag(&self, pattern: &str) -> bool {
+        self.gives_tag(pattern)
+    }
+}
+
+/// Compile one props stanza.
+fn compile_stanza(
+    name: &str,
+    raw: &RawStanza,
+    transforms: &mut Transforms,
+    lookups: &Lookups,
+) -> Result<Stanza> {
+    let first_origin = raw
+        .order
+        .first()
+        .and_then(|k| raw.keys.get(k))
+        .map(|k| k.origin.clone())
+        .unwrap_or_default();
+    let pattern = |p: &str| {
+        Pattern::parse(p).map_err(|m| Diagnostic::new(format!("{first_origin}: [{name}]: {m}")))
+    };
+    let target = if let Some(p) = name.strip_prefix("source::") {
+        Target::Source(pattern(p)?)
+    } else if let Some(p) = name.strip_prefix("host::") {
+        Target::Host(pattern(p)?)
+    } else if name.starts_with("rule::") || name.starts_with("delayedrule::") {
+        Target::Never
+    } else if name == "default" {
+        Target::Default
+    } else {
+        Target::Sourcetype(name.to_string())
+    };
+    let mut priority = match &target {
+        Target::Source(p) | Target::Host(p) if p.literal() => 100,
+        _ => 0,
+    };
+    let mut items = Vec::new();
+    for key in &raw.order {
+        let Some(RawKey {
+            value,
+            origin,
+            folder,
+        }) = raw.keys.get(key)
+        else {
+            continue;
+        };
+        let err = |m: String| Diagnostic::new(format!("{origin}: {key}: {m}"));
+        let item = if key == "TIME_FIELD" {
+            if !matches!(target, Target::Sourcetype(_)) {
+                return Err(err(
+                    "TIME_FIELD is read in a [sourcetype] stanza only".into()
+                ));
+            }
+            Item::TimeField(value.clone())
+        } else if key.starts_with("FIELDALIAS-") {
+            Item::Aliases(parse_aliases(value).map_err(err)?)
+        } else if let Some(field) = key.strip_prefix("EVAL-") {
+            let expr = eval::parse_expr(value).map_err(|e| err(e.to_string()))?;
+            Item::Eval(Arc::from(field), Arc::new(expr))
+        } else if let Some(class) = key.strip_prefix("LOOKUP-") {
+            let matcher = transforms
+                .lookup(value, folder.as_deref(), lookups)
+                .map_err(|m| {
+                    let mut d = Diagnostic::new(format!("{origin}: {key}: {}", m.message));
+                    d.help = m.help;
+                    d
+                })?;
+            Item::Lookup(Arc::new(AutoLookup {
+                class: class.to_string(),
+                matcher,
+            }))
+        } else if key.starts_with("EXTRACT-") {
+            Item::Extract(Arc::new(Extraction::inline(key, value, origin)?))
+        } else if key.starts_with("REPORT-") {
+            let mut out = Vec::new();
+            for t in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                let Some((st, path)) = transforms.report(t, folder.as_deref())? else {
+                    return Err(err(format!(
+                        "no transform `[{t}]` in the transforms.conf beside the props file or the shipped one"
+                    )));
+                };
+                out.push(Arc::new(Extraction::transform(key, &st, &path)?));
+            }
+            Item::Report(out)
+        } else if key == "rename" {
+            if !matches!(target, Target::Sourcetype(_)) {
+                return Err(err("rename is read in a [sourcetype] stanza only".into()));
+            }
+            Item::Rename(value.clone())
+        } else if key == "KV_MODE" {
+            // the reader extracts by file format: JSON objects as KV_MODE=json does, Windows XML events
+            // as the Windows add-on's own extractions do (its stanzas set KV_MODE=none)
+            match value.to_ascii_lowercase().as_str() {
+                "json" | "none" => Item::Ignored,
+                other => {
+                    return Err(err(format!(
+                        "KV_MODE = {other} is not supported (spelunk reads JSON as KV_MODE = json does, and Windows XML events with the Windows add-on's extractions)"
+                    )))
+                }
+            }
+        } else if key == "priority" {
+            priority = value
+                .parse()
+                .map_err(|_| err("priority takes a whole number".into()))?;
+            Item::Ignored
+        } else if INDEX_TIME_KEYS.contains(&key.as_str())
+            || INDEX_TIME_PREFIXES.iter().any(|p| key.starts_with(p))
+        {
+            Item::Ignored
+        } else {
+            return Err(err(
+                "this search-time setting is not supported; spelunk applies EXTRACT-, REPORT-, FIELDALIAS-, EVAL-, LOOKUP-, rename and TIME_FIELD (index-time settings are accepted without effect)".into(),
+            ));
+        };
+        items.push((key.clone(), item));
+    }
+    Ok(Stanza {
+        name: name.to_string(),
+        target,
+        priority,
+        items,
+    })
+}
+
+/// The settings of the knowledge for one kind of event that a query needs (indexes into its
+/// [`Merged`]).
+#[derive(Clone, Default)]
 pub struct Selection {
+    merged: Arc<Merged>,
+    extracts: Vec<usize>,
     aliases: Vec<usize>,
     evals: Vec<usize>,
     lookups: Vec<usize>,
+    eventtypes: bool,
+    tags: bool,
+}
+
+impl Selection {
+    /// Does an extraction of this kind of event make field names from the event's text?
+    pub fn makes_any_field(&self) -> bool {
+        self.merged.extracts.iter().any(|x| x.dynamic())
+    }
+
+    /// `rename`: the sourcetype the events answer to.
+    pub fn renamed(&self) -> Option<&str> {
+        self.merged.renamed.as_deref()
+    }
 }
 
 /// A transforms.conf stanza: its name, its settings in file order, and the file it is in.
@@ -418,9 +1004,66 @@ type TransformStanza = (String, Vec<(String, String)>, String);
 #[derive(Default)]
 struct Transforms {
     by_folder: BTreeMap<Option<PathBuf>, Vec<TransformStanza>>,
+    /// The same files read with their line numbers, for REPORT- transforms: stanzas and path.
+    conf_by_folder: BTreeMap<Option<PathBuf>, (Vec<ConfStanza>, String)>,
 }
 
 impl Transforms {
+    /// The transform `[name]` a REPORT- names: in the transforms.conf beside the props file, else the
+    /// shipped one; with the file's path.
+    fn report(
+        &mut self,
+        name: &str,
+        folder: Option<&Path>,
+    ) -> Result<Option<(ConfStanza, String)>> {
+        let mut places = vec![None];
+        if let Some(f) = folder {
+            places.insert(0, Some(f.to_path_buf()));
+        }
+        for place in places {
+            if !self.conf_by_folder.contains_key(&place) {
+                let (text, origin) = match &place {
+                    None => (
+                        SHIPPED_TRANSFORMS.1.to_string(),
+                        SHIPPED_TRANSFORMS.0.to_string(),
+                    ),
+                    Some(dir) => {
+                        let p = dir.join("transforms.conf");
+                        if p.is_file() {
+                            let t = std::fs::read_to_string(&p).map_err(|e| {
+                                Diagnostic::new(format!("cannot read `{}`: {e}", p.display()))
+                            })?;
+                            (t, p.display().to_string())
+                        } else {
+                            (String::new(), String::new())
+                        }
+                    }
+                };
+                let stanzas = conf::parse(&text, &origin)?;
+                self.conf_by_folder.insert(place.clone(), (stanzas, origin));
+            }
+            if let Some((stanzas, origin)) = self.conf_by_folder.get(&place) {
+                // a later stanza of the same name adds to and overrides an earlier one
+                let mut found: Option<ConfStanza> = None;
+                for st in stanzas.iter().filter(|s| s.name == name) {
+                    match &mut found {
+                        None => found = Some(st.clone()),
+                        Some(f) => {
+                            for k in &st.keys {
+                                f.keys.retain(|x| x.key != k.key);
+                                f.keys.push(k.clone());
+                            }
+                        }
+                    }
+                }
+                if let Some(f) = found {
+                    return Ok(Some((f, origin.clone())));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// The stanzas of the transforms.conf of a knowledge folder (`None`: the shipped one), with its path.
     fn stanzas(&mut self, folder: Option<&Path>) -> Result<&[TransformStanza]> {
         let key = folder.map(Path::to_path_buf);
@@ -488,6 +1131,12 @@ impl Transforms {
             .as_ref()
             .map_or(spec.name.clone(), |d| d.filename.clone());
         let mut dirs: Vec<PathBuf> = folder.map(|f| f.join("lookups")).into_iter().collect();
+        // an add-on's tables are in `lookups/` beside its `default/` folder
+        if let Some(f) = folder.filter(|f| f.file_name().is_some_and(|n| n == "default")) {
+            if let Some(addon) = f.parent() {
+                dirs.push(addon.join("lookups"));
+            }
+        }
         dirs.extend(lookups.dirs());
         let rows = match crate::lookups::read_table_in(&dirs, &filename)? {
             Some(rows) => rows,
@@ -651,11 +1300,160 @@ mod tests {
         for f in ["eventName", "errorCode", "responseElements.ConsoleLogin"] {
             assert!(need.contains(f), "{f}: {need:?}");
         }
-        let sel = k.selection("aws:cloudtrail", Some(&HashSet::from(["user".to_string()])));
+        let sel = k.selection(
+            "aws:cloudtrail",
+            "",
+            "",
+            Some(&HashSet::from(["user".to_string()])),
+        );
         assert!(
             sel.lookups.is_empty(),
             "a query without lookup fields runs none"
         );
+    }
+
+    fn knowledge(text: &str) -> Knowledge {
+        let mut k = Knowledge::default();
+        k.add_text(text, "p.conf").unwrap();
+        k.compile().unwrap();
+        k
+    }
+
+    fn run(k: &Knowledge, st: &str, source: &str, host: &str, ev: &mut Event) {
+        let sel = k.selection(st, source, host, None);
+        k.apply_selected(ev, &sel);
+    }
+
+    fn text(ev: &Event, f: &str) -> Option<String> {
+        ev.get(f).map(|v| v.text().into_owned())
+    }
+
+    fn raw(r: &str) -> Event {
+        let mut e = Event::new();
+        e.set("_raw", crate::value::Value::str(r));
+        e
+    }
+
+    #[test]
+    fn source_beats_host_beats_sourcetype_for_the_same_setting() {
+        let k = knowledge(
+            "[st]\nEVAL-a = \"st\"\nEVAL-b = \"st\"\nEVAL-c = \"st\"\n\
+             [host::web*]\nEVAL-a = \"host\"\nEVAL-b = \"host\"\n\
+             [source::/var/.../x.log]\nEVAL-a = \"source\"\n\
+             [default]\nEVAL-d = \"default\"\nEVAL-c = \"default\"\n",
+        );
+        let mut e = raw("x");
+        run(&k, "st", "/var/log/app/x.log", "web01", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("source"));
+        assert_eq!(text(&e, "b").as_deref(), Some("host"));
+        assert_eq!(text(&e, "c").as_deref(), Some("st"));
+        assert_eq!(text(&e, "d").as_deref(), Some("default"));
+        let mut e = raw("x");
+        run(&k, "other", "/var/tmp/x.log", "db01", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("source"));
+        assert_eq!(text(&e, "b"), None);
+        assert!(k.keys_on_source() && k.keys_on_host());
+    }
+
+    #[test]
+    fn stanza_patterns_and_priority() {
+        let p = |t: &str| Pattern::parse(t).unwrap();
+        assert!(p("XmlWinEventLog:*").matches("XmlWinEventLog:Security"));
+        assert!(
+            !p("XmlWinEventLog:*").matches("XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")
+        );
+        assert!(
+            p("XmlWinEventLog:...").matches("XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")
+        );
+        assert!(
+            p(".../bar/*.log").matches("/a/b/bar/c.log")
+                && !p(".../bar/*.log").matches("/bar/c/d.log")
+        );
+        assert!(
+            !p("xmlwineventlog:*").matches("XmlWinEventLog:Security"),
+            "case-sensitive"
+        );
+        assert!(Pattern::parse("...(gz|bz2)").is_err());
+        // equal rank: a literal pattern (priority 100) beats a wildcard one; then the ASCII-first name;
+        // an explicit priority beats both
+        let k = knowledge(
+            "[source::a...]\nEVAL-x = \"wild\"\n[source::abc]\nEVAL-x = \"literal\"\n\
+             [source::...c]\nEVAL-y = \"dots-c\"\n[source::a*]\nEVAL-y = \"a-star\"\n\
+             [source::*c]\nEVAL-z = \"first\"\n[source::ab*]\nEVAL-z = \"second\"\npriority = 200\n",
+        );
+        let mut e = raw("x");
+        run(&k, "st", "abc", "h", &mut e);
+        assert_eq!(text(&e, "x").as_deref(), Some("literal"));
+        // `...c` < `a*` in ASCII order: the first wins
+        assert_eq!(text(&e, "y").as_deref(), Some("dots-c"));
+        assert_eq!(text(&e, "z").as_deref(), Some("second"));
+    }
+
+    #[test]
+    fn sourcetype_stanzas_are_case_sensitive_and_rename_answers_to_the_new_name() {
+        let k = knowledge(
+            "[XmlWinEventLog]\nEVAL-a = \"upper\"\n[xmlwineventlog]\nEVAL-a = \"lower\"\n\
+             [old]\nrename = xmlwineventlog\nEVAL-b = \"ignored\"\n",
+        );
+        let mut e = raw("x");
+        run(&k, "XmlWinEventLog", "", "", &mut e);
+        assert_eq!(text(&e, "a").as_deref(), Some("upper"));
+        let sel = k.selection("old", "", "", None);
+        assert_eq!(sel.renamed(), Some("xmlwineventlog"));
+        let mut e = raw("x");
+        k.apply_selected(&mut e, &sel);
+        assert_eq!(text(&e, "a").as_deref(), Some("lower"));
+        assert_eq!(
+            text(&e, "b"),
+            None,
+            "a renamed sourcetype uses the new name's knowledge only"
+        );
+    }
+
+    #[test]
+    fn extract_report_alias_eval_lookup_order() {
+        let k = knowledge(
+            "[st]\nEVAL-e = b . \"+\"\nFIELDALIAS-b = a AS b\n\
+             EXTRACT-2late = v=(?<a>\\w+)\nEXTRACT-1early = v=(?<a>\\w)\n",
+        );
+        let mut e = raw("v=xyz");
+        run(&k, "st", "", "", &mut e);
+        // EXTRACT classes in ASCII order: 1early takes `a` first, and the first value wins
+        assert_eq!(text(&e, "a").as_deref(), Some("x"));
+        assert_eq!(
+            text(&e, "b").as_deref(),
+            Some("x"),
+            "the alias sees the extraction"
+        );
+        assert_eq!(
+            text(&e, "e").as_deref(),
+            Some("x+"),
+            "the EVAL sees the alias"
+        );
+        // only what a needed field comes from runs, and the extraction's source joins the needs
+        let need = k.dependencies(&HashSet::from(["e".to_string()]));
+        assert!(need.contains("_raw") && need.contains("a"), "{need:?}");
+        let sel = k.selection("st", "", "", Some(&HashSet::from(["zzz".to_string()])));
+        assert!(sel.extracts.is_empty() && sel.evals.is_empty());
+    }
+
+    #[test]
+    fn index_time_keys_are_accepted_and_unknown_search_time_keys_refused() {
+        knowledge(
+            "[st]\nSHOULD_LINEMERGE = false\nTRANSFORMS-x = y\nSEDCMD-a = s/a/b/\nKV_MODE = none\n",
+        );
+        for (bad, word) in [
+            ("[st]\nKV_MODE = xml\n", "KV_MODE"),
+            ("[st]\nAUTO_KV_JSON = false\n", "AUTO_KV_JSON"),
+            ("[st]\nREPORT-x = nosuch\n", "nosuch"),
+            ("[st]\nEXTRACT-x = (?<a>(\n", "p.conf:2"),
+            ("[source::x]\nTIME_FIELD = t\n", "TIME_FIELD"),
+        ] {
+            let mut k = Knowledge::default();
+            k.add_text(bad, "p.conf").unwrap();
+            let m = k.compile().err().map(|e| e.message).unwrap_or_default();
+            assert!(m.contains(word), "{bad}: {m}");
+        }
     }
 
     #[test]

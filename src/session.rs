@@ -122,11 +122,9 @@ impl Session {
             lookups.add_dir(d)?;
         }
         let mut knowledge = Knowledge::default();
-        for (name, text) in crate::props::SHIPPED {
-            knowledge.add_text(text, name)?;
-        }
+        knowledge.add_shipped()?;
         for p in &cfg.props {
-            knowledge.add_file(p)?;
+            knowledge.add_path(p)?;
         }
         knowledge.compile_with(&lookups)?;
         let tz = cfg.tz.unwrap_or(chrono_tz::UTC);

@@ -1018,33 +1018,73 @@ pub fn subsearches<'a>(e: &'a SearchExpr, out: &mut Vec<&'a Pipeline>) {
     }
 }
 
-/// Conditions on `eventtype` that every matching event must meet (terms of the top-level AND, also under
-/// `NOT`). spelunk applies no event types (eventtypes.conf) yet, so no event has the field: such a search
-/// would silently find nothing (or, under `NOT`, everything). An `eventtype=` alternative inside an `OR`
+/// What the loaded knowledge defines: event type names (eventtypes.conf) and tags (tags.conf).
+pub trait Defines {
+    /// Does an enabled event type have a name matching `pattern` (`*` wildcards)?
+    fn eventtype(&self, pattern: &str) -> bool;
+    /// Does an enabled tag match `pattern`?
+    fn tag(&self, pattern: &str) -> bool;
+}
+
+/// Conditions on `eventtype` or `tag` that every matching event must meet (terms of the top-level AND,
+/// also under `NOT`) and that no loaded event type or tag can meet: no event has the value, so such a
+/// search would silently find nothing (or, under `NOT`, everything). An alternative inside an `OR`
 /// beside others (`eventtype=wineventlog_security OR Channel=security ...`) is left alone: the other
 /// alternatives still select the events.
-fn eventtype_refusals(e: &SearchExpr, out: &mut Vec<super::Refusal>) {
-    match e {
-        SearchExpr::And(v) => v.iter().for_each(|x| eventtype_refusals(x, out)),
-        SearchExpr::Not(x) => eventtype_refusals(x, out),
-        SearchExpr::Or(v) if v.len() == 1 => v.iter().for_each(|x| eventtype_refusals(x, out)),
-        SearchExpr::Compare { field, value, span, .. } if field == "eventtype" => {
-            out.push(super::Refusal {
-                kind: super::RefusalKind::Feature,
-                name: "eventtype".to_string(),
-                reason: format!(
-                    "`eventtype={value}` needs Splunk event types (eventtypes.conf), which spelunk does not apply yet: no event would match"
-                ),
-                span: *span,
-            })
+fn knowledge_refusals(e: &SearchExpr, known: &dyn Defines, out: &mut Vec<super::Refusal>) {
+    let refuse = |field: &str, what: &str, span: Span| super::Refusal {
+        kind: super::RefusalKind::Feature,
+        name: field.to_string(),
+        reason: if field == "eventtype" {
+            format!("`{what}` needs an event type that no loaded eventtypes.conf defines: no event would match; load the add-on that defines it with --props <add-on folder>")
+        } else {
+            format!("`{what}` needs a tag that no loaded tags.conf gives: no event would match; load the add-on that defines it with --props <add-on folder>")
+        },
+        span,
+    };
+    let defined = |field: &str, v: &str| {
+        if field == "eventtype" {
+            known.eventtype(v)
+        } else {
+            known.tag(v)
         }
-        SearchExpr::In { field, span, .. } if field == "eventtype" => out.push(super::Refusal {
-            kind: super::RefusalKind::Feature,
-            name: "eventtype".to_string(),
-            reason: "`eventtype IN (...)` needs Splunk event types (eventtypes.conf), which spelunk does not apply yet: no event would match".to_string(),
-            span: *span,
-        }),
+    };
+    match e {
+        SearchExpr::And(v) => v.iter().for_each(|x| knowledge_refusals(x, known, out)),
+        SearchExpr::Not(x) => knowledge_refusals(x, known, out),
+        SearchExpr::Or(v) if v.len() == 1 => {
+            v.iter().for_each(|x| knowledge_refusals(x, known, out))
+        }
+        SearchExpr::Compare {
+            field, value, span, ..
+        } if (field == "eventtype" || field == "tag") && !defined(field, value) => {
+            out.push(refuse(field, &format!("{field}={value}"), *span))
+        }
+        SearchExpr::In {
+            field,
+            values,
+            span,
+        } if (field == "eventtype" || field == "tag")
+            && !values.iter().any(|v| v == "*" || defined(field, v)) =>
+        {
+            out.push(refuse(
+                field,
+                &format!("{field} IN ({})", values.join(", ")),
+                *span,
+            ))
+        }
         _ => {}
+    }
+}
+
+impl Search {
+    /// The pieces of this search that cannot run with the knowledge `known` (see [`Defines`]).
+    pub fn refusals_with(&self, known: &dyn Defines) -> Vec<super::Refusal> {
+        let mut out = Vec::new();
+        if let Some(e) = &self.expr {
+            knowledge_refusals(e, known, &mut out);
+        }
+        out
     }
 }
 
@@ -1053,12 +1093,10 @@ impl super::SplCommand for Search {
         super::Kind::Streaming
     }
 
+    /// Refusals with the shipped knowledge only (what `spelunk check` knows of); a run uses its loaded
+    /// knowledge instead ([`Search::refusals_with`]).
     fn refusals(&self) -> Vec<super::Refusal> {
-        let mut out = Vec::new();
-        if let Some(e) = &self.expr {
-            eventtype_refusals(e, &mut out);
-        }
-        out
+        self.refusals_with(crate::props::shipped_names())
     }
 
     fn reads_events(&self) -> bool {

@@ -374,10 +374,22 @@ pub struct EventBuilder<'k> {
     v_host: Value,
     v_index: Value,
     v_source: Option<(String, Value)>,
-    v_sourcetypes: Vec<(String, Value, crate::props::Selection)>,
+    /// Per kind of event (sourcetype, and source and host when stanzas key on them): its `sourcetype`
+    /// value, the original sourcetype when renamed, and the knowledge to apply.
+    v_sourcetypes: Vec<KindOfEvent>,
     names: Names,
     /// The XML text of a converted Windows export, reused from event to event.
     xml_buf: String,
+}
+
+/// What is worked out once per kind of event (see [`EventBuilder`]).
+struct KindOfEvent {
+    sourcetype: String,
+    source: String,
+    host: String,
+    value: Value,
+    renamed_from: Option<Value>,
+    selection: crate::props::Selection,
 }
 
 static READ_ALL: std::sync::OnceLock<ReadPlan> = std::sync::OnceLock::new();
@@ -420,15 +432,42 @@ impl<'k> EventBuilder<'k> {
         }
     }
 
-    /// The `sourcetype` value and the knowledge to apply, worked out once per sourcetype.
-    fn sourcetype_value(&mut self, st: &str) -> (Value, usize) {
-        if let Some(i) = self.v_sourcetypes.iter().position(|(n, _, _)| n == st) {
-            return (self.v_sourcetypes[i].1.clone(), i);
+    /// The place of the kind of event (sourcetype, source, host) in `v_sourcetypes`, worked out once
+    /// per kind; source and host count only when the knowledge has `source::`/`host::` stanzas.
+    fn kind_of_event(&mut self, st: &str, source: &Value, host: &Value) -> usize {
+        let src = if self.knowledge.keys_on_source() {
+            source.text()
+        } else {
+            std::borrow::Cow::Borrowed("")
+        };
+        let hst = if self.knowledge.keys_on_host() {
+            host.text()
+        } else {
+            std::borrow::Cow::Borrowed("")
+        };
+        if let Some(i) = self
+            .v_sourcetypes
+            .iter()
+            .position(|k| k.sourcetype == st && k.source == src && k.host == hst)
+        {
+            return i;
         }
-        let v = Value::str(st);
-        let sel = self.knowledge.selection(st, self.plan.computed.as_ref());
-        self.v_sourcetypes.push((st.to_string(), v.clone(), sel));
-        (v, self.v_sourcetypes.len() - 1)
+        let selection = self
+            .knowledge
+            .selection(st, &src, &hst, self.plan.computed.as_ref());
+        let (value, renamed_from) = match selection.renamed() {
+            Some(r) => (Value::str(r), Some(Value::str(st))),
+            None => (Value::str(st), None),
+        };
+        self.v_sourcetypes.push(KindOfEvent {
+            sourcetype: st.to_string(),
+            source: src.into_owned(),
+            host: hst.into_owned(),
+            value,
+            renamed_from,
+            selection,
+        });
+        self.v_sourcetypes.len() - 1
     }
 
     /// Build the event of one JSON object, or `None` when the read plan shows it cannot match.
@@ -481,7 +520,7 @@ impl<'k> EventBuilder<'k> {
             }
             ev.push(name, v);
         }
-        Ok(self.finish_event(&sourcetype, st_index, ev))
+        Ok(self.finish_event(st_index, ev))
     }
 
     /// The event of a JSON export of a Windows event (see [`winjson`]): its XML rendered in the
@@ -523,24 +562,33 @@ impl<'k> EventBuilder<'k> {
             ev.push(self.f_raw.clone(), Value::str(raw));
         }
         ev.push(self.f_time.clone(), Value::Num(time));
+        let st_index = self.kind_of_event(sourcetype, &source, &host);
         ev.push(self.f_source.clone(), source);
-        let (st, st_index) = self.sourcetype_value(sourcetype);
-        ev.push(self.f_sourcetype.clone(), st);
+        let kind = self.v_sourcetypes.get(st_index);
+        if let Some(k) = kind {
+            ev.push(self.f_sourcetype.clone(), k.value.clone());
+        }
         ev.push(self.f_host.clone(), host);
         ev.push(self.f_index.clone(), self.v_index.clone());
+        if let Some(orig) = kind.and_then(|k| k.renamed_from.clone()) {
+            ev.push(self.names.get("_sourcetype"), orig);
+        }
         (ev, st_index)
     }
 
     /// The read plan's early filter, then the sourcetype's knowledge: the event, or `None` when it
     /// cannot match.
-    fn finish_event(&self, sourcetype: &str, st_index: usize, mut ev: Event) -> Option<Event> {
+    fn finish_event(&self, st_index: usize, mut ev: Event) -> Option<Event> {
+        let kind = self.v_sourcetypes.get(st_index);
+        // the early filter leaves out the fields the knowledge makes; one that makes field names from
+        // the event's text may make any field
         if let Some(pre) = &self.plan.prefilter {
-            if !pre(&ev) {
+            if !kind.is_some_and(|k| k.selection.makes_any_field()) && !pre(&ev) {
                 return None;
             }
         }
-        if let Some((_, _, sel)) = self.v_sourcetypes.get(st_index) {
-            self.knowledge.apply_selected(sourcetype, &mut ev, sel);
+        if let Some(k) = kind {
+            self.knowledge.apply_selected(&mut ev, &k.selection);
         }
         Some(ev)
     }
@@ -601,7 +649,7 @@ impl EventBuilder<'_> {
                 ev.push(self.names.get(name), v);
             }
         }
-        self.finish_event(&sourcetype, st_index, ev)
+        self.finish_event(st_index, ev)
     }
 }
 
