@@ -422,10 +422,17 @@ fn run_with(
                             error = Some(e);
                             return ControlFlow::Break(());
                         }
+                        if read_plan.unknown.get().is_some() {
+                            return ControlFlow::Break(());
+                        }
                         ControlFlow::Continue(())
                     });
                     if let Some(e) = error {
                         return Err(e);
+                    }
+                    // an event whose add-on gives a needed field that the knowledge cannot compute
+                    if let Some(why) = read_plan.unknown.get() {
+                        return Err(Diagnostic::new(why.clone()));
                     }
                     let part = if forked { pre.pop() } else { None };
                     Ok((out, report, part, !stopped))

@@ -255,6 +255,8 @@ enum Item {
     Extract(Arc<Extraction>),
     Report(Vec<Arc<Extraction>>),
     Rename(String),
+    /// `UNKNOWN_FIELDS`: fields the add-on gives that this knowledge cannot compute.
+    Unknown(Vec<String>, String),
     /// Accepted without effect.
     Ignored,
 }
@@ -388,6 +390,8 @@ pub struct Merged {
     evals: Vec<(Field, Arc<Expr>)>,
     /// In ASCII order of their classes.
     lookups: Vec<Arc<AutoLookup>>,
+    /// `UNKNOWN_FIELDS`: each field with the stanza and the `file:line` that name it.
+    unknown: Vec<(String, String, String)>,
 }
 
 #[derive(Default)]
@@ -613,8 +617,15 @@ impl Knowledge {
         });
         let mut winners: BTreeMap<&str, &Item> = BTreeMap::new();
         let mut order: Vec<&str> = Vec::new();
+        let mut unknown = Vec::new();
         for s in &matching {
             for (k, item) in &s.items {
+                if let Item::Unknown(fs, origin) = item {
+                    unknown.extend(
+                        fs.iter()
+                            .map(|f| (f.clone(), s.name.clone(), origin.clone())),
+                    );
+                }
                 if winners.insert(k.as_str(), item).is_none() {
                     order.push(k.as_str());
                 }
@@ -622,6 +633,7 @@ impl Knowledge {
         }
         let mut m = Merged {
             renamed: rename,
+            unknown,
             ..Merged::default()
         };
         let mut extracts: Vec<(&str, &Arc<Extraction>)> = Vec::new();
@@ -666,6 +678,7 @@ impl Knowledge {
                 Item::Report(r) => {
                     out.extend(r.iter().flat_map(|x| x.outputs().map(str::to_string)))
                 }
+                Item::Unknown(fs, _) => out.extend(fs.iter().cloned()),
                 _ => {}
             }
         }
@@ -746,7 +759,26 @@ impl Knowledge {
         let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
         let tag_wanted =
             only.is_none_or(|o| o.iter().any(|f| f == "tag" || f.starts_with("tag::")));
+        // a needed field the add-on gives but this knowledge cannot compute (unless another setting
+        // that applies makes it)
+        let unknown = only.and_then(|o| {
+            m.unknown
+                .iter()
+                .find(|(f, _, _)| {
+                    o.contains(f)
+                        && !m.extracts.iter().any(|x| x.outputs().any(|y| y == f))
+                        && !m.aliases.iter().any(|(_, to)| to.as_ref() == f)
+                        && !m.evals.iter().any(|(g, _)| g.as_ref() == f)
+                        && !m.lookups.iter().any(|l| l.matcher.output_fields().any(|g| g.as_ref() == f))
+                })
+                .map(|(f, st, origin)| {
+                    format!(
+                        "the search reads field `{f}`, which the add-on gives events of [{st}] but spelunk's knowledge cannot compute (UNKNOWN_FIELDS, {origin}); load the add-on's own files with --props <add-on folder>"
+                    )
+                })
+        });
         Selection {
+            unknown,
             extracts: (0..m.extracts.len())
                 .filter(|&i| only.is_none_or(|o| o.iter().any(|f| m.extracts[i].makes(f))))
                 .collect(),
@@ -948,6 +980,11 @@ fn compile_stanza(
                     )))
                 }
             }
+        } else if key == "UNKNOWN_FIELDS" {
+            Item::Unknown(
+                value.split_whitespace().map(str::to_string).collect(),
+                origin.clone(),
+            )
         } else if key == "priority" {
             priority = value
                 .parse()
@@ -977,6 +1014,8 @@ fn compile_stanza(
 #[derive(Clone, Default)]
 pub struct Selection {
     merged: Arc<Merged>,
+    /// Why events of this kind cannot be given a needed field (`UNKNOWN_FIELDS`).
+    unknown: Option<String>,
     extracts: Vec<usize>,
     aliases: Vec<usize>,
     evals: Vec<usize>,
@@ -986,6 +1025,12 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// The error when the query needs a field these events have in Splunk but not here
+    /// (`UNKNOWN_FIELDS`).
+    pub fn unknown(&self) -> Option<&str> {
+        self.unknown.as_deref()
+    }
+
     /// Does an extraction of this kind of event make field names from the event's text?
     pub fn makes_any_field(&self) -> bool {
         self.merged.extracts.iter().any(|x| x.dynamic())

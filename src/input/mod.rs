@@ -262,6 +262,9 @@ pub struct ReadPlan {
     pub prefilter: Option<EventTest>,
     /// Leave `_raw` out of events (no stage reads it and the rows are not shown as events).
     pub drop_raw: bool,
+    /// Set by a reader that met an event whose knowledge cannot give a field the query needs
+    /// (props `UNKNOWN_FIELDS`): the run stops with this error.
+    pub unknown: std::sync::OnceLock<String>,
 }
 
 impl ReadPlan {
@@ -580,6 +583,10 @@ impl<'k> EventBuilder<'k> {
     /// cannot match.
     fn finish_event(&self, st_index: usize, mut ev: Event) -> Option<Event> {
         let kind = self.v_sourcetypes.get(st_index);
+        if let Some(why) = kind.and_then(|k| k.selection.unknown()) {
+            let _ = self.plan.unknown.set(why.to_string());
+            return None;
+        }
         // the early filter leaves out the fields the knowledge makes; one that makes field names from
         // the event's text may make any field
         if let Some(pre) = &self.plan.prefilter {
