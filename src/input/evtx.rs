@@ -62,10 +62,12 @@ pub struct ChunkReport {
 
 /// Read the chunks in `data`, which starts at chunk number `first_chunk`; each record's text in the
 /// forwarder's form goes to `sink` with its ordinal (as in [`ChunkReport::bad_records`]) until it
-/// answers `Break`.
+/// answers `Break`. `live_after(n)` tells whether a chunk after chunk `n` of the file has a chunk
+/// header (an all-zero chunk before one is reported).
 pub fn read_chunks(
     data: &[u8],
     first_chunk: u64,
+    live_after: &mut dyn FnMut(u64) -> bool,
     report: &mut ChunkReport,
     sink: &mut dyn FnMut(u64, &str) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
@@ -74,6 +76,12 @@ pub fn read_chunks(
     for (i, chunk) in data.chunks(CHUNK_SIZE as usize).enumerate() {
         let number = first_chunk + i as u64;
         if chunk.iter().all(|&b| b == 0) {
+            // unused space at the end of the file; before a live chunk it is a lost chunk
+            if live_after(number) {
+                report
+                    .bad_chunks
+                    .push((number, "all zeros, before live chunks".into()));
+            }
             continue;
         }
         if chunk.len() < CHUNK_SIZE as usize {
@@ -417,4 +425,17 @@ mod tests {
         );
         assert_eq!(chunk_ranges(4096 + 65536, 10).len(), 1);
     }
+}
+
+/// Is there a chunk with a chunk header after chunk `number` in `chunks` (the file after its header)?
+pub fn live_chunk_after(chunks: &[u8], number: u64) -> bool {
+    let from = (number + 1).saturating_mul(CHUNK_SIZE);
+    let Ok(from) = usize::try_from(from) else {
+        return false;
+    };
+    chunks
+        .get(from..)
+        .unwrap_or_default()
+        .chunks(CHUNK_SIZE as usize)
+        .any(|c| c.starts_with(b"ElfChnk\0"))
 }

@@ -226,14 +226,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || !is_event_file_name(&name) {
+        if name.starts_with('.') {
             continue;
         }
         // Symlinked folders are not followed: a link loop must not hang the walk. A link to nowhere is
-        // kept, so that reading it reports it.
+        // kept, so that reading it reports it. Folder names may hold dots (`T1003.001_procdump`).
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
+        } else if !is_event_file_name(&name) {
+            continue;
         } else if ft.is_file() || (ft.is_symlink() && !path.is_dir()) {
             out.push(path);
         }
@@ -1243,6 +1245,26 @@ fn evtx_file(path: &Path) -> bool {
         && evtx::is_evtx(&head)
 }
 
+/// Does a chunk after chunk `number` of this EVTX file (of `len` bytes) have a chunk header?
+fn live_chunk_after_in_file(path: &Path, len: u64, number: u64) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut at = evtx::HEADER_SIZE + (number + 1) * evtx::CHUNK_SIZE;
+    let mut magic = [0u8; 8];
+    while at + evtx::CHUNK_SIZE <= len {
+        if f.seek(SeekFrom::Start(at)).is_err() || f.read_exact(&mut magic).is_err() {
+            return false;
+        }
+        if &magic == b"ElfChnk\0" {
+            return true;
+        }
+        at += evtx::CHUNK_SIZE;
+    }
+    false
+}
+
 fn has_evtx_name(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
@@ -1295,8 +1317,9 @@ fn read_evtx(
             break;
         }
         let first_chunk = (at - evtx::HEADER_SIZE) / evtx::CHUNK_SIZE;
+        let mut live_after = |n: u64| live_chunk_after_in_file(path, len, n);
         if state
-            .read(&buf, first_chunk, source, builder, sink)
+            .read(&buf, first_chunk, &mut live_after, source, builder, sink)
             .is_break()
         {
             break;
@@ -1323,7 +1346,8 @@ fn read_evtx_bytes(
     match data.get(evtx::HEADER_SIZE as usize..) {
         Some(chunks) => {
             let mut state = EvtxState::new(mtime);
-            let _ = state.read(chunks, 0, source, builder, sink);
+            let mut live_after = |n: u64| evtx::live_chunk_after(chunks, n);
+            let _ = state.read(chunks, 0, &mut live_after, source, builder, sink);
             state.finish(&mut report);
         }
         None => {
@@ -1360,6 +1384,7 @@ impl EvtxState {
         &mut self,
         data: &[u8],
         first_chunk: u64,
+        live_after: &mut dyn FnMut(u64) -> bool,
         source: &Source,
         builder: &mut EventBuilder<'_>,
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
@@ -1368,6 +1393,7 @@ impl EvtxState {
         evtx::read_chunks(
             data,
             first_chunk,
+            live_after,
             &mut self.chunks,
             &mut |ordinal, raw| match builder.build_xml(raw, source, mtime) {
                 Ok(Some(ev)) => {
