@@ -373,3 +373,54 @@ fn the_sysmon_macro_counts_process_creations() {
         );
     }
 }
+
+/// The one-pass route and the tree route give the same text for every record of the real files
+/// (and the same errors for broken XML).
+#[test]
+fn both_routes_agree_on_the_real_files() {
+    let Some(root) = shared::shared("data/windows/evtx", "reads the real EVTX files") else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                files.push(p);
+            }
+        }
+    }
+    let mut records = 0;
+    for f in &files {
+        let Ok(parser) = evtx::EvtxParser::from_path(f) else {
+            continue;
+        };
+        let mut parser = parser.with_configuration(evtx::ParserSettings::new().indent(false));
+        for r in parser.records().flatten() {
+            let (mut a, mut b) = (String::new(), String::new());
+            let ra = input::evtx::forwarder_text(&r.data, &mut a);
+            let rb = input::evtx::forwarder_text_by_tree(&r.data, &mut b);
+            assert_eq!(ra, rb, "{}", f.display());
+            assert_eq!(a, b, "{}", f.display());
+            records += 1;
+        }
+    }
+    assert!(records > 10_000, "{records}");
+    for bad in [
+        "<Event>",
+        "<Event></System>",
+        "<A/><B/>",
+        "x<A/>",
+        "<Event>&bogus;</Event>",
+    ] {
+        let (mut a, mut b) = (String::new(), String::new());
+        assert!(input::evtx::forwarder_text(bad, &mut a).is_err(), "{bad}");
+        assert!(
+            input::evtx::forwarder_text_by_tree(bad, &mut b).is_err(),
+            "{bad}"
+        );
+    }
+}

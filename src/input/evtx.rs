@@ -120,7 +120,7 @@ pub fn read_chunks(
                 .and_then(|r| r.into_xml().map_err(|e| chain(&e)))
                 .and_then(|r| {
                     raw.clear();
-                    record_text(&r.data, &mut raw)
+                    forwarder_text(&r.data, &mut raw)
                 });
             match text {
                 Ok(()) => {
@@ -152,8 +152,98 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The forwarder's text of one record from the crate's XML of it.
-fn record_text(xml: &str, out: &mut String) -> Result<(), String> {
+/// The forwarder's text of one record from the crate's XML of it: what [`parse`], [`forwarder_form`]
+/// and [`render`](super::render::render) give, in one pass without building the tree (the tests check
+/// that the two agree on every record of the real files).
+pub fn forwarder_text(xml: &str, out: &mut String) -> Result<(), String> {
+    let b = xml.as_bytes();
+    let mut i = 0;
+    let mut open: Vec<&str> = Vec::new();
+    let mut roots = 0;
+    let mut value = String::new();
+    while i < b.len() {
+        if b[i] != b'<' {
+            let end = memchr::memchr(b'<', &b[i..]).map_or(b.len(), |k| i + k);
+            let chunk = xml.get(i..end).unwrap_or_default();
+            if open.is_empty() {
+                if !chunk.trim().is_empty() {
+                    return Err("text outside the event element".into());
+                }
+            } else {
+                value.clear();
+                unescape(chunk, &mut value)?;
+                upper_guid(&mut value);
+                escape_into(&value, false, out);
+            }
+            i = end;
+            continue;
+        }
+        let rest = xml.get(i..).unwrap_or_default();
+        if rest.starts_with("<?") {
+            i += rest.find("?>").ok_or("unclosed declaration")? + 2;
+        } else if rest.starts_with("<!") {
+            // comments and CDATA sections (which the crate does not write): the tree route
+            out.clear();
+            let mut event = parse(xml)?;
+            forwarder_form(&mut event);
+            super::render::render(&event, out);
+            return Ok(());
+        } else if let Some(close) = rest.strip_prefix("</") {
+            let end = close.find('>').ok_or("unclosed end tag")?;
+            let name = close.get(..end).unwrap_or_default().trim_end();
+            match open.pop() {
+                Some(o) if o == name => {}
+                Some(o) => return Err(format!("</{name}> closes <{o}>")),
+                None => return Err("end tag without a start tag".into()),
+            }
+            out.push_str("</");
+            out.push_str(name);
+            out.push('>');
+            i += end + 3;
+        } else {
+            let (e, len, empty) = start_tag(rest)?;
+            if open.is_empty() {
+                roots += 1;
+                if roots > 1 {
+                    return Err("more than one element".into());
+                }
+            }
+            out.push('<');
+            out.push_str(&e.name);
+            for (name, mut v) in e.attrs {
+                if e.name == "TimeCreated" && name == "SystemTime" {
+                    nine_digits(&mut v);
+                }
+                upper_guid(&mut v);
+                out.push(' ');
+                out.push_str(&name);
+                out.push_str("='");
+                escape_into(&v, true, out);
+                out.push('\'');
+            }
+            out.push_str(if empty { "/>" } else { ">" });
+            if !empty {
+                open.push(rest.get(1..1 + e.name.len()).unwrap_or_default());
+            }
+            i += len;
+        }
+    }
+    if let Some(o) = open.last() {
+        return Err(format!("unclosed <{o}>"));
+    }
+    if roots == 0 {
+        return Err("no element".into());
+    }
+    Ok(())
+}
+
+fn escape_into(s: &str, attr: bool, out: &mut String) {
+    super::render::escape_text(s, attr, out);
+}
+
+/// The tree route of [`forwarder_text`] (the tests compare the two).
+#[doc(hidden)]
+pub fn forwarder_text_by_tree(xml: &str, out: &mut String) -> Result<(), String> {
     let mut event = parse(xml)?;
     forwarder_form(&mut event);
     super::render::render(&event, out);
@@ -383,6 +473,19 @@ fn unescape(s: &str, out: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// Is there a chunk with a chunk header after chunk `number` in `chunks` (the file after its header)?
+pub fn live_chunk_after(chunks: &[u8], number: u64) -> bool {
+    let from = (number + 1).saturating_mul(CHUNK_SIZE);
+    let Ok(from) = usize::try_from(from) else {
+        return false;
+    };
+    chunks
+        .get(from..)
+        .unwrap_or_default()
+        .chunks(CHUNK_SIZE as usize)
+        .any(|c| c.starts_with(b"ElfChnk\0"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,7 +494,7 @@ mod tests {
     fn crate_xml_to_forwarder_text() {
         let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Event xmlns=\"http://schemas.microsoft.com/win/2004/08/events/event\"><System><Provider Name=\"Microsoft-Windows-Sysmon\" Guid=\"{5770385f-c22a-43e0-bf4c-06f5698ffbd9}\"/><EventID>1</EventID><TimeCreated SystemTime=\"2022-08-31T19:18:42.1649394Z\"/><Correlation/><Security UserID=\"S-1-5-18\"/></System><EventData><Data Name=\"CommandLine\">\"a.exe\" &amp; &lt;b&gt; &apos;c&apos; &#233;</Data><Data Name=\"Empty\"></Data><Data Name=\"Guid\">{9d1ed712-fffd-623d-1f02-000000003b02}</Data><Data Name=\"NotGuid\">x{9d1ed712-fffd-623d-1f02-000000003b02}</Data></EventData></Event>";
         let mut out = String::new();
-        record_text(xml, &mut out).unwrap_or_default();
+        forwarder_text(xml, &mut out).unwrap_or_default();
         assert_eq!(
             out,
             "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Sysmon' Guid='{5770385F-C22A-43E0-BF4C-06F5698FFBD9}'/><EventID>1</EventID><TimeCreated SystemTime='2022-08-31T19:18:42.164939400Z'/><Correlation/><Security UserID='S-1-5-18'/></System><EventData><Data Name='CommandLine'>\"a.exe\" &amp; &lt;b&gt; 'c' é</Data><Data Name='Empty'></Data><Data Name='Guid'>{9D1ED712-FFFD-623D-1F02-000000003B02}</Data><Data Name='NotGuid'>x{9d1ed712-fffd-623d-1f02-000000003b02}</Data></EventData></Event>"
@@ -425,17 +528,4 @@ mod tests {
         );
         assert_eq!(chunk_ranges(4096 + 65536, 10).len(), 1);
     }
-}
-
-/// Is there a chunk with a chunk header after chunk `number` in `chunks` (the file after its header)?
-pub fn live_chunk_after(chunks: &[u8], number: u64) -> bool {
-    let from = (number + 1).saturating_mul(CHUNK_SIZE);
-    let Ok(from) = usize::try_from(from) else {
-        return false;
-    };
-    chunks
-        .get(from..)
-        .unwrap_or_default()
-        .chunks(CHUNK_SIZE as usize)
-        .any(|c| c.starts_with(b"ElfChnk\0"))
 }

@@ -59,6 +59,11 @@ fn element(e: &Element, out: &mut String) {
     out.push('>');
 }
 
+/// Append `s` escaped as the forwarder does: in text `&` `<` `>`, in an attribute value also `'`.
+pub fn escape_text(s: &str, attr: bool, out: &mut String) {
+    escape(s, attr, out)
+}
+
 fn escape(s: &str, attr: bool, out: &mut String) {
     let mut from = 0;
     for (i, c) in s.char_indices() {
