@@ -201,29 +201,37 @@ pub fn forwarder_text(xml: &str, out: &mut String) -> Result<(), String> {
             out.push('>');
             i += end + 3;
         } else {
-            let (e, len, empty) = start_tag(rest)?;
             if open.is_empty() {
                 roots += 1;
                 if roots > 1 {
                     return Err("more than one element".into());
                 }
             }
+            // the tag's name, as scan_tag reads it, goes before its attributes
+            let name_len = rest.get(1..).map_or(0, |r| {
+                r.find(|c: char| c.is_ascii_whitespace() || matches!(c, '>' | '/' | '='))
+                    .unwrap_or(r.len())
+            });
+            let time_created = rest.get(1..1 + name_len) == Some("TimeCreated");
             out.push('<');
-            out.push_str(&e.name);
-            for (name, mut v) in e.attrs {
-                if e.name == "TimeCreated" && name == "SystemTime" {
-                    nine_digits(&mut v);
+            out.push_str(rest.get(1..1 + name_len).unwrap_or_default());
+            let (name, len, empty) = scan_tag(rest, &mut |an, raw| {
+                value.clear();
+                unescape(raw, &mut value)?;
+                if time_created && an == "SystemTime" {
+                    nine_digits(&mut value);
                 }
-                upper_guid(&mut v);
+                upper_guid(&mut value);
                 out.push(' ');
-                out.push_str(&name);
+                out.push_str(an);
                 out.push_str("='");
-                escape_into(&v, true, out);
+                escape_into(&value, true, out);
                 out.push('\'');
-            }
+                Ok(())
+            })?;
             out.push_str(if empty { "/>" } else { ">" });
             if !empty {
-                open.push(rest.get(1..1 + e.name.len()).unwrap_or_default());
+                open.push(name);
             }
             i += len;
         }
@@ -385,6 +393,27 @@ fn close_element(
 /// A start tag at the start of `s`: the element (attributes unescaped), the tag's length, and
 /// whether it is self-closing.
 fn start_tag(s: &str) -> Result<(Element, usize, bool), String> {
+    let mut attrs = Vec::new();
+    let (name, len, empty) = scan_tag(s, &mut |name, raw| {
+        let mut value = String::new();
+        unescape(raw, &mut value)?;
+        attrs.push((name.to_string(), value));
+        Ok(())
+    })?;
+    let e = Element {
+        name: name.to_string(),
+        attrs,
+        children: Vec::new(),
+    };
+    Ok((e, len, empty))
+}
+
+/// A start tag at the start of `s`: each attribute's name and raw (still escaped) value go to
+/// `attr`; gives the tag's name and length and whether it is self-closing.
+fn scan_tag<'a>(
+    s: &'a str,
+    attr: &mut dyn FnMut(&'a str, &'a str) -> Result<(), String>,
+) -> Result<(&'a str, usize, bool), String> {
     let b = s.as_bytes();
     let name_end = |mut i: usize| {
         while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'>' | b'/' | b'=') {
@@ -396,30 +425,27 @@ fn start_tag(s: &str) -> Result<(Element, usize, bool), String> {
     if i == 1 {
         return Err("`<` that starts no tag".into());
     }
-    let mut e = Element {
-        name: s.get(1..i).unwrap_or_default().to_string(),
-        ..Element::default()
-    };
+    let name = s.get(1..i).unwrap_or_default();
     loop {
         while i < b.len() && b[i].is_ascii_whitespace() {
             i += 1;
         }
         match b.get(i) {
-            None => return Err(format!("unclosed tag <{}", e.name)),
-            Some(b'>') => return Ok((e, i + 1, false)),
-            Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((e, i + 2, true)),
+            None => return Err(format!("unclosed tag <{name}")),
+            Some(b'>') => return Ok((name, i + 1, false)),
+            Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((name, i + 2, true)),
             Some(_) => {
                 let a = i;
                 i = name_end(i);
                 if i == a {
-                    return Err(format!("bad character in tag <{}>", e.name));
+                    return Err(format!("bad character in tag <{name}>"));
                 }
-                let attr = s.get(a..i).unwrap_or_default().to_string();
+                let an = s.get(a..i).unwrap_or_default();
                 while i < b.len() && b[i].is_ascii_whitespace() {
                     i += 1;
                 }
                 if b.get(i) != Some(&b'=') {
-                    return Err(format!("attribute {attr} of <{}> has no value", e.name));
+                    return Err(format!("attribute {an} of <{name}> has no value"));
                 }
                 i += 1;
                 while i < b.len() && b[i].is_ascii_whitespace() {
@@ -427,13 +453,11 @@ fn start_tag(s: &str) -> Result<(Element, usize, bool), String> {
                 }
                 let q = match b.get(i) {
                     Some(&q) if q == b'\'' || q == b'"' => q,
-                    _ => return Err(format!("attribute {attr} of <{}> is not quoted", e.name)),
+                    _ => return Err(format!("attribute {an} of <{name}> is not quoted")),
                 };
                 let end = memchr::memchr(q, b.get(i + 1..).unwrap_or_default())
-                    .ok_or_else(|| format!("attribute {attr} of <{}> is not closed", e.name))?;
-                let mut value = String::new();
-                unescape(s.get(i + 1..i + 1 + end).unwrap_or_default(), &mut value)?;
-                e.attrs.push((attr, value));
+                    .ok_or_else(|| format!("attribute {an} of <{name}> is not closed"))?;
+                attr(an, s.get(i + 1..i + 1 + end).unwrap_or_default())?;
                 i += end + 2;
             }
         }
