@@ -19,10 +19,16 @@ Options:
   --no-duckdb             do not run DuckDB
   --no-jq                 do not run jq
   --install-duckdb        pip install duckdb if the python module is missing
+  --evtx                  also measure EVTX reading: a ~150 MB EVTX file built from the chunks of
+                          the shared Apache/MIT-licensed EVTX files (data/windows/evtx/attack_range,
+                          omerbenamram_evtx), read with spelunk (search * | stats count), with the
+                          evtx crate's own parse (examples/evtx_parse.rs, one thread) as the floor
+  --only-evtx             measure EVTX reading only (no CloudTrail files)
   -h, --help              this help
 
 Environment:
   SPELUNK=path            use this spelunk binary instead of building with cargo build --release
+  EVTX_FLOOR=path         the evtx_parse example binary (else built with cargo build --release --example)
   SHARED=dir              where tools/gen-cloudtrail lives, relative to the repository root [../shared]
   BENCH_DIR=dir           where the data files go, relative to the repository root [target/bench-data]
   BENCH_TIMER=python      measure with python's resource module even when /usr/bin/time exists
@@ -53,6 +59,9 @@ QUERIES=a,b,c,d,e,f,g,h,i
 USE_DUCKDB=1
 USE_JQ=1
 INSTALL_DUCKDB=0
+EVTX=0
+CLOUDTRAIL=1
+EVTX_MB=150
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || die "option $1 needs a value"; }
 while [[ $# -gt 0 ]]; do
@@ -68,6 +77,8 @@ while [[ $# -gt 0 ]]; do
         --no-duckdb) USE_DUCKDB=0; shift ;;
         --no-jq) USE_JQ=0; shift ;;
         --install-duckdb) INSTALL_DUCKDB=1; shift ;;
+        --evtx) EVTX=1; shift ;;
+        --only-evtx) EVTX=1; CLOUDTRAIL=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -143,7 +154,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------------
 # 2. data
-events_for() { case "$1" in small) echo 100000 ;; 1m) echo 1000000 ;; esac; }
+events_for() { case "$1" in small) echo 100000 ;; 1m) echo 1000000 ;; evtx) echo "$EVTX_EVENTS" ;; esac; }
 file_for() {
     local size=$1 fmt=$2
     case "$fmt" in
@@ -254,11 +265,36 @@ JQ_RECORDS='reduce (inputs | .Records[]? | .eventName | strings) as $n ({}; .[$n
 
 # ---------------------------------------------------------------------------------------------------
 # 3-6. runs
+[[ $CLOUDTRAIL -eq 1 ]] || SIZES=()
 for size in "${SIZES[@]}"; do
     for fmt in "${FORMAT_LIST[@]}"; do
         ensure_data "$size" "$fmt"
     done
 done
+
+# EVTX: the file, its record count (from the chunk headers) and the crate's floor program
+if [[ $EVTX -eq 1 ]]; then
+    EVTX_SRC="${SHARED:-../shared}/data/windows/evtx"
+    [[ -d "$EVTX_SRC" ]] || die "EVTX files not found: $EVTX_SRC (set SHARED=dir)"
+    EVTX_FILE="$DATA_DIR/windows-${EVTX_MB}mb.evtx"
+    mkdir -p "$DATA_DIR"
+    say "building $EVTX_FILE from the chunks of $EVTX_SRC/{attack_range,omerbenamram_evtx}"
+    EVTX_EVENTS=$(python3 "$HELPER" evtx-build "$EVTX_FILE.partial" "$EVTX_MB" \
+        "$EVTX_SRC"/attack_range/*/*.evtx "$EVTX_SRC"/omerbenamram_evtx/*.evtx)
+    mv -f "$EVTX_FILE.partial" "$EVTX_FILE"
+    say "$EVTX_FILE: $EVTX_EVENTS records"
+    if [[ -z "${EVTX_FLOOR:-}" ]]; then
+        say "building the evtx crate's floor: cargo build --release --example evtx_parse"
+        cargo build --release --example evtx_parse
+        EVTX_FLOOR="$ROOT/target/release/examples/evtx_parse"
+    fi
+    bench cat - evtx evtx "$EVTX_FILE" -- cat "$EVTX_FILE"
+    bench 'evtx crate parse (1 thread)' - evtx evtx "$EVTX_FILE" -- "$EVTX_FLOOR" "$EVTX_FILE"
+    bench spelunk 'search *, stats count' evtx evtx "$EVTX_FILE" -- \
+        "$SPELUNK" run --format csv --data "$EVTX_FILE" 'search * | stats count'
+    got=$("$SPELUNK" run --format csv --data "$EVTX_FILE" 'search * | stats count' 2>/dev/null | tail -n 1)
+    [[ "$got" == "$EVTX_EVENTS" ]] || { say "spelunk counted $got events, the chunk headers $EVTX_EVENTS"; FAILED=1; }
+fi
 
 for size in "${SIZES[@]}"; do
     for fmt in "${FORMAT_LIST[@]}"; do

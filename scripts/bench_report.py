@@ -8,6 +8,9 @@ Subcommands:
   duckdb-code QUERY FORMAT FILE print a Python program that runs QUERY (a..e) over FILE with DuckDB
                                 and writes the result as CSV to standard output
   duckdb-sql QUERY FORMAT FILE  print only the SQL
+  evtx-build OUT MB SRC...      write an EVTX file of about MB megabytes to OUT from the chunks of the
+                                EVTX files SRC (repeated as needed; damaged and unused chunks left out),
+                                with its file header's chunk count and CRC fixed up; print its records
   report RAW OUT_MD [HEADER]    turn the raw measurements (TSV) into the Markdown table, print it and
                                 write it to OUT_MD (after the text of the file HEADER)
 """
@@ -273,6 +276,49 @@ def report(raw: str, out_md: str, header: str | None = None) -> int:
     return 0
 
 
+def evtx_build(out: str, mb: float, sources: list[str]) -> int:
+    import struct
+    import zlib
+
+    header = None
+    chunks: list[tuple[bytes, int]] = []
+    for src in sources:
+        with open(src, "rb") as f:
+            data = f.read()
+        if data[:8] != b"ElfFile\0" or len(data) < 4096:
+            continue
+        header = header or bytearray(data[:4096])
+        for at in range(4096, len(data) - 65535, 65536):
+            c = data[at:at + 65536]
+            if c[:8] != b"ElfChnk\0":
+                continue
+            first, last = struct.unpack_from("<QQ", c, 8)
+            chunks.append((c, last - first + 1))
+    if header is None or not chunks:
+        print("bench_report: no EVTX chunks in the sources", file=sys.stderr)
+        return 2
+    want = max(1, int(mb * 1e6 // 65536))
+    want = min(want, 65535)
+    records = 0
+    with open(out, "wb") as f:
+        n = 0
+        body = []
+        while n < want:
+            c, r = chunks[n % len(chunks)]
+            body.append(c)
+            records += r
+            n += 1
+        struct.pack_into("<QQ", header, 8, 0, n - 1)  # first and last chunk numbers
+        struct.pack_into("<H", header, 42, n)  # chunk count
+        struct.pack_into("<I", header, 120, 0)  # flags: clean
+        struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
+        f.write(bytes(header))
+        for c in body:
+            f.write(c)
+    print(records)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
@@ -287,6 +333,8 @@ def main(argv: list[str]) -> int:
             return 2
         print(duckdb_code(query, fmt, path) if cmd == "duckdb-code" else duckdb_sql(query, fmt, path))
         return 0
+    if cmd == "evtx-build" and len(argv) >= 5:
+        return evtx_build(argv[2], float(argv[3]), argv[4:])
     if cmd == "report" and len(argv) in (4, 5):
         return report(argv[2], argv[3], argv[4] if len(argv) == 5 else None)
     print(__doc__, file=sys.stderr)

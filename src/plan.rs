@@ -466,7 +466,8 @@ fn run_with(
         result
             .reports
             .extend(reports.into_iter().zip(parts_left).filter_map(|(r, left)| {
-                (left == 0 || r.bad_lines > 0 || r.error.is_some()).then_some(r)
+                (left == 0 || r.bad_lines > 0 || r.error.is_some() || !r.bad_chunks.is_empty())
+                    .then_some(r)
             }));
     }
     finish(&mut ops, &mut bufs, sink, cancel, Some(env))?;

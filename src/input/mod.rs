@@ -13,6 +13,7 @@
 //! (see [`crate::props`]). A malformed line is counted, the first one is remembered (line number and reason) and
 //! the rest of the file is still read.
 
+pub mod evtx;
 pub mod json;
 pub mod render;
 pub mod winjson;
@@ -75,8 +76,13 @@ pub struct FileReport {
     pub first_bad: Option<(u64, String)>,
     /// The file could not be read at all, or reading stopped early.
     pub error: Option<String>,
-    /// Lines read (to number the lines of a file read in several parts).
+    /// Lines read (to number the lines of a file read in several parts); records for an EVTX file.
     pub lines: u64,
+    /// An EVTX file: `lines`, `bad_lines` and `first_bad` count records.
+    pub records: bool,
+    /// EVTX chunks whose header is damaged: (chunk number in the file, reason). Their records
+    /// cannot be counted; the rest of the file is read.
+    pub bad_chunks: Vec<(u64, String)>,
 }
 
 /// What reading one part of a file gave; line numbers are counted from the part's start.
@@ -96,6 +102,8 @@ impl FileReport {
             self.error = part.error.clone();
         }
         self.lines += part.lines;
+        self.records |= part.records;
+        self.bad_chunks.extend(part.bad_chunks.iter().cloned());
     }
 
     /// One line for stderr, or `None` when the file read cleanly.
@@ -103,8 +111,9 @@ impl FileReport {
         let mut parts = Vec::new();
         if self.bad_lines > 0 {
             let (line, why) = self.first_bad.clone().unwrap_or((0, String::new()));
+            let what = if self.records { "record" } else { "line" };
             parts.push(format!(
-                "{}: {} malformed line{} skipped (first at line {}: {})",
+                "{}: {} malformed {what}{} skipped (first at {what} {}: {})",
                 self.source,
                 self.bad_lines,
                 if self.bad_lines == 1 { "" } else { "s" },
@@ -112,9 +121,30 @@ impl FileReport {
                 why
             ));
         }
+        if let Some((chunk, why)) = self.bad_chunks.first() {
+            let n = self.bad_chunks.len();
+            let more = if n > 1 {
+                let rest: Vec<String> = self.bad_chunks[1..]
+                    .iter()
+                    .map(|c| c.0.to_string())
+                    .collect();
+                format!(
+                    "; also chunk{} {}",
+                    if n > 2 { "s" } else { "" },
+                    rest.join(", ")
+                )
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "{}: {n} damaged chunk{} skipped, records not counted (chunk {chunk}: {why}{more})",
+                self.source,
+                if n == 1 { "" } else { "s" },
+            ));
+        }
         if let Some(e) = &self.error {
             parts.push(format!("{}: {}", self.source, e));
-        } else if self.events == 0 && self.bad_lines == 0 {
+        } else if self.events == 0 && self.bad_lines == 0 && self.bad_chunks.is_empty() {
             parts.push(format!("{}: no events in this file", self.source));
         }
         (!parts.is_empty()).then(|| parts.join("\n"))
@@ -205,14 +235,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<()> {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || !is_event_file_name(&name) {
+        if name.starts_with('.') {
             continue;
         }
         // Symlinked folders are not followed: a link loop must not hang the walk. A link to nowhere is
-        // kept, so that reading it reports it.
+        // kept, so that reading it reports it. Folder names may hold dots (`T1003.001_procdump`).
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
+        } else if !is_event_file_name(&name) {
+            continue;
         } else if ft.is_file() || (ft.is_symlink() && !path.is_dir()) {
             out.push(path);
         }
@@ -228,7 +260,10 @@ pub fn is_event_file_name(name: &str) -> bool {
     let n = n.strip_suffix(".gz").unwrap_or(&n);
     match n.rsplit_once('.') {
         None => true,
-        Some((_, ext)) => matches!(ext, "json" | "ndjson" | "jsonl" | "log" | "txt" | "events"),
+        Some((_, ext)) => matches!(
+            ext,
+            "json" | "ndjson" | "jsonl" | "log" | "txt" | "events" | "evtx"
+        ),
     }
 }
 
@@ -778,6 +813,13 @@ pub fn read_source(
             return report;
         }
         Content::Embedded(text) => (Box::new(text.as_bytes()), 0.0),
+        Content::File(path) if evtx_file(path) => {
+            return read_evtx(path, None, source, builder, sink);
+        }
+        Content::File(path) if has_evtx_name(path) => {
+            report.error = Some("not an EVTX file (no `ElfFile` header)".into());
+            return report;
+        }
         Content::File(path) => match open(path) {
             Ok(x) => x,
             Err(e) => {
@@ -801,6 +843,9 @@ pub fn read_bytes(
         source: source.name.clone(),
         ..FileReport::default()
     };
+    if evtx::is_evtx(data) {
+        return read_evtx_bytes(data, 0.0, source, builder, sink);
+    }
     let reader: Box<dyn BufRead + '_> = if data.starts_with(&[0x1f, 0x8b]) {
         Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(data)))
     } else {
@@ -1161,12 +1206,13 @@ pub fn cache(sources: &[Source], knowledge: &Knowledge, opts: &ReadOptions) -> V
         .collect()
 }
 
-/// A piece of reading work: a whole source, or a byte range of a large file of one-event-per-line JSON.
+/// A piece of reading work: a whole source, or a byte range of a large file of one-event-per-line JSON,
+/// or a group of whole chunks of an EVTX file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unit {
     /// Index into the sources.
     pub source: usize,
-    /// Byte range; always starts at a line start.
+    /// Byte range; always starts at a line start (at a chunk start in an EVTX file).
     pub range: Option<(u64, u64)>,
 }
 
@@ -1183,6 +1229,19 @@ pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
             out.push(whole);
             continue;
         };
+        if evtx_file(path) {
+            let len = std::fs::metadata(path).map_or(0, |m| m.len());
+            let ranges = evtx::chunk_ranges(len, bytes);
+            if ranges.len() > 1 {
+                out.extend(ranges.into_iter().map(|r| Unit {
+                    source: i,
+                    range: Some(r),
+                }));
+            } else {
+                out.push(whole);
+            }
+            continue;
+        }
         if src
             .sourcetype
             .as_deref()
@@ -1271,6 +1330,9 @@ pub fn read_unit(
     let Content::File(path) = &source.content else {
         return read_source(source, builder, sink);
     };
+    if evtx_file(path) {
+        return read_evtx(path, Some((start, end)), source, builder, sink);
+    }
     // each reading thread reuses one buffer: a fresh one per part costs page faults
     let mut buf = UNIT_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
     buf.clear();
@@ -1312,4 +1374,203 @@ pub fn read_unit(
 
 thread_local! {
     static UNIT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Does this file start with the EVTX magic?
+fn evtx_file(path: &Path) -> bool {
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && evtx::is_evtx(&head)
+}
+
+/// Does a chunk after chunk `number` of this EVTX file (of `len` bytes) have a chunk header?
+fn live_chunk_after_in_file(path: &Path, len: u64, number: u64) -> bool {
+    use std::io::{Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut at = evtx::HEADER_SIZE + (number + 1) * evtx::CHUNK_SIZE;
+    let mut magic = [0u8; 8];
+    while at + evtx::CHUNK_SIZE <= len {
+        if f.seek(SeekFrom::Start(at)).is_err() || f.read_exact(&mut magic).is_err() {
+            return false;
+        }
+        if &magic == b"ElfChnk\0" {
+            return true;
+        }
+        at += evtx::CHUNK_SIZE;
+    }
+    false
+}
+
+fn has_evtx_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+}
+
+/// Read an EVTX file, or the chunks in `range` of it (see [`evtx`]), a few chunks at a time.
+fn read_evtx(
+    path: &Path,
+    range: Option<(u64, u64)>,
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> FileReport {
+    use std::io::{Seek, SeekFrom};
+    let mut report = FileReport {
+        source: source.name.clone(),
+        records: true,
+        ..FileReport::default()
+    };
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            report.error = Some(format!("cannot open: {e}"));
+            return report;
+        }
+    };
+    let mtime = modified(&f);
+    let len = f.metadata().map_or(0, |m| m.len());
+    if range.is_none_or(|r| r.0 < evtx::HEADER_SIZE) && len < evtx::HEADER_SIZE {
+        report.error = Some(format!(
+            "truncated EVTX file: {len} bytes, less than its {} byte header",
+            evtx::HEADER_SIZE
+        ));
+        return report;
+    }
+    let (start, end) = range.unwrap_or((evtx::HEADER_SIZE, len));
+    let (start, end) = (start.max(evtx::HEADER_SIZE), end.min(len));
+    let mut state = EvtxState::new(mtime);
+    let group = 16 * evtx::CHUNK_SIZE;
+    let mut buf = Vec::new();
+    let mut at = start;
+    while at < end {
+        let n = group.min(end - at);
+        buf.clear();
+        let read = f
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| (&mut f).take(n).read_to_end(&mut buf));
+        if let Err(e) = read {
+            report.error = Some(format!("read error at byte {at}: {e}"));
+            break;
+        }
+        let first_chunk = (at - evtx::HEADER_SIZE) / evtx::CHUNK_SIZE;
+        let mut live_after = |n: u64| live_chunk_after_in_file(path, len, n);
+        if state
+            .read(&buf, first_chunk, &mut live_after, source, builder, sink)
+            .is_break()
+        {
+            break;
+        }
+        at += n;
+    }
+    state.finish(&mut report);
+    report
+}
+
+/// Read an EVTX file held in memory.
+fn read_evtx_bytes(
+    data: &[u8],
+    mtime: f64,
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> FileReport {
+    let mut report = FileReport {
+        source: source.name.clone(),
+        records: true,
+        ..FileReport::default()
+    };
+    match data.get(evtx::HEADER_SIZE as usize..) {
+        Some(chunks) => {
+            let mut state = EvtxState::new(mtime);
+            let mut live_after = |n: u64| evtx::live_chunk_after(chunks, n);
+            let _ = state.read(chunks, 0, &mut live_after, source, builder, sink);
+            state.finish(&mut report);
+        }
+        None => {
+            report.error = Some(format!(
+                "truncated EVTX file: {} bytes, less than its {} byte header",
+                data.len(),
+                evtx::HEADER_SIZE
+            ))
+        }
+    }
+    report
+}
+
+/// The counts of an EVTX read in progress.
+struct EvtxState {
+    chunks: evtx::ChunkReport,
+    events: u64,
+    /// Records whose text does not build an event: (ordinal, reason).
+    unbuilt: Vec<(u64, String)>,
+    mtime: f64,
+}
+
+impl EvtxState {
+    fn new(mtime: f64) -> Self {
+        EvtxState {
+            chunks: evtx::ChunkReport::default(),
+            events: 0,
+            unbuilt: Vec::new(),
+            mtime,
+        }
+    }
+
+    fn read(
+        &mut self,
+        data: &[u8],
+        first_chunk: u64,
+        live_after: &mut dyn FnMut(u64) -> bool,
+        source: &Source,
+        builder: &mut EventBuilder<'_>,
+        sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let (events, unbuilt, mtime) = (&mut self.events, &mut self.unbuilt, self.mtime);
+        evtx::read_chunks(
+            data,
+            first_chunk,
+            live_after,
+            &mut self.chunks,
+            &mut |ordinal, raw| match builder.build_xml(raw, source, mtime) {
+                Ok(Some(ev)) => {
+                    *events += 1;
+                    sink(ev)
+                }
+                Ok(None) => {
+                    *events += 1;
+                    ControlFlow::Continue(())
+                }
+                Err(why) => {
+                    unbuilt.push((ordinal, why));
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+    }
+
+    fn finish(self, report: &mut FileReport) {
+        let c = self.chunks;
+        report.events = self.events;
+        report.bad_lines = c.bad_records.len() as u64 + c.missing + self.unbuilt.len() as u64;
+        report.first_bad = c
+            .bad_records
+            .into_iter()
+            .chain(self.unbuilt)
+            .min_by_key(|b| b.0);
+        if report.first_bad.is_none() && c.missing > 0 {
+            report.first_bad = Some((
+                c.seen + 1,
+                format!(
+                    "{} records named by chunk headers were not found",
+                    c.missing
+                ),
+            ));
+        }
+        report.lines = c.seen + c.missing;
+        report.bad_chunks = c.bad_chunks;
+    }
 }

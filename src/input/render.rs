@@ -59,18 +59,33 @@ fn element(e: &Element, out: &mut String) {
     out.push('>');
 }
 
+/// Append `s` escaped as the forwarder does: in text `&` `<` `>`, in an attribute value also `'`.
+pub fn escape_text(s: &str, attr: bool, out: &mut String) {
+    escape(s, attr, out)
+}
+
 fn escape(s: &str, attr: bool, out: &mut String) {
+    let b = s.as_bytes();
     let mut from = 0;
-    for (i, c) in s.char_indices() {
-        let rep = match c {
-            '&' => "&amp;",
-            '<' => "&lt;",
-            '>' => "&gt;",
-            '\'' if attr => "&apos;",
-            _ => continue,
+    loop {
+        let rest = b.get(from..).unwrap_or_default();
+        let next = if attr {
+            memchr::memchr3(b'&', b'<', b'>', rest)
+                .into_iter()
+                .chain(memchr::memchr(b'\'', rest))
+                .min()
+        } else {
+            memchr::memchr3(b'&', b'<', b'>', rest)
         };
+        let Some(k) = next else { break };
+        let i = from + k;
         out.push_str(s.get(from..i).unwrap_or_default());
-        out.push_str(rep);
+        out.push_str(match b.get(i) {
+            Some(b'&') => "&amp;",
+            Some(b'<') => "&lt;",
+            Some(b'>') => "&gt;",
+            _ => "&apos;",
+        });
         from = i + 1;
     }
     out.push_str(s.get(from..).unwrap_or_default());

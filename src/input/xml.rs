@@ -130,7 +130,10 @@ fn blocks<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
     let close = format!("</{tag}>");
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(k) = s.get(from..).and_then(|r| r.find(&open)) {
+    while let Some(k) = s
+        .get(from..)
+        .and_then(|r| memchr::memmem::find(r.as_bytes(), open.as_bytes()))
+    {
         let at = from + k;
         let rest = s.get(at..).unwrap_or_default();
         from = at + open.len();
@@ -141,7 +144,10 @@ fn blocks<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
             continue;
         }
         let a = at + len;
-        let Some(e) = s.get(a..).and_then(|r| r.find(&close)) else {
+        let Some(e) = s
+            .get(a..)
+            .and_then(|r| memchr::memmem::find(r.as_bytes(), close.as_bytes()))
+        else {
             break;
         };
         if let Some(inner) = s.get(a..a + e) {
