@@ -224,6 +224,14 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
             if let Some(op) = operator_after_space(c) {
                 return comparison(c, text, op, start);
             }
+            // `"result.status" IN ("FAIL*")`: and before `IN (`
+            if c.rest().starts_with(char::is_whitespace) {
+                let save = c.pos;
+                if let Some(e) = in_list(c, &text, start)? {
+                    return Ok(e);
+                }
+                c.pos = save;
+            }
             return Ok(SearchExpr::Term {
                 text,
                 phrase: true,
@@ -286,30 +294,9 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         let save = c.pos;
         c.pos += word_len;
         let ws_before = c.rest().starts_with(char::is_whitespace);
-        if ws_before && c.keyword("IN") {
-            c.ws();
-            if c.eat('(') {
-                // Splunk separates the values by commas or by spaces alone (`"a" "b"`), and lets a
-                // trailing comma pass (`"a",)`); published detections rely on both.
-                let mut values = Vec::new();
-                loop {
-                    c.ws();
-                    if c.eat(')') {
-                        break;
-                    }
-                    if c.eat(',') {
-                        continue;
-                    }
-                    if c.at_end() || c.at('|') || c.at('(') || c.at(']') {
-                        return Err(c.expected("a value, `,` or `)` in the IN list"));
-                    }
-                    values.push(in_value(c)?);
-                }
-                return Ok(SearchExpr::In {
-                    field: word.to_string(),
-                    values,
-                    span: Span::new(start, c.pos),
-                });
+        if ws_before {
+            if let Some(e) = in_list(c, word, start)? {
+                return Ok(e);
             }
         }
         c.pos = save + word_len;
@@ -324,6 +311,38 @@ fn parse_primary(c: &mut Cursor, depth: usize) -> Result<SearchExpr> {
         });
     }
     Err(c.expected("a search term"))
+}
+
+/// `IN (a, b, "c*")` at the cursor, after the field name: the IN term, or `None` (nothing consumed that
+/// matters: the caller resets the cursor) when no `IN (` follows. Splunk separates the values by commas or
+/// by spaces alone (`"a" "b"`), and lets a trailing comma pass (`"a",)`); published detections rely on both.
+fn in_list(c: &mut Cursor, field: &str, start: usize) -> Result<Option<SearchExpr>> {
+    if !c.keyword("IN") {
+        return Ok(None);
+    }
+    c.ws();
+    if !c.eat('(') {
+        return Ok(None);
+    }
+    let mut values = Vec::new();
+    loop {
+        c.ws();
+        if c.eat(')') {
+            break;
+        }
+        if c.eat(',') {
+            continue;
+        }
+        if c.at_end() || c.at('|') || c.at('(') || c.at(']') {
+            return Err(c.expected("a value, `,` or `)` in the IN list"));
+        }
+        values.push(in_value(c)?);
+    }
+    Ok(Some(SearchExpr::In {
+        field: field.to_string(),
+        values,
+        span: Span::new(start, c.pos),
+    }))
 }
 
 /// The comparison operator at the cursor, after any whitespace, consumed with the whitespace after it.
