@@ -546,7 +546,9 @@ impl<'k> EventBuilder<'k> {
             Some(st) => st.clone(),
             None => sniff_sourcetype(&self.flat).to_string(),
         };
-        let time = time_of(self.knowledge, &sourcetype, &self.flat).unwrap_or(fallback_time);
+        let time = time_of(self.knowledge, &sourcetype, &self.flat)
+            .or_else(|| time_in_text(raw))
+            .unwrap_or(fallback_time);
         let src = self.source_value(source.source.as_deref().unwrap_or(&source.name));
         let host = self.v_host.clone();
         let (mut ev, st_index) =
@@ -747,6 +749,47 @@ fn time_of(knowledge: &Knowledge, sourcetype: &str, flat: &json::Flat) -> Option
             .iter()
             .find_map(|f| parsed(f)),
     }
+}
+
+/// Splunk's default `MAX_TIMESTAMP_LOOKAHEAD`: how far into an event its timestamp may start.
+pub const TIMESTAMP_LOOKAHEAD: usize = 128;
+
+/// The time of a JSON event that has none of the time fields its knowledge names: as Splunk's timestamp
+/// recognition does without a `TIME_PREFIX`, the first date and time written in the event's first
+/// [`TIMESTAMP_LOOKAHEAD`] characters — here the first quoted value there that is an ISO-8601 date and
+/// time (`"recorded":"2023-05-10T14:10:53.538Z"`). Numbers are not taken (an id is as likely as an epoch).
+pub fn time_in_text(raw: &str) -> Option<f64> {
+    let end = raw
+        .char_indices()
+        .nth(TIMESTAMP_LOOKAHEAD)
+        .map_or(raw.len(), |(i, _)| i);
+    let head = &raw[..end];
+    let mut rest = raw;
+    let mut offset = 0;
+    while let Some(q) = rest.find('"') {
+        let start = offset + q + 1;
+        if start > head.len() {
+            return None;
+        }
+        let after = &raw[start..];
+        let close = after.find('"')?;
+        let text = &after[..close];
+        let b = text.as_bytes();
+        let looks_like_date = b.len() >= 19
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && (b[10] == b'T' || b[10] == b' ')
+            && b[13] == b':';
+        if looks_like_date {
+            if let Some(t) = parse_time(text) {
+                return Some(t);
+            }
+        }
+        offset = start + close + 1;
+        rest = &raw[offset..];
+    }
+    None
 }
 
 pub fn parse_time(text: &str) -> Option<f64> {
@@ -1572,5 +1615,32 @@ impl EvtxState {
         }
         report.lines = c.seen + c.missing;
         report.bad_chunks = c.bad_chunks;
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::time_in_text;
+
+    #[test]
+    fn the_first_date_in_the_first_128_characters() {
+        let t = time_in_text(
+            r#"{"source":"PINGID","id":"b2eb","recorded":"2023-05-10T14:10:53.538Z","x":"2024-01-01T00:00:00Z"}"#,
+        );
+        assert_eq!(t, Some(1683727853.538));
+        // numbers and other strings are passed over
+        assert_eq!(time_in_text(r#"{"id":1683727853,"a":"b"}"#), None);
+        // a date starting past the lookahead is not taken
+        let far = format!(
+            r#"{{"pad":"{}","t":"2023-05-10T14:10:53Z"}}"#,
+            "x".repeat(130)
+        );
+        assert_eq!(time_in_text(&far), None);
+        assert_eq!(
+            time_in_text(r#"{"t":"2023-05-10 14:10:53"}"#),
+            Some(1683727853.0)
+        );
+        assert_eq!(time_in_text(r#"{"t":"2023-05-10T99:10:53Z"}"#), None);
+        assert_eq!(time_in_text("{\"t\":\"2023-05"), None);
     }
 }
