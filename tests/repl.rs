@@ -216,3 +216,34 @@ fn ctrl_c_stops_a_generated_search_and_the_shell_stays() {
     keys(&mut p, ".quit\r");
     p.exp_eof().unwrap();
 }
+
+/// `.fields` over Windows events lists their System and EventData fields and the add-ons' fields, event
+/// types and tags (the same names complete in a search).
+#[test]
+fn fields_of_windows_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_spelunk"))
+        .current_dir(root())
+        .env("SPELUNK_HISTORY", dir.path().join("history"))
+        .args(["repl", "--data", "tests/golden/evtx_security_records/events.evtx"])
+        .write_stdin(".fields\n.quit\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for name in [
+        "EventCode",
+        "NewProcessName",
+        "CommandLine",
+        "SubjectUserName",
+        "process_name",
+        "signature_id",
+        "eventtype",
+        "tag",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.split_whitespace().nth(1) == Some(name)),
+            "`{name}` missing from .fields:\n{stdout}"
+        );
+    }
+}
