@@ -225,7 +225,11 @@ fn fields_of_windows_events() {
     let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_spelunk"))
         .current_dir(root())
         .env("SPELUNK_HISTORY", dir.path().join("history"))
-        .args(["repl", "--data", "tests/golden/evtx_security_records/events.evtx"])
+        .args([
+            "repl",
+            "--data",
+            "tests/golden/evtx_security_records/events.evtx",
+        ])
         .write_stdin(".fields\n.quit\n")
         .output()
         .unwrap();
@@ -242,7 +246,9 @@ fn fields_of_windows_events() {
         "tag",
     ] {
         assert!(
-            stdout.lines().any(|l| l.split_whitespace().nth(1) == Some(name)),
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some(name)),
             "`{name}` missing from .fields:\n{stdout}"
         );
     }
