@@ -21,6 +21,7 @@ fn source(path: &Path) -> Source {
         name: path.to_string_lossy().into_owned(),
         content: Content::File(path.to_path_buf()),
         sourcetype: None,
+        source: None,
     }
 }
 

@@ -23,18 +23,18 @@ fn listed(dir: &Path) -> Vec<Listed> {
     let text = std::fs::read_to_string(dir.join("DETECTIONS.tsv")).expect("read DETECTIONS.tsv");
     text.lines()
         .skip(1)
-        .filter_map(|l| {
+        .map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
             let get = |i: usize| c.get(i).copied().unwrap_or("").to_string();
             let data = if get(4).is_empty() { get(3) } else { get(4) };
-            Some(Listed {
+            Listed {
                 file: get(0),
                 name: get(1),
                 kind: get(2),
                 data,
                 source: get(5),
                 sourcetype: get(6),
-            })
+            }
         })
         .collect()
 }
