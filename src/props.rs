@@ -64,6 +64,24 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("props/sysmon.conf", include_str!("../props/sysmon.conf")),
 ];
 
+/// The text of the transforms.conf of a knowledge folder (`None`: the shipped one) and its path; empty
+/// when the folder has none.
+fn transforms_text(folder: Option<&Path>) -> Result<(String, String)> {
+    let Some(dir) = folder else {
+        return Ok((
+            SHIPPED_TRANSFORMS.1.to_string(),
+            SHIPPED_TRANSFORMS.0.to_string(),
+        ));
+    };
+    let p = dir.join("transforms.conf");
+    if !p.is_file() {
+        return Ok((String::new(), String::new()));
+    }
+    let t = std::fs::read_to_string(&p)
+        .map_err(|e| Diagnostic::new(format!("cannot read `{}`: {e}", p.display())))?;
+    Ok((t, p.display().to_string()))
+}
+
 /// The shipped knowledge's lookup definitions (`props/transforms.conf`).
 pub const SHIPPED_TRANSFORMS: (&str, &str) = (
     "props/transforms.conf",
@@ -1067,23 +1085,7 @@ impl Transforms {
         }
         for place in places {
             if !self.conf_by_folder.contains_key(&place) {
-                let (text, origin) = match &place {
-                    None => (
-                        SHIPPED_TRANSFORMS.1.to_string(),
-                        SHIPPED_TRANSFORMS.0.to_string(),
-                    ),
-                    Some(dir) => {
-                        let p = dir.join("transforms.conf");
-                        if p.is_file() {
-                            let t = std::fs::read_to_string(&p).map_err(|e| {
-                                Diagnostic::new(format!("cannot read `{}`: {e}", p.display()))
-                            })?;
-                            (t, p.display().to_string())
-                        } else {
-                            (String::new(), String::new())
-                        }
-                    }
-                };
+                let (text, origin) = transforms_text(place.as_deref())?;
                 let stanzas = conf::parse(&text, &origin)?;
                 self.conf_by_folder.insert(place.clone(), (stanzas, origin));
             }
@@ -1113,23 +1115,7 @@ impl Transforms {
     fn stanzas(&mut self, folder: Option<&Path>) -> Result<&[TransformStanza]> {
         let key = folder.map(Path::to_path_buf);
         if !self.by_folder.contains_key(&key) {
-            let (text, origin) = match folder {
-                None => (
-                    SHIPPED_TRANSFORMS.1.to_string(),
-                    SHIPPED_TRANSFORMS.0.to_string(),
-                ),
-                Some(dir) => {
-                    let p = dir.join("transforms.conf");
-                    if p.is_file() {
-                        let t = std::fs::read_to_string(&p).map_err(|e| {
-                            Diagnostic::new(format!("cannot read `{}`: {e}", p.display()))
-                        })?;
-                        (t, p.display().to_string())
-                    } else {
-                        (String::new(), String::new())
-                    }
-                }
-            };
+            let (text, origin) = transforms_text(folder)?;
             let stanzas = crate::lookups::parse_transforms(&text)
                 .into_iter()
                 .map(|(n, k)| (n, k, origin.clone()))
