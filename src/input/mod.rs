@@ -620,16 +620,18 @@ impl<'k> EventBuilder<'k> {
     /// cannot match.
     fn finish_event(&self, st_index: usize, mut ev: Event) -> Option<Event> {
         let kind = self.v_sourcetypes.get(st_index);
-        if let Some(why) = kind.and_then(|k| k.selection.unknown()) {
-            let _ = self.plan.unknown.set(why.to_string());
-            return None;
-        }
         // the early filter leaves out the fields the knowledge makes; one that makes field names from
         // the event's text may make any field
         if let Some(pre) = &self.plan.prefilter {
             if !kind.is_some_and(|k| k.selection.makes_any_field()) && !pre(&ev) {
                 return None;
             }
+        }
+        // an event the early filter rules out cannot matter; any other whose knowledge lacks a field
+        // the search reads stops the run
+        if let Some(why) = kind.and_then(|k| k.selection.unknown()) {
+            let _ = self.plan.unknown.set(why.to_string());
+            return None;
         }
         if let Some(k) = kind {
             self.knowledge.apply_selected(&mut ev, &k.selection);
