@@ -215,7 +215,7 @@ pub fn forwarder_text(xml: &str, out: &mut String) -> Result<(), String> {
             let time_created = rest.get(1..1 + name_len) == Some("TimeCreated");
             out.push('<');
             out.push_str(rest.get(1..1 + name_len).unwrap_or_default());
-            let (name, len, empty) = scan_tag(rest, &mut |an, raw| {
+            let (name, len, empty) = super::xml::scan_tag(rest, |an, raw| {
                 value.clear();
                 unescape(raw, &mut value)?;
                 if time_created && an == "SystemTime" {
@@ -394,7 +394,7 @@ fn close_element(
 /// whether it is self-closing.
 fn start_tag(s: &str) -> Result<(Element, usize, bool), String> {
     let mut attrs = Vec::new();
-    let (name, len, empty) = scan_tag(s, &mut |name, raw| {
+    let (name, len, empty) = super::xml::scan_tag(s, |name, raw| {
         let mut value = String::new();
         unescape(raw, &mut value)?;
         attrs.push((name.to_string(), value));
@@ -406,62 +406,6 @@ fn start_tag(s: &str) -> Result<(Element, usize, bool), String> {
         children: Vec::new(),
     };
     Ok((e, len, empty))
-}
-
-/// A start tag at the start of `s`: each attribute's name and raw (still escaped) value go to
-/// `attr`; gives the tag's name and length and whether it is self-closing.
-fn scan_tag<'a>(
-    s: &'a str,
-    attr: &mut dyn FnMut(&'a str, &'a str) -> Result<(), String>,
-) -> Result<(&'a str, usize, bool), String> {
-    let b = s.as_bytes();
-    let name_end = |mut i: usize| {
-        while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'>' | b'/' | b'=') {
-            i += 1;
-        }
-        i
-    };
-    let mut i = name_end(1);
-    if i == 1 {
-        return Err("`<` that starts no tag".into());
-    }
-    let name = s.get(1..i).unwrap_or_default();
-    loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        match b.get(i) {
-            None => return Err(format!("unclosed tag <{name}")),
-            Some(b'>') => return Ok((name, i + 1, false)),
-            Some(b'/') if b.get(i + 1) == Some(&b'>') => return Ok((name, i + 2, true)),
-            Some(_) => {
-                let a = i;
-                i = name_end(i);
-                if i == a {
-                    return Err(format!("bad character in tag <{name}>"));
-                }
-                let an = s.get(a..i).unwrap_or_default();
-                while i < b.len() && b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                if b.get(i) != Some(&b'=') {
-                    return Err(format!("attribute {an} of <{name}> has no value"));
-                }
-                i += 1;
-                while i < b.len() && b[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                let q = match b.get(i) {
-                    Some(&q) if q == b'\'' || q == b'"' => q,
-                    _ => return Err(format!("attribute {an} of <{name}> is not quoted")),
-                };
-                let end = memchr::memchr(q, b.get(i + 1..).unwrap_or_default())
-                    .ok_or_else(|| format!("attribute {an} of <{name}> is not closed"))?;
-                attr(an, s.get(i + 1..i + 1 + end).unwrap_or_default())?;
-                i += end + 2;
-            }
-        }
-    }
 }
 
 /// Append `s` with its entity and character references resolved.

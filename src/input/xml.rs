@@ -69,6 +69,15 @@ pub fn check(raw: &str) -> Result<(), String> {
 
 /// A start tag at the start of `s`: its name, its length and whether it is self-closing.
 fn start_tag(s: &str) -> Result<(&str, usize, bool), String> {
+    scan_tag(s, |_, _| Ok(()))
+}
+
+/// A start tag at the start of `s`, checked to be well formed: each attribute's name and raw (still
+/// escaped) value go to `attr`; gives the tag's name, its length and whether it is self-closing.
+pub(crate) fn scan_tag<'a>(
+    s: &'a str,
+    mut attr: impl FnMut(&'a str, &'a str) -> Result<(), String>,
+) -> Result<(&'a str, usize, bool), String> {
     let b = s.as_bytes();
     let mut i = 1;
     while i < b.len() && is_name_byte(b[i]) {
@@ -91,12 +100,12 @@ fn start_tag(s: &str) -> Result<(&str, usize, bool), String> {
                 while i < b.len() && is_name_byte(b[i]) {
                     i += 1;
                 }
-                let attr = s.get(a..i).unwrap_or_default();
+                let an = s.get(a..i).unwrap_or_default();
                 while i < b.len() && b[i].is_ascii_whitespace() {
                     i += 1;
                 }
                 if b.get(i) != Some(&b'=') {
-                    return Err(format!("attribute {attr} of <{name}> has no value"));
+                    return Err(format!("attribute {an} of <{name}> has no value"));
                 }
                 i += 1;
                 while i < b.len() && b[i].is_ascii_whitespace() {
@@ -104,14 +113,16 @@ fn start_tag(s: &str) -> Result<(&str, usize, bool), String> {
                 }
                 let q = match b.get(i) {
                     Some(&q) if q == b'\'' || q == b'"' => q,
-                    _ => return Err(format!("attribute {attr} of <{name}> is not quoted")),
+                    _ => return Err(format!("attribute {an} of <{name}> is not quoted")),
                 };
                 let Some(end) = memchr::memchr(q, b.get(i + 1..).unwrap_or_default()) else {
-                    return Err(format!("attribute {attr} of <{name}> is not closed"));
+                    return Err(format!("attribute {an} of <{name}> is not closed"));
                 };
-                if memchr::memchr(b'<', b.get(i + 1..i + 1 + end).unwrap_or_default()).is_some() {
-                    return Err(format!("`<` in attribute {attr} of <{name}>"));
+                let value = s.get(i + 1..i + 1 + end).unwrap_or_default();
+                if memchr::memchr(b'<', value.as_bytes()).is_some() {
+                    return Err(format!("`<` in attribute {an} of <{name}>"));
                 }
+                attr(an, value)?;
                 i += end + 2;
             }
             Some(_) => return Err(format!("bad character in tag <{name}>")),
