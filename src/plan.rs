@@ -495,6 +495,7 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
         let mut proj = Projection::new(deps.iter().map(String::as_str));
         for f in crate::input::SNIFF_FIELDS
             .iter()
+            .chain(crate::input::winjson::SNIFF_KEYS)
             .chain(crate::props::DEFAULT_TIME_FIELDS)
         {
             proj.add(f);

@@ -718,13 +718,6 @@ pub const SNIFF_FIELDS: &[&str] = &[
     "api.operation",
     "class_uid",
     "metadata.product.name",
-    // a Windows export (see `winjson::SNIFF_KEYS`)
-    "EventID",
-    "Channel",
-    "Hostname",
-    "Computer",
-    "winlog.event_id",
-    "winlog.channel",
 ];
 
 pub fn sniff_sourcetype(flat: &Flat) -> &'static str {

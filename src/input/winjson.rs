@@ -54,7 +54,8 @@ pub enum Export {
     Winlogbeat,
 }
 
-/// The JSON keys [`kind`] looks at.
+/// The JSON keys [`kind`] looks at (the read plan extracts them whatever the query needs; the
+/// `winjson_*` golden cases, whose tables name none of them, fail without).
 pub const SNIFF_KEYS: &[&str] = &[
     "EventID",
     "Channel",
@@ -471,13 +472,6 @@ mod tests {
         // an array is not an EventData value (a pipeline's `tags`, say)
         assert!(!out.contains("List"), "{out}");
         assert!(out.contains("<Provider/>"), "{out}");
-    }
-
-    #[test]
-    fn the_sniffed_keys_are_always_extracted() {
-        for k in SNIFF_KEYS {
-            assert!(crate::input::SNIFF_FIELDS.contains(k), "{k}");
-        }
     }
 
     #[test]
