@@ -1457,11 +1457,7 @@ fn read_evtx(
     sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> FileReport {
     use std::io::{Seek, SeekFrom};
-    let mut report = FileReport {
-        source: source.name.clone(),
-        records: true,
-        ..FileReport::default()
-    };
+    let mut report = evtx_report(source);
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) => {
@@ -1472,10 +1468,7 @@ fn read_evtx(
     let mtime = modified(&f);
     let len = f.metadata().map_or(0, |m| m.len());
     if range.is_none_or(|r| r.0 < evtx::HEADER_SIZE) && len < evtx::HEADER_SIZE {
-        report.error = Some(format!(
-            "truncated EVTX file: {len} bytes, less than its {} byte header",
-            evtx::HEADER_SIZE
-        ));
+        report.error = Some(truncated_evtx(len));
         return report;
     }
     let (start, end) = range.unwrap_or((evtx::HEADER_SIZE, len));
@@ -1516,11 +1509,7 @@ fn read_evtx_bytes(
     builder: &mut EventBuilder<'_>,
     sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
 ) -> FileReport {
-    let mut report = FileReport {
-        source: source.name.clone(),
-        records: true,
-        ..FileReport::default()
-    };
+    let mut report = evtx_report(source);
     match data.get(evtx::HEADER_SIZE as usize..) {
         Some(chunks) => {
             let mut state = EvtxState::new(mtime);
@@ -1528,15 +1517,25 @@ fn read_evtx_bytes(
             let _ = state.read(chunks, 0, &mut live_after, source, builder, sink);
             state.finish(&mut report);
         }
-        None => {
-            report.error = Some(format!(
-                "truncated EVTX file: {} bytes, less than its {} byte header",
-                data.len(),
-                evtx::HEADER_SIZE
-            ))
-        }
+        None => report.error = Some(truncated_evtx(data.len() as u64)),
     }
     report
+}
+
+/// The empty report of an EVTX source (its counts are of records, not lines).
+fn evtx_report(source: &Source) -> FileReport {
+    FileReport {
+        source: source.name.clone(),
+        records: true,
+        ..FileReport::default()
+    }
+}
+
+fn truncated_evtx(len: u64) -> String {
+    format!(
+        "truncated EVTX file: {len} bytes, less than its {} byte header",
+        evtx::HEADER_SIZE
+    )
 }
 
 /// The counts of an EVTX read in progress.
