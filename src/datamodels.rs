@@ -594,8 +594,14 @@ impl DataModel {
 
     /// Resolve a prefixed name (`Processes.process_name`) read from dataset `target`'s events: the dataset
     /// whose lineage prefixes it (the longest) and the field. The dataset must be `target`, one of its
-    /// ancestors (the value is `target`'s) or a descendant (a value only on its events).
-    pub fn field(&self, target: usize, name: &str) -> std::result::Result<(usize, String), String> {
+    /// ancestors (the value is `target`'s) or a descendant (a value only on its events). `Ok(None)`: the
+    /// model has no such field (no dataset prefix, or a dataset that does not declare it), which Splunk
+    /// reads as null; `Err`: a name that cannot be read at all.
+    pub fn field(
+        &self,
+        target: usize,
+        name: &str,
+    ) -> std::result::Result<Option<(usize, String)>, String> {
         let mut best: Option<(usize, &str)> = None;
         for (i, d) in self.datasets.iter().enumerate() {
             if let Some(rest) = name
@@ -610,16 +616,7 @@ impl DataModel {
             }
         }
         let Some((ds, field)) = best else {
-            let root = self
-                .path(target)
-                .first()
-                .and_then(|&r| self.dataset(r))
-                .map(|d| d.lineage.clone())
-                .unwrap_or_default();
-            return Err(format!(
-                "`{name}` is not a field of data model `{}`: its fields are named `{root}.<field>`",
-                self.name
-            ));
+            return Ok(None);
         };
         let reader = if self.is_ancestor_or_self(ds, target) {
             target
@@ -635,15 +632,11 @@ impl DataModel {
                 self.name
             ));
         };
-        let lineage = self.dataset(ds).map(|d| d.lineage.as_str()).unwrap_or("");
         if BASE_FIELDS.contains(&field) {
-            return Ok((reader, field.to_string()));
+            return Ok(Some((reader, field.to_string())));
         }
         let Some(owner) = self.owner_of(ds, field) else {
-            return Err(format!(
-                "data model `{}` (from {}) has no field `{field}` in dataset `{lineage}`: `{name}` cannot be read (Splunk gives null for a field its model lacks; spelunk's definition may differ from the CIM version a site runs, so it stops instead); give a definition that has it with --datamodels DIR",
-                self.name, self.origin
-            ));
+            return Ok(None);
         };
         if let Some(why) = self.dataset(owner).and_then(|d| {
             d.calcs.iter().find_map(|c| match c {
@@ -658,7 +651,29 @@ impl DataModel {
                 self.name
             ));
         }
-        Ok((reader, field.to_string()))
+        Ok(Some((reader, field.to_string())))
+    }
+
+    /// Why `name` is null when read from `target` (see [`DataModel::field`]'s `Ok(None)`).
+    pub fn undeclared(&self, target: usize, name: &str) -> String {
+        let root = self
+            .path(target)
+            .first()
+            .and_then(|&r| self.dataset(r))
+            .map(|d| d.lineage.clone())
+            .unwrap_or_default();
+        let lineage = self.lineage(target);
+        if name.starts_with(&format!("{root}.")) {
+            format!(
+                "data model `{}` ({}) declares no field `{name}` for `{lineage}`: it is null, as Splunk reads a field its data model lacks (a site's CIM version may declare it: give that model with --datamodels)",
+                self.name, self.origin
+            )
+        } else {
+            format!(
+                "`{name}` is not a field of data model `{}` (its fields are named `{root}.<field>`): it is null, as Splunk reads a field its data model lacks",
+                self.name
+            )
+        }
     }
 
     /// Why reading dataset `d` is refused, if it is.
@@ -955,7 +970,7 @@ mod tests {
         let outs: Vec<Output> = outputs
             .iter()
             .map(|n| {
-                let (ds, field) = m.field(t, n).unwrap();
+                let (ds, field) = m.field(t, n).unwrap().unwrap();
                 Output {
                     name: n.to_string(),
                     dataset: ds,
@@ -1013,22 +1028,23 @@ mod tests {
         let child = m.by_lineage("Root.Child").unwrap();
         assert_eq!(
             m.field(root, "Root.src").unwrap(),
-            (root, "src".to_string())
+            Some((root, "src".to_string()))
         );
         // an inherited field read through the child
         assert_eq!(
             m.field(child, "Root.Child.src").unwrap(),
-            (child, "src".to_string())
+            Some((child, "src".to_string()))
         );
         assert_eq!(
             m.field(child, "Root.src").unwrap(),
-            (child, "src".to_string())
+            Some((child, "src".to_string()))
         );
+        // a field the model lacks, or a name without a dataset prefix: null, as in Splunk
+        assert_eq!(m.field(root, "Root.nope"), Ok(None));
         assert!(m
-            .field(root, "Root.nope")
-            .unwrap_err()
-            .contains("no field `nope`"));
-        assert!(m.field(root, "Other.src").is_err());
+            .undeclared(root, "Root.nope")
+            .contains("no field `Root.nope`"));
+        assert_eq!(m.field(root, "Other.src"), Ok(None));
         assert!(d
             .resolve("Test.Child")
             .unwrap_err()
@@ -1048,8 +1064,8 @@ mod tests {
         .unwrap();
         assert_eq!(d.names(), ["Test"]);
         let (m, root) = d.resolve("Test").unwrap();
-        assert!(m.field(root, "Root.dest").is_ok());
-        assert!(m.field(root, "Root.src").is_err());
+        assert_eq!(m.field(root, "Root.dest").map(|f| f.is_some()), Ok(true));
+        assert_eq!(m.field(root, "Root.src"), Ok(None));
     }
 
     #[test]
@@ -1095,7 +1111,7 @@ mod tests {
             }
         }
         let (m, d) = models.resolve("Endpoint.Processes").unwrap();
-        assert!(m.field(d, "Processes.process_name").is_ok());
-        assert!(m.field(d, "Processes.no_such_field").is_err());
+        assert!(matches!(m.field(d, "Processes.process_name"), Ok(Some(_))));
+        assert_eq!(m.field(d, "Processes.no_such_field"), Ok(None));
     }
 }
