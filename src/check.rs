@@ -925,18 +925,29 @@ mod tests {
 
     #[test]
     fn unsupported_commands_are_placed() {
-        let r = check("| tstats count from datamodel=Endpoint.Processes by x\n| eval a=1");
+        let r = check("| mstats count where index=m by x\n| eval a=1");
         assert!(r.parsed && !r.runnable);
         assert_eq!(
             r.problems[0].render(),
-            "unsupported command 'tstats' at 1:3"
+            "unsupported command 'mstats' at 1:3"
         );
+        let r =
+            check("| tstats count from datamodel=Endpoint.Processes by Processes.dest\n| eval a=1");
+        assert!(r.parsed && r.runnable, "{:?}", r.problems);
         assert_eq!(r.datamodels, ["Endpoint.Processes"]);
+        // a data model that is not loaded
+        let r = check("| tstats count from datamodel=Nope.X by x");
+        assert!(r.parsed && !r.runnable);
+        assert!(
+            r.problems[0].render().contains("`Nope` is not loaded"),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
     fn unknown_macros_are_reported_and_the_rest_is_checked() {
-        let r = check("`foo` | `bar(1)` | tstats count");
+        let r = check("`foo` | `bar(1)` | mstats count");
         assert!(r.parsed);
         let msgs: Vec<String> = r.problems.iter().map(Problem::render).collect();
         assert_eq!(
@@ -944,7 +955,7 @@ mod tests {
             [
                 "unknown macro 'foo' at 1:1",
                 "unknown macro 'bar' at 1:9",
-                "unsupported command 'tstats' at 1:20"
+                "unsupported command 'mstats' at 1:20"
             ]
         );
     }

@@ -99,7 +99,7 @@ fn a_refused_search_prints_nothing_on_stdout() {
     .unwrap();
     for format in ["csv", "json", "table"] {
         for q in [
-            "| tstats count | table a b",
+            "| mstats count where index=m | table a b",
             "eventName=* | table a b | tstats count",
             "eventName=* | eval x=1 | rex field=x \"(?<=a)b\" | table x",
         ] {

@@ -8,6 +8,7 @@ pub mod append;
 pub mod appendpipe;
 pub mod bin;
 pub mod convert;
+pub mod datamodel;
 pub mod dedup;
 pub mod eval;
 pub mod eventstats;
@@ -15,6 +16,7 @@ pub mod fields;
 pub mod fillnull;
 pub mod foreach;
 pub mod format;
+pub mod from;
 pub mod fromjson;
 pub mod head;
 pub mod inputlookup;
@@ -306,6 +308,8 @@ registry! {
     MakeResults(makeresults::MakeResults) = "makeresults" => makeresults::MakeResults::parse;
     IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
     Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
+    Datamodel(datamodel::Datamodel) = "datamodel" => datamodel::Datamodel::parse;
+    From(from::FromDataset) = "from" => from::FromDataset::parse;
 }
 
 /// The empty stage passes rows through.
@@ -539,6 +543,15 @@ pub fn unsupported_message(name: &str) -> String {
         ),
         "outputcsv" => format!(
             "command `{name}` writes into Splunk's dispatch folder: not supported here; use `outputlookup <name>.csv`, or `--format csv` for the output"
+        ),
+        "mstats" | "mcatalog" | "mpreview" | "msearch" => format!(
+            "command `{name}` reads Splunk metrics indexes: not supported here (spelunk reads event files, which hold no metrics store)"
+        ),
+        "apply" | "fit" | "summary" | "score" => format!(
+            "command `{name}` runs a model of Splunk's Machine Learning Toolkit app (trained with `fit` and stored on a Splunk server): not supported"
+        ),
+        "cyberchef" => format!(
+            "command `{name}` comes from the CyberChef for Splunk app: not supported"
         ),
         _ => format!("command `{name}` is not supported yet"),
     }
@@ -797,6 +810,12 @@ mod tests {
         ("table", "user"),
         ("tail", "5"),
         ("replace", "a WITH b IN f"),
+        (
+            "tstats",
+            "count from datamodel=Endpoint.Processes by Processes.dest",
+        ),
+        ("datamodel", "Endpoint Processes search"),
+        ("from", "datamodel:Web.Web"),
         ("top", "user"),
         ("transaction", "user"),
         ("where", "a > 1"),
@@ -811,7 +830,10 @@ mod tests {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map_or("x", |(_, a)| *a);
-            let q = if matches!(*name, "inputlookup" | "makeresults") {
+            let q = if matches!(
+                *name,
+                "inputlookup" | "makeresults" | "tstats" | "datamodel" | "from"
+            ) {
                 format!("| {name} {args}")
             } else {
                 format!("search a | {name} {args}")
