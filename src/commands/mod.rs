@@ -165,6 +165,11 @@ pub trait SplCommand {
         Vec::new()
     }
 
+    /// The data model fields the command reads, as written (`Processes.process_name`).
+    fn datamodel_fields(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// What is legal but suspicious in the command as written (`check` shows these as warnings; they do
     /// not stop it from running).
     fn lints(&self) -> Vec<Lint> {

@@ -583,6 +583,10 @@ impl SplCommand for Tstats {
         self.datamodel.iter().map(|(m, _)| m.clone()).collect()
     }
 
+    fn datamodel_fields(&self) -> Vec<String> {
+        self.named_fields().into_iter().map(|(f, _)| f).collect()
+    }
+
     fn operator(&self, cx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         if let Some(r) = self
             .refusals_in(&Known {
