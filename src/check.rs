@@ -367,7 +367,10 @@ impl Walk<'_> {
                 self.report.commands.push(name.clone());
             }
             let spec = stage.command.spec();
-            let refusals = spec.refusals();
+            let refusals = spec.refusals_in(&crate::commands::Known {
+                names: crate::props::shipped_names(),
+                datamodels: crate::datamodels::shipped(),
+            });
             for r in &refusals {
                 let kind = match r.kind {
                     RefusalKind::Function => ProblemKind::UnsupportedFunction,

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod commands;
+pub mod datamodels;
 pub mod datasources;
 pub mod diag;
 pub mod eval;

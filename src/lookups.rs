@@ -26,6 +26,14 @@ use std::sync::Arc;
 /// Lookup tables shipped with spelunk (`lookups/`), compiled in.
 pub const SHIPPED: &[(&str, &str)] = &[
     (
+        "cim_dns_reply_code_lookup.csv",
+        include_str!("../lookups/cim_dns_reply_code_lookup.csv"),
+    ),
+    (
+        "cim_dns_reply_code_lookup.yml",
+        include_str!("../lookups/cim_dns_reply_code_lookup.yml"),
+    ),
+    (
         "api_call_by_user_baseline.csv",
         include_str!("../lookups/api_call_by_user_baseline.csv"),
     ),

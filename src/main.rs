@@ -74,6 +74,10 @@ struct Common {
     /// eventtypes.conf / tags.conf by name; repeatable, later wins.
     #[arg(long, value_name = "FILE")]
     props: Vec<PathBuf>,
+    /// Data model definitions in Splunk's JSON (an add-on's default/data/models/ folder or *.json files);
+    /// a model replaces the shipped one of the same name; repeatable.
+    #[arg(long, value_name = "PATH")]
+    datamodels: Vec<PathBuf>,
     /// A security_content checkout: load its macros/ and lookups/; a bare NAME then runs that detection.
     #[arg(long, value_name = "DIR")]
     content: Option<PathBuf>,
@@ -281,6 +285,7 @@ fn config(m: &clap::ArgMatches, c: &Common) -> Result<Config, Diagnostic> {
         macros: c.macros.clone(),
         lookups: c.lookups.clone(),
         props: c.props.clone(),
+        datamodels: c.datamodels.clone(),
         content: c.content.clone(),
         tz,
         now: c.now,

@@ -195,10 +195,10 @@ fn build(stage: &Stage, env: &Env, first: bool) -> Result<Box<dyn Operator>> {
     let spec = stage.command.spec();
     // a piece the command parsed but cannot run (`sparkline`, a PCRE-only regex)
     // `eventtype=`/`tag=` conditions are refused by what the loaded knowledge defines
-    let refusals = match &stage.command {
-        Command::Search(s) => s.refusals_with(env.knowledge),
-        _ => spec.refusals(),
-    };
+    let refusals = spec.refusals_in(&crate::commands::Known {
+        names: env.knowledge,
+        datamodels: env.ctx.datamodels,
+    });
     if let Some(r) = refusals.into_iter().next() {
         return Err(Diagnostic::at(r.reason, r.span));
     }

@@ -27,6 +27,9 @@ pub struct Config {
     pub macros: Vec<PathBuf>,
     pub lookups: Vec<PathBuf>,
     pub props: Vec<PathBuf>,
+    /// Data model definitions (`*.json` files, or folders of them): a model replaces the shipped one of
+    /// the same name.
+    pub datamodels: Vec<PathBuf>,
     /// A security_content checkout: its `macros/` and `lookups/` are loaded.
     pub content: Option<PathBuf>,
     pub tz: Option<Tz>,
@@ -40,6 +43,7 @@ pub struct Session {
     pub macros: MacroLibrary,
     pub knowledge: Knowledge,
     pub lookups: Lookups,
+    pub datamodels: crate::datamodels::DataModels,
     pub sources: Vec<Source>,
     pub tz: Tz,
     pub now: f64,
@@ -121,6 +125,11 @@ impl Session {
         for d in &cfg.lookups {
             lookups.add_dir(d)?;
         }
+        let mut datamodels = crate::datamodels::DataModels::default();
+        datamodels.add_shipped(&macros)?;
+        for p in &cfg.datamodels {
+            datamodels.add_path(p, &macros)?;
+        }
         let mut knowledge = Knowledge::default();
         knowledge.add_shipped()?;
         for p in &cfg.props {
@@ -143,6 +152,7 @@ impl Session {
             macros,
             knowledge,
             lookups,
+            datamodels,
             sources,
             tz,
             now,
@@ -239,6 +249,7 @@ impl Session {
                 max_text: self.limits.max_eval_text,
             },
             lookups: &self.lookups,
+            datamodels: &self.datamodels,
             macros: Some(&self.macros),
             limits: Limits {
                 subsearch_maxout: self.subsearch_maxout,

@@ -224,7 +224,7 @@ fn offset_at(tz: Tz, t: f64) -> f64 {
 }
 
 /// Start of the time bucket of `t`.
-fn time_bucket(t: f64, span: BinSpan, tz: Tz, align: Option<f64>) -> Option<f64> {
+pub fn time_bucket(t: f64, span: BinSpan, tz: Tz, align: Option<f64>) -> Option<f64> {
     match span {
         BinSpan::Number(s) | BinSpan::Seconds(s) => {
             if let Some(a) = align {
@@ -256,7 +256,7 @@ fn num_bucket(x: f64, span: f64) -> String {
 }
 
 /// The auto-chosen span for values from `lo` to `hi`.
-fn choose_span(lo: f64, hi: f64, bins: usize, time: bool, min: Option<BinSpan>) -> BinSpan {
+pub fn choose_span(lo: f64, hi: f64, bins: usize, time: bool, min: Option<BinSpan>) -> BinSpan {
     let bins = bins.max(1) as f64;
     let fits = |s: f64| ((hi / s).floor() - (lo / s).floor() + 1.0) <= bins;
     let min_secs = match min {

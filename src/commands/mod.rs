@@ -41,6 +41,7 @@ pub mod table;
 pub mod tail;
 pub mod top;
 pub mod transaction;
+pub mod tstats;
 pub mod unsupported;
 pub mod where_;
 pub mod xmlkv;
@@ -150,6 +151,13 @@ pub trait SplCommand {
         Vec::new()
     }
 
+    /// The pieces that cannot run with the loaded knowledge `known` (an event type no eventtypes.conf
+    /// defines, a data model field the loaded model lacks); default: [`SplCommand::refusals`]. The plan
+    /// and `check` ask this.
+    fn refusals_in(&self, _known: &Known) -> Vec<Refusal> {
+        self.refusals()
+    }
+
     /// Data models the command reads (`tstats ... from datamodel=X`).
     fn datamodels(&self) -> Vec<String> {
         Vec::new()
@@ -182,6 +190,13 @@ pub trait SplCommand {
 
     /// Build the command's operator. `sub` runs the sub-pipelines it holds.
     fn operator(&self, cx: &Context, sub: &dyn SubRunner) -> Result<Box<dyn Operator>>;
+}
+
+/// The knowledge a query runs with, as commands check themselves against it.
+pub struct Known<'a> {
+    /// Event types and tags.
+    pub names: &'a dyn search::Defines,
+    pub datamodels: &'a crate::datamodels::DataModels,
 }
 
 /// The commands spelunk parses: one line each — the variant, its AST type, the names Splunk knows it by,
@@ -290,6 +305,7 @@ registry! {
     Format(format::Format) = "format" => format::Format::parse;
     MakeResults(makeresults::MakeResults) = "makeresults" => makeresults::MakeResults::parse;
     IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
+    Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
 }
 
 /// The empty stage passes rows through.
@@ -571,6 +587,8 @@ impl Command {
 pub struct Context<'a> {
     pub eval: EvalContext,
     pub lookups: &'a Lookups,
+    /// The data models `tstats`, `datamodel` and `from` read.
+    pub datamodels: &'a crate::datamodels::DataModels,
     /// The macros of the session, for searches built while the query runs (`map search="..."`).
     pub macros: Option<&'a crate::macros::MacroLibrary>,
     /// Row, value and memory limits of the query.

@@ -1000,7 +1000,7 @@ fn self_compares(e: &SearchExpr, out: &mut Vec<super::Lint>) {
     }
 }
 
-fn resolve_expr(e: &mut SearchExpr, rows: &mut super::SubsearchRows) -> Result<()> {
+pub fn resolve_expr(e: &mut SearchExpr, rows: &mut super::SubsearchRows) -> Result<()> {
     match e {
         SearchExpr::And(v) | SearchExpr::Or(v) => {
             for x in v {
@@ -1116,6 +1116,10 @@ impl super::SplCommand for Search {
     /// knowledge instead ([`Search::refusals_with`]).
     fn refusals(&self) -> Vec<super::Refusal> {
         self.refusals_with(crate::props::shipped_names())
+    }
+
+    fn refusals_in(&self, known: &super::Known) -> Vec<super::Refusal> {
+        self.refusals_with(known.names)
     }
 
     fn reads_events(&self) -> bool {
