@@ -541,15 +541,52 @@ mod tests {
     }
 
     #[test]
-    fn pcre_only_patterns_parse_and_are_refused_when_run() {
+    fn pcre_only_patterns_run() {
+        // look-around, backreferences, atomic groups, possessive quantifiers and `\K` run on the
+        // backtracking engine
+        for (q, field, input, want) in [
+            (r#"x | rex "(?<a>x)(?=y)""#, "_raw", "xz xy", Some("x")),
+            (r#"x | rex field=f "(?<a>\w+)(?<!s)$""#, "f", "cats", None),
+            (
+                r#"x | rex field=f "(?<a>\w+)(?<!s)$""#,
+                "f",
+                "dog",
+                Some("dog"),
+            ),
+            (
+                r#"x | rex "(?<a>(?<c>.)\k<c>)""#,
+                "_raw",
+                "abccd",
+                Some("cc"),
+            ),
+            (r#"x | rex "(?<a>(?>ab|a)c)""#, "_raw", "abc", Some("abc")),
+            (r#"x | rex "(?<a>(?>ab|a)c)""#, "_raw", "ac", Some("ac")),
+            (r#"x | rex "(?<a>\d++)1""#, "_raw", "111", None),
+            (r#"x | rex "foo\K(?<a>bar)""#, "_raw", "foobar", Some("bar")),
+        ] {
+            let r = parse(q).unwrap_or_else(|e| panic!("{q}: {}", e.message));
+            assert!(r.refusals().is_empty(), "{q}");
+            assert!(Command::Rex(r).is_runnable(), "{q}");
+            let ev = run(q, field, input.into());
+            assert_eq!(ev.get("a"), want.map(Value::str).as_ref(), "{q} on {input}");
+        }
+        let ev = run(
+            r#"x | rex mode=sed "s/a(?=b)/x/g""#,
+            "_raw",
+            "ab ac ab".into(),
+        );
+        assert_eq!(ev.get("_raw"), Some(&Value::str("xb ac xb")));
+        // what no engine here has is still refused when run, at the quoted pattern
         for (q, feature) in [
-            (r#"x | rex "(?<a>x)(?=y)""#, "look-around"),
-            (r#"x | rex field=f "(?<a>\w+)(?<!s)$""#, "look-around"),
+            (r#"x | rex "(?<a>\((?:[^()]|(?R))*\))""#, "recursion"),
+            (r#"x | rex "(?<a>(?|x|y))""#, "branch reset groups"),
+            (r#"x | rex "(?<a>a(*SKIP)b)""#, "backtracking verbs"),
+            (
+                r#"x | rex "(?<a>\w+)(?<=b+)""#,
+                "look-behind of varying length",
+            ),
+            // the backtracking engine takes a numbered backreference only in a pattern without names
             (r#"x | rex "(?<a>(.)\2)""#, "backreferences"),
-            (r#"x | rex "(?<a>(?>ab|a)c)""#, "atomic groups"),
-            (r#"x | rex "(?<a>\d++)""#, "possessive quantifiers"),
-            (r#"x | rex "foo\K(?<a>bar)""#, "`\\K`"),
-            (r#"x | rex mode=sed "s/a(?=b)/x/g""#, "look-around"),
         ] {
             let r = parse(q).unwrap_or_else(|e| panic!("{q}: {}", e.message));
             let refusals = r.refusals();
@@ -565,18 +602,15 @@ mod tests {
             );
             assert!(!Command::Rex(r).is_runnable(), "{q}");
         }
-        // the span of the refusal is the quoted pattern
-        let r = parse(r#"x | rex "(?<a>x)(?=y)""#).unwrap();
-        assert_eq!(r.refusals()[0].span, Span::new(8, 22));
-        // and the pattern is kept as written
+        let r = parse(r#"x | rex "(?<a>(?|x|y))""#).unwrap();
+        assert_eq!(r.refusals()[0].span, Span::new(8, 23));
         match &r.mode {
-            RexMode::Extract { pattern, .. } => assert_eq!(pattern.text(), "(?<a>x)(?=y)"),
+            RexMode::Extract { pattern, .. } => assert_eq!(pattern.text(), "(?<a>(?|x|y))"),
             other => panic!("{other:?}"),
         }
         // a PCRE-only pattern still needs a named group to extract into
         let e = parse(r#"x | rex "x(?=y)""#).unwrap_err();
         assert!(e.message.contains("no named group"), "{}", e.message);
-        // runnable patterns have no refusal
         assert!(parse(r#"x | rex "(?<a>x)""#).unwrap().refusals().is_empty());
     }
 
