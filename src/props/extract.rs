@@ -386,30 +386,47 @@ impl Extraction {
         if !self.clean_keys {
             return raw.to_string();
         }
-        let cleaned: String = raw
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        cleaned
-            .trim_start_matches(|c: char| c == '_' || c.is_ascii_digit())
-            .to_string()
+        clean_key(raw)
     }
 
     fn put(&self, ev: &mut Event, name: &str, value: &str) {
-        if name.is_empty() || (value.is_empty() && !self.keep_empty) {
-            return;
+        put_value(ev, name, value, self.mv_add, self.keep_empty);
+    }
+}
+
+/// A field name taken from an event's text as `CLEAN_KEYS = true` makes it: every character other than
+/// an ASCII letter or digit becomes `_`, then leading `_` and digits are dropped.
+pub fn clean_key(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    cleaned
+        .trim_start_matches(|c: char| c == '_' || c.is_ascii_digit())
+        .to_string()
+}
+
+/// Set an extracted `name=value` on `ev` as search-time extractions do: an empty value makes no field
+/// unless `keep_empty`; a field that exists already keeps its value, unless `mv_add` appends to it.
+/// Returns whether the event took the value.
+pub fn put_value(ev: &mut Event, name: &str, value: &str, mv_add: bool, keep_empty: bool) -> bool {
+    if name.is_empty() || (value.is_empty() && !keep_empty) {
+        return false;
+    }
+    match ev.get(name) {
+        None => {
+            ev.push(Arc::from(name), Value::str(value));
+            true
         }
-        match ev.get(name) {
-            None => ev.push(Arc::from(name), Value::str(value)),
-            Some(old) if self.mv_add => {
-                let mut vs = old.values().to_vec();
-                vs.push(Value::str(value));
-                if let Some(m) = Value::multi(vs) {
-                    ev.set(name, m);
-                }
+        Some(old) if mv_add => {
+            let mut vs = old.values().to_vec();
+            vs.push(Value::str(value));
+            if let Some(m) = Value::multi(vs) {
+                ev.set(name, m);
             }
-            Some(_) => {}
+            true
         }
+        Some(_) => false,
     }
 }
 
