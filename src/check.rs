@@ -1021,6 +1021,8 @@ mod tests {
             "unsupported function 'sigfig' at 1:19"
         );
         let r = check("search x | where len(replace(a, \"x(?=y)\", \"\")) > 1");
+        assert!(r.parsed && r.runnable, "{:?}", r.problems);
+        let r = check("search x | where len(replace(a, \"x(?R)?\", \"\")) > 1");
         assert!(r.parsed && !r.runnable);
         assert!(r.problems[0]
             .render()
@@ -1029,12 +1031,15 @@ mod tests {
 
     #[test]
     fn parsed_pieces_spelunk_cannot_run_are_unsupported() {
-        // valid PCRE that the regex engine here lacks: parsed, not runnable, reported as a feature
+        // look-around runs
         let r = check("search x | rex field=a \"(?<b>\\w+)(?=c)\" | stats count by b");
+        assert!(r.parsed && r.runnable, "{:?}", r.problems);
+        // valid PCRE that no regex engine here has: parsed, not runnable, reported as a feature
+        let r = check("search x | rex field=a \"(?<b>\\w+)(?|c|d)\" | stats count by b");
         assert!(r.parsed && !r.runnable, "{:?}", r.problems);
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
         assert_eq!(r.problems[0].kind, ProblemKind::UnsupportedFeature);
-        assert_eq!(r.problems[0].name, "regex look-around");
+        assert_eq!(r.problems[0].name, "regex branch reset groups");
         assert!(
             r.problems[0].render().ends_with("at 1:24"),
             "{:?}",
@@ -1045,11 +1050,18 @@ mod tests {
         assert!(r.parsed && !r.runnable);
         assert_eq!(r.problems[0].kind, ProblemKind::UnsupportedFunction);
         assert_eq!(r.problems[0].name, "sparkline");
-        let s = summarize(&[check("search x | regex \"a(?<=b)\"")]);
-        assert_eq!((s.parsed, s.runnable), (1, 0));
+        let s = summarize(&[
+            check("search x | regex \"a(?<=b)\""),
+            check("search x | regex \"a(?<=b+)\""),
+        ]);
+        assert_eq!((s.parsed, s.runnable), (2, 1));
         assert_eq!(
             s.unsupported,
-            [("feature".to_string(), "regex look-around".to_string(), 1)]
+            [(
+                "feature".to_string(),
+                "regex look-behind of varying length".to_string(),
+                1
+            )]
         );
     }
 

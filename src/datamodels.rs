@@ -108,7 +108,7 @@ pub enum Calc {
     /// Named groups of `regex` over `input`.
     Rex {
         input: String,
-        regex: regex::Regex,
+        regex: crate::pcre::Pcre,
         outputs: Vec<String>,
     },
     /// A calculation spelunk does not compute (`GeoIP`): reading one of its outputs is refused.
@@ -528,11 +528,17 @@ fn calculation(c: &JsonCalc) -> std::result::Result<Calc, String> {
         },
         "rex" => {
             let text = c.expression.as_deref().unwrap_or("");
-            let pattern = text.replace("(?<", "(?P<").replace("(?P<=", "(?<=");
+            let regex = crate::pcre::Pcre::new(text).map_err(|e| match e {
+                crate::pcre::CompileError::Invalid(detail) => {
+                    format!("cannot read the regular expression `{text}`: {detail}")
+                }
+                crate::pcre::CompileError::Unsupported { feature, .. } => format!(
+                    "the regular expression `{text}` uses {feature}, which spelunk's regex engines do not run"
+                ),
+            })?;
             Calc::Rex {
                 input: c.input_field.clone().unwrap_or_else(|| "_raw".into()),
-                regex: regex::Regex::new(&pattern)
-                    .map_err(|e| format!("cannot read the regular expression `{text}`: {e}"))?,
+                regex,
                 outputs,
             }
         }
@@ -736,7 +742,7 @@ struct Node {
 enum CompiledCalc {
     Eval(String, Expr),
     Lookup(Arc<crate::lookups::Matcher>),
-    Rex(String, regex::Regex, Vec<String>),
+    Rex(String, crate::pcre::Pcre, Vec<String>),
     Skip,
 }
 
@@ -869,7 +875,13 @@ impl View {
                 }
                 CompiledCalc::Rex(input, re, outs) => {
                     let text = ev.get(input).map(|v| v.text().into_owned());
-                    if let Some(caps) = text.as_deref().and_then(|t| re.captures(t)) {
+                    let first = match text.as_deref() {
+                        Some(t) => re.captures_iter(t).next().transpose().map_err(|e| {
+                            Diagnostic::new(format!("data model `{}`: {e}", self.model.name))
+                        })?,
+                        None => None,
+                    };
+                    if let Some(caps) = first {
                         for o in outs {
                             if let Some(m) = caps.name(o) {
                                 ev.set(o.as_str(), Value::str(m.as_str()));

@@ -20,6 +20,7 @@ pub mod lookups;
 pub mod macros;
 pub mod output;
 pub mod parse;
+pub mod pcre;
 pub mod plan;
 pub mod props;
 pub mod repl;

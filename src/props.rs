@@ -677,7 +677,7 @@ impl Knowledge {
 
     /// Apply every setting to an event of this sourcetype (as if its source and host matched no
     /// `source::`/`host::` stanza).
-    pub fn apply(&self, sourcetype: &str, ev: &mut Event) {
+    pub fn apply(&self, sourcetype: &str, ev: &mut Event) -> std::result::Result<(), String> {
         let sel = self.selection(sourcetype, "", "", None);
         self.apply_selected(ev, &sel)
     }
@@ -815,11 +815,16 @@ impl Knowledge {
         }
     }
 
-    /// Apply a [`Selection`]: extractions, aliases, calculated fields, lookups, event types, tags.
-    pub fn apply_selected(&self, ev: &mut Event, sel: &Selection) {
+    /// Apply a [`Selection`]: extractions, aliases, calculated fields, lookups, event types, tags. An
+    /// extraction whose regex gives up at the backtracking limit is an error (the search stops).
+    pub fn apply_selected(
+        &self,
+        ev: &mut Event,
+        sel: &Selection,
+    ) -> std::result::Result<(), String> {
         let m = &sel.merged;
         for x in sel.extracts.iter().filter_map(|&i| m.extracts.get(i)) {
-            x.apply(ev);
+            x.apply(ev)?;
         }
         for (from, to) in sel.aliases.iter().filter_map(|&i| m.aliases.get(i)) {
             match ev.get(from).cloned() {
@@ -847,6 +852,7 @@ impl Knowledge {
         if (sel.eventtypes || sel.tags) && !self.eventtypes.is_empty() {
             self.eventtypes.apply(ev, sel.eventtypes, sel.tags);
         }
+        Ok(())
     }
 
     fn apply_evals(&self, m: &Merged, ev: &mut Event, sel: &Selection) {
@@ -1352,7 +1358,7 @@ mod tests {
 
     fn run(k: &Knowledge, st: &str, source: &str, host: &str, ev: &mut Event) {
         let sel = k.selection(st, source, host, None);
-        k.apply_selected(ev, &sel);
+        k.apply_selected(ev, &sel).unwrap();
     }
 
     fn text(ev: &Event, f: &str) -> Option<String> {
@@ -1432,7 +1438,7 @@ mod tests {
         let sel = k.selection("old", "", "", None);
         assert_eq!(sel.renamed(), Some("xmlwineventlog"));
         let mut e = raw("x");
-        k.apply_selected(&mut e, &sel);
+        k.apply_selected(&mut e, &sel).unwrap();
         assert_eq!(text(&e, "a").as_deref(), Some("lower"));
         assert_eq!(
             text(&e, "b"),

@@ -10,17 +10,18 @@
 //! is removed (null). Internal fields (`_raw`, `_time` ...) are left alone, as in Splunk.
 //! Refused: `setsv=t`.
 
-use super::rex::{compile, Pattern};
+use super::rex::compile;
 use super::{Context, Operator, SubRunner};
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::Event;
 use crate::parse::Cursor;
+use crate::pcre::Pcre;
 use crate::value::Value;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Splitter {
     Delim(String),
-    Tokenizer(Pattern),
+    Tokenizer(Pcre),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,8 +56,11 @@ impl MakeMv {
                     }
                     "tokenizer" => {
                         let vstart = at.start + "tokenizer=".len();
-                        splitter =
-                            Some(Splitter::Tokenizer(compile(&v, Span::new(vstart, at.end))?));
+                        splitter = Some(Splitter::Tokenizer(compile(
+                            &v,
+                            Span::new(vstart, at.end),
+                            "makemv",
+                        )?));
                     }
                     "allowempty" => allowempty = crate::parse::flag("allowempty", &v, at)?,
                     _ => {
@@ -96,14 +100,15 @@ impl super::SplCommand for MakeMv {
 struct MakeMvOp(MakeMv);
 
 impl MakeMvOp {
-    fn split(&self, text: &str, out: &mut Vec<Value>) {
+    fn split(&self, text: &str, out: &mut Vec<Value>) -> Result<()> {
         let keep = |p: &str| self.0.allowempty || !p.is_empty();
         match &self.0.splitter {
             Splitter::Delim(d) => {
                 out.extend(text.split(d.as_str()).filter(|p| keep(p)).map(Value::str))
             }
             Splitter::Tokenizer(p) => {
-                for caps in p.regex.captures_iter(text) {
+                for caps in p.captures_iter(text) {
+                    let caps = caps.map_err(|e| Diagnostic::new(e.to_string()))?;
                     let piece = caps
                         .get(1)
                         .or_else(|| caps.get(0))
@@ -114,6 +119,7 @@ impl MakeMvOp {
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -123,7 +129,7 @@ impl Operator for MakeMvOp {
             if let Some(v) = ev.get(&self.0.field) {
                 let mut parts = Vec::new();
                 for x in v.values() {
-                    self.split(&x.text(), &mut parts);
+                    self.split(&x.text(), &mut parts)?;
                 }
                 let field = self.0.field.clone();
                 ev.set_opt(field.as_str(), Value::multi(parts));

@@ -12,6 +12,7 @@ pub mod datamodel;
 pub mod dedup;
 pub mod eval;
 pub mod eventstats;
+pub mod extract;
 pub mod fields;
 pub mod fillnull;
 pub mod foreach;
@@ -307,6 +308,7 @@ registry! {
     Foreach(foreach::Foreach) = "foreach" => foreach::Foreach::parse;
     Transaction(transaction::Transaction) = "transaction" => transaction::Transaction::parse;
     XmlKv(xmlkv::XmlKv) = "xmlkv" => xmlkv::XmlKv::parse;
+    Extract(extract::Extract) = "extract" | "kv" => extract::Extract::parse;
     FromJson(fromjson::FromJson) = "fromjson" => fromjson::FromJson::parse;
     Return(r#return::Return) = "return" => r#return::Return::parse;
     Format(format::Format) = "format" => format::Format::parse;
@@ -825,6 +827,8 @@ mod tests {
         ("transaction", "user"),
         ("where", "a > 1"),
         ("xmlkv", ""),
+        ("extract", r#"pairdelim=";" kvdelim=":""#),
+        ("kv", r#"pairdelim="," kvdelim="=""#),
     ];
 
     #[test]

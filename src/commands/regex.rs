@@ -6,9 +6,9 @@
 //! Spaces may stand around `=` and `!=`.
 //! The field defaults to `_raw`. The match is unanchored; a multivalue field matches when any value
 //! does. With `=` a row without the field is dropped; with `!=` it is kept (it does not match). The
-//! regex is compiled once, as for `rex` (PCRE habits rewritten; a valid PCRE pattern that the regex engine
-//! here cannot run, such as one with look-around, parses and is refused when run). An unquoted regex runs
-//! to the end of the stage.
+//! regex is compiled once, as for `rex` (see `crate::pcre`: look-around and backreferences run on the
+//! bounded backtracking engine; a valid PCRE pattern that no engine here runs, such as one with
+//! recursion, parses and is refused when run). An unquoted regex runs to the end of the stage.
 
 use super::rex::Regexp;
 use super::{Context, Operator, SubRunner};
@@ -92,6 +92,7 @@ impl super::SplCommand for Regex {
             field: self.field.clone(),
             negated: self.negated,
             regex: regex.clone(),
+            span: self.span,
         }))
     }
 }
@@ -99,14 +100,25 @@ impl super::SplCommand for Regex {
 struct RegexOp {
     field: String,
     negated: bool,
-    regex: regex::Regex,
+    regex: crate::pcre::Pcre,
+    span: Span,
 }
 
 impl Operator for RegexOp {
     fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
-        let matched = ev
-            .get(&self.field)
-            .is_some_and(|v| v.values().iter().any(|x| self.regex.is_match(&x.text())));
+        let mut matched = false;
+        if let Some(v) = ev.get(&self.field) {
+            for x in v.values() {
+                if self
+                    .regex
+                    .is_match(&x.text())
+                    .map_err(|e| Diagnostic::at(e.to_string(), self.span))?
+                {
+                    matched = true;
+                    break;
+                }
+            }
+        }
         if matched != self.negated {
             out.push(ev);
         }
@@ -140,13 +152,18 @@ mod tests {
     }
 
     #[test]
-    fn pcre_only_patterns_parse_and_are_refused_when_run() {
+    fn pcre_only_patterns_run_and_what_no_engine_has_is_refused() {
         let r = parse(r#"x | regex f="^(?!\d)\w+$""#).unwrap();
         assert_eq!(r.pattern.text(), r"^(?!\d)\w+$");
+        assert!(Command::Regex(r.clone()).refusals().is_empty());
+        let re = r.pattern.ready().unwrap();
+        assert_eq!(re.is_match("abc"), Ok(true));
+        assert_eq!(re.is_match("1bc"), Ok(false));
+        let r = parse(r#"x | regex f="^(?|a|b)$""#).unwrap();
         let refusals = Command::Regex(r.clone()).refusals();
         assert_eq!(refusals.len(), 1);
-        assert_eq!(refusals[0].name, "regex look-around");
-        assert_eq!(refusals[0].span, Span::new(12, 25));
+        assert_eq!(refusals[0].name, "regex branch reset groups");
+        assert_eq!(refusals[0].span, Span::new(12, 23));
         assert!(!Command::Regex(r).is_runnable());
         // escapes PCRE reads as hex characters run
         let r = parse(r#"x | regex file_name = "\\x{202E}""#).unwrap();
@@ -154,7 +171,7 @@ mod tests {
         assert!(r
             .pattern
             .ready()
-            .is_some_and(|re| re.is_match("a\u{202E}b")));
+            .is_some_and(|re| re.is_match("a\u{202E}b") == Ok(true)));
     }
 
     #[test]

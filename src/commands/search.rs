@@ -799,9 +799,9 @@ impl TermMatch {
             let re = wildcard_regex(&parts, case_sensitive);
             Some(Wildcard::Regex(
                 regex::bytes::RegexBuilder::new(&re)
-                    .size_limit(crate::commands::rex::REGEX_SIZE_LIMIT)
+                    .size_limit(crate::pcre::SIZE_LIMIT)
                     .build()
-                    .map_err(|e| crate::eval::strings::regex_error_detail(&e))?,
+                    .map_err(|e| crate::pcre::regex_error_detail(&e))?,
             ))
         } else {
             Some(Wildcard::Parts)

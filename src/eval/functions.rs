@@ -10,6 +10,7 @@ use super::{
     compare, in_list, json, num, text, time, truth, Ev, EvalError, Expr, Kind, ParseError, Res,
     Scope, Span,
 };
+use crate::pcre::Pcre;
 use crate::value::{sort_order, Value};
 use regex::Regex;
 use std::borrow::Cow;
@@ -209,7 +210,9 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
 pub(crate) enum Pre {
     None,
     /// the pattern argument was a literal: compiled at parse time
-    Regex(Regex),
+    Regex(Pcre),
+    /// `like` with a literal pattern
+    Like(Regex),
     /// `mvfilter`/`mvmap`: the field bound to each value in turn
     Bound(Arc<str>),
     /// `random()`: this call's generator state
@@ -224,6 +227,7 @@ impl Clone for Pre {
         match self {
             Pre::None => Pre::None,
             Pre::Regex(r) => Pre::Regex(r.clone()),
+            Pre::Like(r) => Pre::Like(r.clone()),
             Pre::Bound(b) => Pre::Bound(b.clone()),
             Pre::Rng(s) => Pre::Rng(AtomicU64::new(s.load(AtomicOrdering::Relaxed))),
             Pre::TextSet(t) => Pre::TextSet(t.clone()),
@@ -276,7 +280,7 @@ impl Call {
                 Some(Expr {
                     kind: Kind::Str(p),
                     span,
-                }) => Pre::Regex(super::strings::like_regex(p).map_err(|found| ParseError {
+                }) => Pre::Like(super::strings::like_regex(p).map_err(|found| ParseError {
                     offset: span.start,
                     expected: "a LIKE pattern".into(),
                     found,
@@ -348,7 +352,7 @@ impl Call {
         i: usize,
         s: &Scope<'_>,
         span: Span,
-    ) -> Result<Option<Cow<'_, Regex>>, EvalError> {
+    ) -> Result<Option<Cow<'_, Pcre>>, EvalError> {
         if let Pre::Regex(r) = &self.pre {
             return Ok(Some(Cow::Borrowed(r)));
         }
@@ -459,7 +463,7 @@ impl Call {
             // the pattern first: one that does not compile is an error even where the subject is null
             Like => {
                 let re = match &self.pre {
-                    Pre::Regex(r) => Cow::Borrowed(r),
+                    Pre::Like(r) => Cow::Borrowed(r),
                     _ => {
                         let Some(p) = self.string(1, s)? else {
                             return Ok(bool_ev(false));
@@ -481,7 +485,15 @@ impl Call {
                 let Some(v) = self.value(0, s)? else {
                     return Ok(bool_ev(false));
                 };
-                Ok(bool_ev(v.values().iter().any(|x| re.is_match(&x.text()))))
+                for x in v.values() {
+                    if re
+                        .is_match(&x.text())
+                        .map_err(|e| self.fail(span, e.to_string()))?
+                    {
+                        return Ok(bool_ev(true));
+                    }
+                }
+                Ok(bool_ev(false))
             }
             Cidrmatch => {
                 let (Some(cidr), Some(ip)) = (self.string(0, s)?, self.value(1, s)?) else {
@@ -532,7 +544,18 @@ impl Call {
                     return Ok(None);
                 };
                 let with = super::strings::replacement(&with);
-                self.map_text(s, |t| Some(re.replace_all(t, with.as_str()).into_owned()))
+                let failed = std::cell::Cell::new(None);
+                let out = self.map_text(s, |t| match re.replace(t, with.as_str(), None) {
+                    Ok(r) => Some(r.into_owned()),
+                    Err(e) => {
+                        failed.set(Some(e));
+                        None
+                    }
+                })?;
+                match failed.into_inner() {
+                    Some(e) => Err(self.fail(span, e.to_string())),
+                    None => Ok(out),
+                }
             }
             Md5 => self.map_text(s, |t| Some(super::digest::md5_hex(t))),
             Sha1 => self.map_text(s, |t| Some(super::digest::sha1_hex(t))),
@@ -797,10 +820,15 @@ impl Call {
                 let Some(re) = self.regex(1, s, span)? else {
                     return Ok(None);
                 };
-                Ok(v.values()
-                    .iter()
-                    .position(|x| re.is_match(&x.text()))
-                    .and_then(|i| num(i as f64)))
+                for (i, x) in v.values().iter().enumerate() {
+                    if re
+                        .is_match(&x.text())
+                        .map_err(|e| self.fail(span, e.to_string()))?
+                    {
+                        return Ok(num(i as f64));
+                    }
+                }
+                Ok(None)
             }
             Mvzip => {
                 let (Some(a), Some(b)) = (self.value(0, s)?, self.value(1, s)?) else {

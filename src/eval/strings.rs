@@ -2,155 +2,25 @@
 //! `urldecode`, `tostring`/`tonumber` formats, `printf`, and the IP functions.
 
 use super::ParseError;
+use crate::pcre::{regex_error_detail, CompileError, Pcre};
 use crate::value::{format_num, parse_num, Value};
 use regex::Regex;
 use std::net::IpAddr;
 
-/// The last line of a regex compiler's message, which says what is wrong (the others repeat the pattern).
-pub(crate) fn regex_error_detail(e: &regex::Error) -> String {
-    e.to_string()
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid")
-        .trim()
-        .trim_start_matches("error: ")
-        .to_string()
-}
-
-/// Compile a regex argument. Splunk's regexes are PCRE; the `regex` crate reads the common subset
-/// (no look-around or backreferences), and a pattern outside it is reported here.
-pub(crate) fn regex_arg(pattern: &str, offset: usize) -> Result<Regex, ParseError> {
-    Regex::new(&pcre_to_rust(pattern)).map_err(|e| {
-        let detail = regex_error_detail(&e);
+/// Compile a regex argument (a Splunk PCRE pattern, see [`crate::pcre`]). A valid PCRE pattern that no
+/// engine here runs is reported with "not supported" in `found`, so the caller can refuse it.
+pub(crate) fn regex_arg(pattern: &str, offset: usize) -> Result<Pcre, ParseError> {
+    Pcre::new(pattern).map_err(|e| {
+        let detail = match e {
+            CompileError::Invalid(d) => d,
+            CompileError::Unsupported { feature, .. } => format!("{feature} is not supported"),
+        };
         ParseError {
             offset,
             expected: "a regular expression".into(),
             found: format!("\"{pattern}\" ({detail})"),
         }
     })
-}
-
-/// Rewrite the PCRE habits that the `regex` crate reads differently: a `{` that does not start a counted
-/// repetition is a literal (`({|%7b)`), `-` after `\w`-style classes inside `[...]` is a literal, and
-/// `\Q..\E`, `\h`, `\H`, `\e`, `\Z` have equivalents; PCRE's `\x` takes up to two hex digits (`\x9`, `\x41`, a
-/// bare `\x` is NUL) where the `regex` crate wants exactly two, so each becomes `\x{..}`, and `\x{202E}` is
-/// kept whole (its brace is not a repetition).
-pub(crate) fn pcre_to_rust(p: &str) -> String {
-    let chars: Vec<char> = p.chars().collect();
-    let at = |i: usize| chars.get(i).copied();
-    let mut out = String::with_capacity(p.len() + 8);
-    let mut i = 0;
-    let mut in_class = false;
-    while let Some(c) = at(i) {
-        match c {
-            '\\' => {
-                let Some(n) = at(i + 1) else {
-                    out.push('\\');
-                    break;
-                };
-                i += 2;
-                match n {
-                    'Q' => {
-                        let mut lit = String::new();
-                        while let Some(q) = at(i) {
-                            if q == '\\' && at(i + 1) == Some('E') {
-                                i += 2;
-                                break;
-                            }
-                            lit.push(q);
-                            i += 1;
-                        }
-                        out.push_str(&regex::escape(&lit));
-                    }
-                    'h' if in_class => out.push_str(" \\t"),
-                    'h' => out.push_str("[ \\t]"),
-                    'H' if !in_class => out.push_str("[^ \\t]"),
-                    'e' => out.push_str("\\x1B"),
-                    'x' if at(i) == Some('{') => {
-                        let digits = chars.get(i + 1..).map_or(0, |r| {
-                            r.iter().take_while(|d| d.is_ascii_hexdigit()).count()
-                        });
-                        out.push_str("\\x");
-                        if digits > 0 && at(i + 1 + digits) == Some('}') {
-                            // `\x{HHHH}` reads the same in both: copy it through its brace
-                            out.extend(chars.get(i..i + digits + 2).unwrap_or(&[]));
-                            i += digits + 2;
-                        }
-                    }
-                    'x' => {
-                        let mut hex = String::new();
-                        while hex.len() < 2 {
-                            match at(i) {
-                                Some(d) if d.is_ascii_hexdigit() => {
-                                    hex.push(d);
-                                    i += 1;
-                                }
-                                _ => break,
-                            }
-                        }
-                        if hex.is_empty() {
-                            hex.push('0');
-                        }
-                        out.push_str(&format!("\\x{{{hex}}}"));
-                    }
-                    'Z' => out.push_str("(?:\\n?\\z)"),
-                    'w' | 'W' | 'd' | 'D' | 's' | 'S'
-                        if in_class && at(i) == Some('-') && at(i + 1) != Some(']') =>
-                    {
-                        out.push('\\');
-                        out.push(n);
-                        out.push_str("\\-");
-                        i += 1;
-                    }
-                    other => {
-                        out.push('\\');
-                        out.push(other);
-                    }
-                }
-                continue;
-            }
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                i += 1;
-                // a `]` or `^]` right at the start is a literal
-                if at(i) == Some('^') {
-                    out.push('^');
-                    i += 1;
-                }
-                if at(i) == Some(']') {
-                    out.push_str("\\]");
-                    i += 1;
-                }
-                continue;
-            }
-            ']' if in_class => in_class = false,
-            '{' if !in_class => {
-                let mut j = i + 1;
-                let mut digits = 0;
-                while at(j).is_some_and(|d| d.is_ascii_digit()) {
-                    j += 1;
-                    digits += 1;
-                }
-                if digits > 0 && at(j) == Some(',') {
-                    j += 1;
-                    while at(j).is_some_and(|d| d.is_ascii_digit()) {
-                        j += 1;
-                    }
-                }
-                if digits == 0 || at(j) != Some('}') {
-                    out.push_str("\\{");
-                    i += 1;
-                    continue;
-                }
-            }
-            _ => {}
-        }
-        out.push(c);
-        i += 1;
-    }
-    out
 }
 
 /// SQL `LIKE` pattern as an anchored regex: `%` is any run of characters, `_` any one character.

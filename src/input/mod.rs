@@ -298,7 +298,8 @@ pub struct ReadPlan {
     /// Leave `_raw` out of events (no stage reads it and the rows are not shown as events).
     pub drop_raw: bool,
     /// Set by a reader that met an event whose knowledge cannot give a field the query needs
-    /// (props `UNKNOWN_FIELDS`): the run stops with this error.
+    /// (props `UNKNOWN_FIELDS`), or whose extraction regex gave up at the backtracking limit: the run
+    /// stops with this error.
     pub unknown: std::sync::OnceLock<String>,
 }
 
@@ -634,7 +635,10 @@ impl<'k> EventBuilder<'k> {
             return None;
         }
         if let Some(k) = kind {
-            self.knowledge.apply_selected(&mut ev, &k.selection);
+            if let Err(why) = self.knowledge.apply_selected(&mut ev, &k.selection) {
+                let _ = self.plan.unknown.set(why);
+                return None;
+            }
         }
         Some(ev)
     }

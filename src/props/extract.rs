@@ -20,8 +20,8 @@ use super::conf::ConfStanza;
 use crate::commands::rex::Regexp;
 use crate::diag::{Diagnostic, Result, Span};
 use crate::event::{Event, Field};
+use crate::pcre::{Captures, Pcre};
 use crate::value::Value;
-use regex::{Captures, Regex};
 use std::sync::Arc;
 
 /// transforms.conf settings of a search-time extraction that act.
@@ -36,8 +36,9 @@ pub const TRANSFORM_SETTINGS: &[&str] = &[
 
 /// transforms.conf settings accepted without effect: `CAN_OPTIMIZE` only lets Splunk skip an extraction
 /// none of whose fields the search uses, which spelunk decides by itself from the fields a query needs
-/// (results are the same either way); `MATCH_LIMIT`/`DEPTH_LIMIT` bound PCRE backtracking, which the
-/// linear-time regex engine here does not do; the others act at index time only.
+/// (results are the same either way); `MATCH_LIMIT`/`DEPTH_LIMIT` bound PCRE backtracking, which spelunk
+/// bounds by its own limit (`crate::pcre::BACKTRACK_LIMIT`), stopping the search with an error when it is
+/// reached; the others act at index time only.
 pub const TRANSFORM_IGNORED: &[&str] = &[
     "CAN_OPTIMIZE",
     "MATCH_LIMIT",
@@ -115,7 +116,7 @@ impl Template {
 pub struct Extraction {
     /// `EXTRACT-x` or `REPORT-x (transform t)`, for messages.
     pub name: String,
-    regex: Regex,
+    regex: Pcre,
     source: Field,
     /// Named groups (not `_KEY_`/`_VAL_`): group index and field.
     named: Vec<(usize, Field)>,
@@ -129,11 +130,11 @@ pub struct Extraction {
 }
 
 /// Compile a regex of a knowledge file; `origin` is `file:line`.
-fn compile(pattern: &str, origin: &str, key: &str) -> Result<Regex> {
+fn compile(pattern: &str, origin: &str, key: &str) -> Result<Pcre> {
     match Regexp::compile(pattern, Span::default()) {
-        Ok(Regexp::Ready(p)) => Ok(p.regex),
+        Ok(Regexp::Ready(p)) => Ok(p),
         Ok(Regexp::PcreOnly { feature, .. }) => Err(Diagnostic::new(format!(
-            "{origin}: {key}: the regular expression uses {feature}, which spelunk's regex engine does not run"
+            "{origin}: {key}: the regular expression uses {feature}, which spelunk's regex engines do not run"
         ))),
         Err(e) => Err(Diagnostic::new(format!("{origin}: {key}: {}", e.message))),
     }
@@ -143,11 +144,11 @@ fn compile(pattern: &str, origin: &str, key: &str) -> Result<Regex> {
 type Groups = (Vec<(usize, Field)>, Vec<(usize, usize)>);
 
 /// Named groups and `_KEY_`/`_VAL_` pairs of a regex.
-fn groups(regex: &Regex) -> std::result::Result<Groups, String> {
+fn groups(regex: &Pcre) -> std::result::Result<Groups, String> {
     let mut named = Vec::new();
     let mut keys = Vec::new();
     let mut vals = Vec::new();
-    for (i, n) in regex.capture_names().enumerate() {
+    for (i, n) in regex.capture_names().into_iter().enumerate() {
         let Some(n) = n else { continue };
         if let Some(k) = n.strip_prefix("_KEY_") {
             keys.push((k.to_string(), i));
@@ -348,13 +349,15 @@ impl Extraction {
         self.dynamic() || self.outputs().any(|o| o == f)
     }
 
-    pub fn apply(&self, ev: &mut Event) {
+    /// Apply to an event; a match given up at the backtracking limit is an error naming the extraction.
+    pub fn apply(&self, ev: &mut Event) -> std::result::Result<(), String> {
         let Some(src) = ev.get(&self.source).cloned() else {
-            return;
+            return Ok(());
         };
         for v in src.values() {
             let text = v.text();
             for caps in self.regex.captures_iter(&text) {
+                let caps = caps.map_err(|e| format!("{}: {e}", self.name))?;
                 for (i, f) in &self.named {
                     if let Some(m) = caps.get(*i) {
                         self.put(ev, f.as_ref(), m.as_str());
@@ -375,6 +378,7 @@ impl Extraction {
                 }
             }
         }
+        Ok(())
     }
 
     /// A field name taken from the event's text, cleaned as `CLEAN_KEYS` says.
@@ -382,30 +386,47 @@ impl Extraction {
         if !self.clean_keys {
             return raw.to_string();
         }
-        let cleaned: String = raw
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        cleaned
-            .trim_start_matches(|c: char| c == '_' || c.is_ascii_digit())
-            .to_string()
+        clean_key(raw)
     }
 
     fn put(&self, ev: &mut Event, name: &str, value: &str) {
-        if name.is_empty() || (value.is_empty() && !self.keep_empty) {
-            return;
+        put_value(ev, name, value, self.mv_add, self.keep_empty);
+    }
+}
+
+/// A field name taken from an event's text as `CLEAN_KEYS = true` makes it: every character other than
+/// an ASCII letter or digit becomes `_`, then leading `_` and digits are dropped.
+pub fn clean_key(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    cleaned
+        .trim_start_matches(|c: char| c == '_' || c.is_ascii_digit())
+        .to_string()
+}
+
+/// Set an extracted `name=value` on `ev` as search-time extractions do: an empty value makes no field
+/// unless `keep_empty`; a field that exists already keeps its value, unless `mv_add` appends to it.
+/// Returns whether the event took the value.
+pub fn put_value(ev: &mut Event, name: &str, value: &str, mv_add: bool, keep_empty: bool) -> bool {
+    if name.is_empty() || (value.is_empty() && !keep_empty) {
+        return false;
+    }
+    match ev.get(name) {
+        None => {
+            ev.push(Arc::from(name), Value::str(value));
+            true
         }
-        match ev.get(name) {
-            None => ev.push(Arc::from(name), Value::str(value)),
-            Some(old) if self.mv_add => {
-                let mut vs = old.values().to_vec();
-                vs.push(Value::str(value));
-                if let Some(m) = Value::multi(vs) {
-                    ev.set(name, m);
-                }
+        Some(old) if mv_add => {
+            let mut vs = old.values().to_vec();
+            vs.push(Value::str(value));
+            if let Some(m) = Value::multi(vs) {
+                ev.set(name, m);
             }
-            Some(_) => {}
+            true
         }
+        Some(_) => false,
     }
 }
 
@@ -444,10 +465,10 @@ mod tests {
         .unwrap();
         assert_eq!(x.source(), "msg");
         let mut e = event("user=zed id=1");
-        x.apply(&mut e);
+        x.apply(&mut e).unwrap();
         assert_eq!(get(&e, "user"), None, "reads msg, not _raw");
         e.set("msg", Value::str("user= id=7 user=bob id=8"));
-        x.apply(&mut e);
+        x.apply(&mut e).unwrap();
         // the empty capture makes no field; the first id wins, a later match's user fills the gap
         assert_eq!(get(&e, "id").as_deref(), Some("7"));
         assert_eq!(get(&e, "user").as_deref(), Some("bob"));
@@ -486,7 +507,7 @@ mod tests {
         let mut e = event("<D Name='Logon Type'>3</D><D Name='_9x'>y</D><D Name='E'></D>");
         let x = transform("[t]\nREGEX = Name='(?<_KEY_1>[^']*)'>(?<_VAL_1>[^<]*)<\n").unwrap();
         assert!(x.dynamic() && x.makes("anything"));
-        x.apply(&mut e);
+        x.apply(&mut e).unwrap();
         assert_eq!(get(&e, "Logon_Type").as_deref(), Some("3"));
         assert_eq!(get(&e, "x").as_deref(), Some("y"));
         assert_eq!(get(&e, "E"), None, "empty value");
@@ -504,7 +525,7 @@ mod tests {
         let x = transform("[process_name]\nREGEX = ^(\\S+)\nSOURCE_KEY = CommandLine\n").unwrap();
         assert!(!x.dynamic());
         assert_eq!(x.outputs().collect::<Vec<_>>(), vec!["process_name"]);
-        x.apply(&mut e);
+        x.apply(&mut e).unwrap();
         assert_eq!(get(&e, "process_name").as_deref(), Some("run.exe"));
         for (bad, word) in [
             ("[t]\nREGEX = (a)\nDEST_KEY = _raw\n", "DEST_KEY"),
