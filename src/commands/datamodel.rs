@@ -122,29 +122,43 @@ impl DatasetRef {
         Ok((model, root))
     }
 
+    /// The fields of the events the dataset's events are made from (see [`DataModel::reads`]).
+    pub fn needs(&self, known: &Known) -> super::Need {
+        let (model, target) = self.resolve(known.datamodels).ok()?;
+        let outputs = outputs(&model, target, true);
+        let mut n = model.reads(target, &outputs);
+        n.insert("_raw".into());
+        Some(n)
+    }
+
     /// The operator giving the dataset's events, with fields bare (`flat`) or prefixed.
     pub fn operator(&self, cx: &Context, flat: bool) -> Result<Box<dyn Operator>> {
         let (model, target) = self
             .resolve(cx.datamodels)
             .map_err(|r| Diagnostic::at(r.reason, r.span))?;
-        let outputs: Vec<Output> = model
-            .all_fields(target)
-            .into_iter()
-            .map(|f| Output {
-                name: if flat {
-                    f.clone()
-                } else {
-                    format!("{}.{f}", model.lineage(target))
-                },
-                dataset: target,
-                field: f,
-            })
-            .collect();
+        let outputs = outputs(&model, target, flat);
         let view = View::new(model, target, &outputs, cx.eval, cx.lookups)?;
         Ok(Box::new(DatasetOp {
             view: Arc::new((view, outputs)),
         }))
     }
+}
+
+/// Every field of dataset `target`, named bare (`flat`) or by its lineage.
+fn outputs(model: &DataModel, target: usize, flat: bool) -> Vec<Output> {
+    model
+        .all_fields(target)
+        .into_iter()
+        .map(|f| Output {
+            name: if flat {
+                f.clone()
+            } else {
+                format!("{}.{f}", model.lineage(target))
+            },
+            dataset: target,
+            field: f,
+        })
+        .collect()
 }
 
 impl Datamodel {
@@ -244,6 +258,10 @@ impl SplCommand for Datamodel {
 
     fn datamodels(&self) -> Vec<String> {
         vec![self.dataset.text()]
+    }
+
+    fn needs_in(&self, _after: super::Need, known: &Known) -> super::Need {
+        self.dataset.needs(known)
     }
 
     fn operator(&self, cx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {

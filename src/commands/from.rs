@@ -86,6 +86,13 @@ impl SplCommand for FromDataset {
         }
     }
 
+    fn needs_in(&self, after: super::Need, known: &Known) -> super::Need {
+        match self {
+            FromDataset::Datamodel(d) => d.needs(known),
+            _ => after,
+        }
+    }
+
     fn datamodels(&self) -> Vec<String> {
         match self {
             FromDataset::Datamodel(d) => vec![d.text()],

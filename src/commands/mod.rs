@@ -138,6 +138,12 @@ pub trait SplCommand {
         None
     }
 
+    /// [`SplCommand::needs`] with the loaded knowledge at hand (a `tstats` reads what its data model's
+    /// constraints and calculations read).
+    fn needs_in(&self, after: Need, _known: &Known) -> Need {
+        self.needs(after)
+    }
+
     /// Complete searches the command holds (`append [...]`, `join [...]`, the subsearches of a search
     /// expression) and pipelines it runs over its rows (`appendpipe [...]`).
     fn sub_pipelines(&self) -> Vec<&Pipeline> {

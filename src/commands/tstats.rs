@@ -553,6 +553,23 @@ impl SplCommand for Tstats {
         out
     }
 
+    fn needs_in(&self, _after: super::Need, known: &Known) -> super::Need {
+        match self.resolve(known.datamodels).ok()? {
+            Some(r) => {
+                let mut n = r.model.reads(r.target, &r.outputs);
+                n.insert("_time".into());
+                Some(n)
+            }
+            None => Some(
+                self.named_fields()
+                    .into_iter()
+                    .map(|(f, _)| f)
+                    .chain(INDEX_FIELDS.iter().map(|f| f.to_string()))
+                    .collect(),
+            ),
+        }
+    }
+
     fn lints(&self) -> Vec<super::Lint> {
         match self.resolve(crate::datamodels::shipped()) {
             Ok(Some(r)) => r
