@@ -11,6 +11,8 @@
 //! A definition that names a KV store `collection` instead of a `filename` (security_content ships its
 //! baselines that way) is kept in the CSV file `<collection>.csv`: spelunk has no KV store, and a CSV
 //! in the lookup folder holds the same rows between runs. The KV store's internal `_key` column is not kept.
+//! When no folder holds that file, the collection is empty — what a Splunk install has before the search that
+//! fills it (a baseline) has run — so a detection reading it finds no rows, as it would there.
 //!
 //! Writing (`outputlookup`) goes only into the last `--lookups DIR` given, through a temporary file in that
 //! folder renamed over the table, so a run that fails half-way never leaves a torn table. The shipped
@@ -25,6 +27,58 @@ use std::sync::Arc;
 
 /// Lookup tables shipped with spelunk (`lookups/`), compiled in.
 pub const SHIPPED: &[(&str, &str)] = &[
+    (
+        "previously_seen_provisioning_activity_src.csv",
+        include_str!("../lookups/previously_seen_provisioning_activity_src.csv"),
+    ),
+    (
+        "previously_seen_provisioning_activity_src.yml",
+        include_str!("../lookups/previously_seen_provisioning_activity_src.yml"),
+    ),
+    (
+        "previously_seen_ec2_amis.csv",
+        include_str!("../lookups/previously_seen_ec2_amis.csv"),
+    ),
+    (
+        "previously_seen_ec2_amis.yml",
+        include_str!("../lookups/previously_seen_ec2_amis.yml"),
+    ),
+    (
+        "previously_seen_ec2_instance_types.csv",
+        include_str!("../lookups/previously_seen_ec2_instance_types.csv"),
+    ),
+    (
+        "previously_seen_ec2_instance_types.yml",
+        include_str!("../lookups/previously_seen_ec2_instance_types.yml"),
+    ),
+    (
+        "previously_seen_ec2_launches_by_user.csv",
+        include_str!("../lookups/previously_seen_ec2_launches_by_user.csv"),
+    ),
+    (
+        "previously_seen_ec2_launches_by_user.yml",
+        include_str!("../lookups/previously_seen_ec2_launches_by_user.yml"),
+    ),
+    (
+        "previously_seen_users_console_logins_cloudtrail.csv",
+        include_str!("../lookups/previously_seen_users_console_logins_cloudtrail.csv"),
+    ),
+    (
+        "previously_seen_users_console_logins_cloudtrail.yml",
+        include_str!("../lookups/previously_seen_users_console_logins_cloudtrail.yml"),
+    ),
+    (
+        "asset_lookup_by_str.csv",
+        include_str!("../lookups/asset_lookup_by_str.csv"),
+    ),
+    (
+        "asset_lookup_by_str.yml",
+        include_str!("../lookups/asset_lookup_by_str.yml"),
+    ),
+    (
+        "previously_seen_aws_regions.csv",
+        include_str!("../lookups/previously_seen_aws_regions.csv"),
+    ),
     (
         "cim_dns_reply_code_lookup.csv",
         include_str!("../lookups/cim_dns_reply_code_lookup.csv"),
@@ -79,6 +133,8 @@ pub const SHIPPED: &[(&str, &str)] = &[
 enum Table {
     File(PathBuf),
     Shipped(&'static str),
+    /// A KV store collection with no rows yet.
+    EmptyCollection,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +155,8 @@ pub struct Definition {
     /// Settings the definition has that change how it matches and that spelunk does not do (a `CIDR`
     /// match type, a time-based lookup): the `lookup` command refuses such a definition.
     pub unsupported: Vec<String>,
+    /// A KV store collection (kept as `<collection>.csv`): without that file it is empty.
+    pub collection: bool,
 }
 
 impl Definition {
@@ -113,6 +171,7 @@ impl Definition {
             default_match: None,
             wildcard: Vec::new(),
             unsupported: Vec::new(),
+            collection: false,
         }
     }
 
@@ -383,11 +442,13 @@ impl Lookups {
     fn add_yaml_definition(&mut self, text: &str, origin: &str) -> Result<()> {
         let def: YamlDef =
             serde_saphyr::from_str(text).map_err(|e| Diagnostic::new(format!("{origin}: {e}")))?;
+        let collection = def.filename.is_none() && def.collection.is_some();
         let filename = def
             .filename
             .or_else(|| def.collection.map(|c| format!("{c}.csv")));
         if let (Some(name), Some(filename)) = (def.name, filename) {
             let mut d = Definition::new(name.clone(), filename, origin);
+            d.collection = collection;
             for (k, v) in [
                 ("case_sensitive_match", &def.case_sensitive_match),
                 ("max_matches", &def.max_matches),
@@ -416,6 +477,7 @@ impl Lookups {
             });
             let Some(filename) = table else { continue };
             let mut d = Definition::new(name.clone(), filename, origin);
+            d.collection = !keys.iter().any(|(k, _)| k == "filename");
             for (k, v) in &keys {
                 d.set(k, v);
             }
@@ -496,6 +558,9 @@ impl Lookups {
         if let Some((_, text)) = SHIPPED.iter().find(|(f, _)| *f == filename) {
             return Ok(Table::Shipped(text));
         }
+        if self.definitions.get(name).is_some_and(|d| d.collection) {
+            return Ok(Table::EmptyCollection);
+        }
         Err(Diagnostic::new(format!(
             "missing lookup table `{filename}` for lookup `{name}`: not found in the lookup folders"
         ))
@@ -512,6 +577,7 @@ impl Lookups {
                 read_csv(&bytes, &p.display().to_string())
             }
             Table::Shipped(text) => read_csv(text.as_bytes(), name),
+            Table::EmptyCollection => Ok(Vec::new()),
         }
     }
 }
