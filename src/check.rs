@@ -306,6 +306,8 @@ pub struct Report {
     pub macros: Vec<String>,
     pub lookups: Vec<LookupUse>,
     pub datamodels: Vec<String>,
+    /// The data model fields the search reads (`Processes.process_name`), each once.
+    pub datamodel_fields: Vec<String>,
     /// What is legal but suspicious (it does not make the detection unrunnable).
     pub warnings: Vec<Problem>,
     /// The data sources the detection names, as events, and how many of them the `--data` have.
@@ -396,6 +398,11 @@ impl Walk<'_> {
             }
             for l in spec.lookups() {
                 self.lookup(&l.name, l.writes, &name, l.span);
+            }
+            for f in spec.datamodel_fields() {
+                if !self.report.datamodel_fields.contains(&f) {
+                    self.report.datamodel_fields.push(f);
+                }
             }
             for dm in spec.datamodels() {
                 if !self.report.datamodels.contains(&dm) {
@@ -493,6 +500,7 @@ pub fn check_search(file: &SearchFile, knowledge: &Knowledge) -> Report {
         macros: Vec::new(),
         lookups: Vec::new(),
         datamodels: Vec::new(),
+        datamodel_fields: Vec::new(),
         warnings: Vec::new(),
         data_sources: file
             .data_sources
@@ -685,6 +693,7 @@ pub fn run(args: &CheckArgs) -> Result<(Vec<Report>, Option<PathBuf>), String> {
                 macros: Vec::new(),
                 lookups: Vec::new(),
                 datamodels: Vec::new(),
+                datamodel_fields: Vec::new(),
                 warnings: Vec::new(),
                 data_sources: Vec::new(),
                 parse_us: 0,
@@ -789,6 +798,12 @@ pub fn render_text(reports: &[Report], quiet: bool, data: bool) -> String {
         }
         for dm in &r.datamodels {
             out.push_str(&format!("  note: reads data model '{dm}'\n"));
+        }
+        if !r.datamodel_fields.is_empty() {
+            out.push_str(&format!(
+                "  note: data model fields: {}\n",
+                r.datamodel_fields.join(", ")
+            ));
         }
         if data {
             for d in &r.data_sources {
@@ -925,18 +940,30 @@ mod tests {
 
     #[test]
     fn unsupported_commands_are_placed() {
-        let r = check("| tstats count from datamodel=Endpoint.Processes by x\n| eval a=1");
+        let r = check("| mstats count where index=m by x\n| eval a=1");
         assert!(r.parsed && !r.runnable);
         assert_eq!(
             r.problems[0].render(),
-            "unsupported command 'tstats' at 1:3"
+            "unsupported command 'mstats' at 1:3"
         );
+        let r =
+            check("| tstats count from datamodel=Endpoint.Processes by Processes.dest\n| eval a=1");
+        assert!(r.parsed && r.runnable, "{:?}", r.problems);
         assert_eq!(r.datamodels, ["Endpoint.Processes"]);
+        assert_eq!(r.datamodel_fields, ["Processes.dest"]);
+        // a data model that is not loaded
+        let r = check("| tstats count from datamodel=Nope.X by x");
+        assert!(r.parsed && !r.runnable);
+        assert!(
+            r.problems[0].render().contains("`Nope` is not loaded"),
+            "{:?}",
+            r.problems
+        );
     }
 
     #[test]
     fn unknown_macros_are_reported_and_the_rest_is_checked() {
-        let r = check("`foo` | `bar(1)` | tstats count");
+        let r = check("`foo` | `bar(1)` | mstats count");
         assert!(r.parsed);
         let msgs: Vec<String> = r.problems.iter().map(Problem::render).collect();
         assert_eq!(
@@ -944,7 +971,7 @@ mod tests {
             [
                 "unknown macro 'foo' at 1:1",
                 "unknown macro 'bar' at 1:9",
-                "unsupported command 'tstats' at 1:20"
+                "unsupported command 'mstats' at 1:20"
             ]
         );
     }

@@ -682,6 +682,57 @@ impl DataModel {
         }
     }
 
+    /// The event fields reading `outputs` from `target`'s events reads: those the constraints, base-search
+    /// evals and calculations of the datasets involved read, and the outputs' own fields (the reader
+    /// extracts only these).
+    pub fn reads(&self, target: usize, outputs: &[Output]) -> std::collections::HashSet<String> {
+        let mut sets: Vec<usize> = self.path(target);
+        for o in outputs {
+            for i in self.path(o.dataset) {
+                if !sets.contains(&i) {
+                    sets.push(i);
+                }
+            }
+        }
+        let mut out: std::collections::HashSet<String> =
+            BASE_FIELDS.iter().map(|f| f.to_string()).collect();
+        for i in sets {
+            let Some(d) = self.dataset(i) else { continue };
+            if let Some(e) = &d.filter {
+                if let Ok(m) = Matcher::compile(e, &|_| Some(0.0)) {
+                    let mut v = Vec::new();
+                    m.fields(&mut v);
+                    out.extend(v);
+                }
+            }
+            for (f, x) in &d.evals {
+                out.insert(f.clone());
+                out.extend(x.fields());
+            }
+            for c in &d.calcs {
+                match c {
+                    Calc::Eval { field, expr } => {
+                        out.insert(field.clone());
+                        out.extend(expr.fields());
+                    }
+                    Calc::Lookup {
+                        inputs, outputs, ..
+                    } => {
+                        out.extend(inputs.iter().map(|(_, f)| f.clone()));
+                        out.extend(outputs.iter().map(|(_, f)| f.clone()));
+                    }
+                    Calc::Rex { input, outputs, .. } => {
+                        out.insert(input.clone());
+                        out.extend(outputs.iter().cloned());
+                    }
+                    Calc::Unsupported { outputs, .. } => out.extend(outputs.iter().cloned()),
+                }
+            }
+        }
+        out.extend(outputs.iter().map(|o| o.field.clone()));
+        out
+    }
+
     /// Why reading dataset `d` is refused, if it is.
     pub fn refused(&self, d: usize) -> Option<String> {
         self.path(d).into_iter().find_map(|i| {

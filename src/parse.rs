@@ -696,10 +696,10 @@ mod tests {
 
     #[test]
     fn commands_spelunk_cannot_run_keep_their_arguments() {
-        match stage("| tstats count from datamodel=Web by Web.src", 0) {
+        match stage("| mstats count where index=m by host", 0) {
             Command::Unsupported(u) => {
-                assert_eq!(u.name, "tstats");
-                assert_eq!(u.args, "count from datamodel=Web by Web.src");
+                assert_eq!(u.name, "mstats");
+                assert_eq!(u.args, "count where index=m by host");
             }
             other => panic!("{other:?}"),
         }

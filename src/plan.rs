@@ -490,7 +490,15 @@ pub fn needed_fields(stages: &[Stage]) -> Need {
 fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
     let mut plan = ReadPlan::default();
     let computed = env.knowledge.computed_fields();
-    if let Some(need) = needed_fields(stages) {
+    let known = crate::commands::Known {
+        names: env.knowledge,
+        datamodels: env.ctx.datamodels,
+    };
+    let need = stages
+        .iter()
+        .rev()
+        .fold(None, |after, st| st.command.spec().needs_in(after, &known));
+    if let Some(need) = need {
         let deps = env.knowledge.dependencies(&need);
         let mut proj = Projection::new(deps.iter().map(String::as_str));
         for f in crate::input::SNIFF_FIELDS

@@ -30,9 +30,7 @@ fn crafted() -> tempfile::TempDir {
     write(
         d,
         "b_command.yml",
-        &detection(
-            "| tstats count from datamodel=Endpoint.Processes by Processes.user\n| eval x=1",
-        ),
+        &detection("| tstats count from datamodel=Nope.Processes by Processes.user\n| eval x=1"),
     );
     write(
         d,
@@ -71,7 +69,8 @@ fn each_kind_of_problem_is_reported_with_its_place() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     let expected = [
         "./a_ok.yml: ok\n",
-        "./b_command.yml:\n  unsupported command 'tstats' at 1:3\n  note: reads data model 'Endpoint.Processes'\n",
+        "./b_command.yml:\n  data model `Nope` is not loaded (loaded: ",
+        "give its definition with --datamodels DIR at 1:31\n  note: reads data model 'Nope.Processes'\n",
         "./c_macro.yml:\n  unknown macro 'no_such_macro' at 1:1\n",
         "./d_lookup.yml:\n",
         "  missing lookup 'nosuch_lookup' at 1:",
@@ -79,7 +78,7 @@ fn each_kind_of_problem_is_reported_with_its_place() {
         "./f_parse.yml:\n  parse error: unknown command `frobnicate` at 1:38\n",
         "./g_query.spl: ok\n",
         "parsed: 6/7, runnable: 2/7\n",
-        "command tstats",
+        "feature datamodel",
         "function sigfig",
     ];
     for e in expected {
@@ -153,11 +152,11 @@ fn json_output_for_machines() {
         .unwrap();
     assert_eq!(b["parsed"], true);
     assert_eq!(b["runnable"], false);
-    assert_eq!(b["datamodels"][0], "Endpoint.Processes");
-    assert_eq!(b["problems"][0]["kind"], "unsupported_command");
-    assert_eq!(b["problems"][0]["name"], "tstats");
+    assert_eq!(b["datamodels"][0], "Nope.Processes");
+    assert_eq!(b["problems"][0]["kind"], "unsupported_feature");
+    assert_eq!(b["problems"][0]["name"], "datamodel");
     assert_eq!(b["problems"][0]["line"], 1);
-    assert_eq!(b["problems"][0]["col"], 3);
+    assert_eq!(b["problems"][0]["col"], 31);
     let d = dets.iter().find(|d| d["path"] == "./d_lookup.yml").unwrap();
     assert_eq!(d["lookups"][0]["name"], "identity_lookup_expanded");
     assert_eq!(d["lookups"][0]["present"], true);
@@ -195,7 +194,7 @@ fn content_alone_checks_its_detections_and_baselines() {
     write(
         &content.path().join("baselines"),
         "b.yml",
-        &detection("| tstats count from datamodel=Change by All_Changes.user"),
+        &detection("| mstats count where index=m by host"),
     );
     let elsewhere = tempfile::tempdir().unwrap();
     let dir = content.path().to_string_lossy().into_owned();
@@ -203,7 +202,7 @@ fn content_alone_checks_its_detections_and_baselines() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(out.contains("detections/cloud/d.yml: ok"), "{out}");
     assert!(
-        out.contains("baselines/b.yml:\n  unsupported command 'tstats'"),
+        out.contains("baselines/b.yml:\n  unsupported command 'mstats'"),
         "{out}"
     );
     assert!(out.contains("parsed: 2/2, runnable: 1/2\n"), "{out}");

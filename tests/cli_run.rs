@@ -99,7 +99,7 @@ fn a_refused_search_prints_nothing_on_stdout() {
     .unwrap();
     for format in ["csv", "json", "table"] {
         for q in [
-            "| tstats count | table a b",
+            "| mstats count where index=m | table a b",
             "eventName=* | table a b | tstats count",
             "eventName=* | eval x=1 | rex field=x \"(?<y>(?|a|b))\" | table x",
         ] {
@@ -398,4 +398,73 @@ fn missing_reference_material_is_skipped_or_fails_under_ci() {
             "without CI a missing folder is SKIPPED"
         );
     }
+}
+
+/// A user's data model file (`--datamodels`) replaces the shipped model of the same `modelName` as a whole:
+/// its datasets, constraints and calculations are the ones `tstats` reads, and the shipped datasets it does
+/// not have are gone.
+#[test]
+fn a_users_data_model_replaces_the_shipped_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("e.json"),
+        [
+            event("ListBuckets", "bob", 1),
+            event("GetObject", "bob", 2),
+            event("GetObject", "alice", 3),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("Endpoint.json"),
+        r#"{"modelName": "Endpoint", "objects": [
+          {"objectName": "Processes", "parentName": "BaseEvent",
+           "constraints": [{"search": "eventSource=s3.amazonaws.com"}],
+           "fields": [{"fieldName": "_time"}, {"fieldName": "eventName"}],
+           "calculations": [{"calculationType": "Eval", "expression": "upper(eventName)",
+                             "outputFields": [{"fieldName": "process_name"}]}]}]}"#,
+    )
+    .unwrap();
+    let q = "| tstats count dc(Processes.eventName) AS n from datamodel=Endpoint.Processes by Processes.process_name";
+    let o = spelunk(
+        tmp.path(),
+        &[
+            "run",
+            "--format",
+            "csv",
+            "--data",
+            "e.json",
+            "--datamodels",
+            "Endpoint.json",
+            q,
+        ],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout,
+        "Processes.process_name,count,n\nGETOBJECT,2,1\nLISTBUCKETS,1,1\n"
+    );
+    // the shipped Endpoint.Processes selects `tag=process tag=report` events: none of these
+    let o = spelunk(
+        tmp.path(),
+        &["run", "--format", "csv", "--data", "e.json", q],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.lines().skip(1).count(), 0, "{}", o.stdout);
+    // the user's model has no Registry dataset: the shipped one is not merged in
+    let o = spelunk(
+        tmp.path(),
+        &[
+            "run",
+            "--data",
+            "e.json",
+            "--datamodels",
+            "Endpoint.json",
+            "| tstats count from datamodel=Endpoint.Registry",
+        ],
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("no dataset `Registry`"), "{}", o.stderr);
 }

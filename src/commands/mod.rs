@@ -8,6 +8,7 @@ pub mod append;
 pub mod appendpipe;
 pub mod bin;
 pub mod convert;
+pub mod datamodel;
 pub mod dedup;
 pub mod eval;
 pub mod eventstats;
@@ -16,6 +17,7 @@ pub mod fields;
 pub mod fillnull;
 pub mod foreach;
 pub mod format;
+pub mod from;
 pub mod fromjson;
 pub mod head;
 pub mod inputlookup;
@@ -137,6 +139,12 @@ pub trait SplCommand {
         None
     }
 
+    /// [`SplCommand::needs`] with the loaded knowledge at hand (a `tstats` reads what its data model's
+    /// constraints and calculations read).
+    fn needs_in(&self, after: Need, _known: &Known) -> Need {
+        self.needs(after)
+    }
+
     /// Complete searches the command holds (`append [...]`, `join [...]`, the subsearches of a search
     /// expression) and pipelines it runs over its rows (`appendpipe [...]`).
     fn sub_pipelines(&self) -> Vec<&Pipeline> {
@@ -162,6 +170,11 @@ pub trait SplCommand {
 
     /// Data models the command reads (`tstats ... from datamodel=X`).
     fn datamodels(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The data model fields the command reads, as written (`Processes.process_name`).
+    fn datamodel_fields(&self) -> Vec<String> {
         Vec::new()
     }
 
@@ -310,6 +323,8 @@ registry! {
     MakeResults(makeresults::MakeResults) = "makeresults" => makeresults::MakeResults::parse;
     IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
     Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
+    Datamodel(datamodel::Datamodel) = "datamodel" => datamodel::Datamodel::parse;
+    From(from::FromDataset) = "from" => from::FromDataset::parse;
 }
 
 /// The empty stage passes rows through.
@@ -543,6 +558,15 @@ pub fn unsupported_message(name: &str) -> String {
         ),
         "outputcsv" => format!(
             "command `{name}` writes into Splunk's dispatch folder: not supported here; use `outputlookup <name>.csv`, or `--format csv` for the output"
+        ),
+        "mstats" | "mcatalog" | "mpreview" | "msearch" => format!(
+            "command `{name}` reads Splunk metrics indexes: not supported here (spelunk reads event files, which hold no metrics store)"
+        ),
+        "apply" | "fit" | "summary" | "score" => format!(
+            "command `{name}` runs a model of Splunk's Machine Learning Toolkit app (trained with `fit` and stored on a Splunk server): not supported"
+        ),
+        "cyberchef" => format!(
+            "command `{name}` comes from the CyberChef for Splunk app: not supported"
         ),
         _ => format!("command `{name}` is not supported yet"),
     }
@@ -801,6 +825,12 @@ mod tests {
         ("table", "user"),
         ("tail", "5"),
         ("replace", "a WITH b IN f"),
+        (
+            "tstats",
+            "count from datamodel=Endpoint.Processes by Processes.dest",
+        ),
+        ("datamodel", "Endpoint Processes search"),
+        ("from", "datamodel:Web.Web"),
         ("top", "user"),
         ("transaction", "user"),
         ("where", "a > 1"),
@@ -818,7 +848,10 @@ mod tests {
                 .iter()
                 .find(|(n, _)| n == name)
                 .map_or("x", |(_, a)| *a);
-            let q = if matches!(*name, "inputlookup" | "makeresults") {
+            let q = if matches!(
+                *name,
+                "inputlookup" | "makeresults" | "tstats" | "datamodel" | "from"
+            ) {
                 format!("| {name} {args}")
             } else {
                 format!("search a | {name} {args}")

@@ -112,38 +112,7 @@ impl Tstats {
             refused: Vec::new(),
             name_span,
         };
-        for (k, v, at) in c.options(OPTIONS)? {
-            let flag = || crate::parse::flag(&k, &v, at);
-            match k.as_str() {
-                "prestats" => t.prestats = flag()?,
-                "summariesonly" => {
-                    if flag()? {
-                        t.refused.push(refusal(
-                            "summariesonly=true",
-                            "`summariesonly=true` reads only data model acceleration summaries, and there are none locally: Splunk would return no rows from an unaccelerated model, so spelunk stops rather than answer from the raw events; use `summariesonly=false` (what security_content's `security_content_summariesonly` macro gives)".into(),
-                            at,
-                        ));
-                    }
-                }
-                "append" => {
-                    if flag()? {
-                        t.refused.push(refusal(
-                            "append=true",
-                            "`append=true` (adding prestats results to earlier ones) is not supported".into(),
-                            at,
-                        ));
-                    }
-                }
-                "local" | "include_reduced_buckets" | "allow_old_summaries" => {
-                    flag()?;
-                }
-                "chunk_size" => {
-                    crate::parse::number::<u64>(&k, &v, at)?;
-                }
-                "fillnull_value" => t.fillnull_value = Some(v),
-                _ => {}
-            }
-        }
+        parse_options(c, &mut t)?;
         loop {
             c.ws();
             if c.eat(',') {
@@ -155,6 +124,14 @@ impl Tstats {
                 || c.at_keyword("by")
             {
                 break;
+            }
+            // options written among the functions (`count `security_content_summariesonly` values(x)`)
+            if c.at_option() {
+                let before = c.pos;
+                parse_options(c, &mut t)?;
+                if c.pos != before {
+                    continue;
+                }
             }
             let start = c.pos;
             let Some((fname, fspan)) = c.bare() else {
@@ -293,6 +270,44 @@ impl Tstats {
             nulls,
         }))
     }
+}
+
+/// The `key=value` options at the cursor.
+fn parse_options(c: &mut Cursor, t: &mut Tstats) -> Result<()> {
+    for (k, v, at) in c.options(OPTIONS)? {
+        let flag = || crate::parse::flag(&k, &v, at);
+        match k.as_str() {
+            "prestats" => t.prestats = flag()?,
+            "summariesonly" => {
+                if flag()? {
+                    t.refused.push(refusal(
+                        "summariesonly=true",
+                        "`summariesonly=true` reads only data model acceleration summaries, and there are none locally: Splunk would return no rows from an unaccelerated model, so spelunk stops rather than answer from the raw events; use `summariesonly=false` (what security_content's `security_content_summariesonly` macro gives)".into(),
+                        at,
+                    ));
+                }
+            }
+            "append" => {
+                if flag()? {
+                    t.refused.push(refusal(
+                        "append=true",
+                        "`append=true` (adding prestats results to earlier ones) is not supported"
+                            .into(),
+                        at,
+                    ));
+                }
+            }
+            "local" | "include_reduced_buckets" | "allow_old_summaries" => {
+                flag()?;
+            }
+            "chunk_size" => {
+                crate::parse::number::<u64>(&k, &v, at)?;
+            }
+            "fillnull_value" => t.fillnull_value = Some(v),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A dataset as a tstats reads it.
@@ -538,6 +553,23 @@ impl SplCommand for Tstats {
         out
     }
 
+    fn needs_in(&self, _after: super::Need, known: &Known) -> super::Need {
+        match self.resolve(known.datamodels).ok()? {
+            Some(r) => {
+                let mut n = r.model.reads(r.target, &r.outputs);
+                n.insert("_time".into());
+                Some(n)
+            }
+            None => Some(
+                self.named_fields()
+                    .into_iter()
+                    .map(|(f, _)| f)
+                    .chain(INDEX_FIELDS.iter().map(|f| f.to_string()))
+                    .collect(),
+            ),
+        }
+    }
+
     fn lints(&self) -> Vec<super::Lint> {
         match self.resolve(crate::datamodels::shipped()) {
             Ok(Some(r)) => r
@@ -566,6 +598,10 @@ impl SplCommand for Tstats {
 
     fn datamodels(&self) -> Vec<String> {
         self.datamodel.iter().map(|(m, _)| m.clone()).collect()
+    }
+
+    fn datamodel_fields(&self) -> Vec<String> {
+        self.named_fields().into_iter().map(|(f, _)| f).collect()
     }
 
     fn operator(&self, cx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {

@@ -1,8 +1,8 @@
-//! Commands Splunk has that spelunk cannot run yet (`tstats`, `mstats`, `apply` ...).
+//! Commands Splunk has that spelunk cannot run yet (`mstats`, `apply`, `pivot` ...).
 //!
 //! Their arguments are kept as text, so a search that uses one still parses and `check` can report it;
 //! running it stops with an error naming the command. What `check` wants to know of them is read from that
-//! text here: the data model a `tstats`/`from`/`datamodel`/`pivot` reads, and the `[ ... ]` searches of
+//! text here: the data model a `pivot` reads, and the `[ ... ]` searches of
 //! commands that take subsearches (`appendcols [...]`, `union [...]`, `map [...]`), parsed as pipelines so
 //! that their own commands are checked too.
 
@@ -133,35 +133,17 @@ fn top_level_brackets(text: &str, from: usize, to: usize) -> Vec<usize> {
     out
 }
 
-/// The data model a command that spelunk keeps as text reads, if any.
+/// The data model a command that spelunk keeps as text reads, if any (`pivot <Model> <Dataset> ...`).
 fn datamodel_of(command: &str, args: &str) -> Option<String> {
-    let clean = |s: &str| {
-        s.trim_matches(|c: char| c == '"' || c == '\'')
-            .trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .to_string()
-    };
-    match command {
-        "tstats" | "from" | "pivot" | "mstats" => {
-            let lower = args.to_ascii_lowercase();
-            let at = lower.find("datamodel")?;
-            let rest = args.get(at + "datamodel".len()..)?.trim_start();
-            let rest = rest.strip_prefix(['=', ':'])?.trim_start();
-            let word = rest.split(|c: char| c.is_whitespace() || c == '|').next()?;
-            let dm = clean(word);
-            (!dm.is_empty()).then_some(dm)
-        }
-        "datamodel" => {
-            let words: Vec<String> = args
-                .split_whitespace()
-                .take(2)
-                .filter(|w| !w.contains('='))
-                .map(clean)
-                .filter(|w| !matches!(w.as_str(), "search" | "flat" | "acceleration_search"))
-                .collect();
-            (!words.is_empty()).then(|| words.join("."))
-        }
-        _ => None,
+    if command != "pivot" {
+        return None;
     }
+    let words: Vec<&str> = args
+        .split_whitespace()
+        .take(2)
+        .map(|w| w.trim_matches(|c: char| c == '"' || c == '\''))
+        .collect();
+    (words.len() == 2).then(|| words.join("."))
 }
 
 #[cfg(test)]
@@ -171,15 +153,7 @@ mod tests {
     #[test]
     fn data_models_are_read_from_the_arguments() {
         assert_eq!(
-            datamodel_of("tstats", "count from datamodel=Endpoint.Processes by x"),
-            Some("Endpoint.Processes".into())
-        );
-        assert_eq!(
-            datamodel_of("from", "datamodel:\"Web\""),
-            Some("Web".into())
-        );
-        assert_eq!(
-            datamodel_of("datamodel", "Change All_Changes search"),
+            datamodel_of("pivot", "Change All_Changes count(All_Changes) AS n"),
             Some("Change.All_Changes".into())
         );
         assert_eq!(datamodel_of("mstats", "count where index=m"), None);
