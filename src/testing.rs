@@ -2,7 +2,7 @@
 //! compare the rows with what the case expects.
 //!
 //! ```text
-//! spelunk test [PATH...] [--junit FILE] [--bless] [--content DIR] [--macros PATH]... [--lookups DIR]...
+//! spelunk test [PATH...] [--junit FILE] [--summary FILE] [--bless] [--content DIR] [--macros PATH]... [--lookups DIR]...
 //!              [--attack-data DIR]
 //! ```
 //! A PATH is a test file or a folder of them (read recursively; YAML files without `tests:` are passed
@@ -34,7 +34,8 @@
 //!
 //! Output: one line per case (`PASS`, `FAIL`, `ERROR`, `SKIP`, `BLESS`, with its time), what differs on
 //! failure, then `N passed, N failed` (`, N skipped`, `, N blessed` when there were any; errors count as
-//! failures). `--junit FILE` writes JUnit XML. `--bless` writes the actual rows into the CSV file each case's
+//! failures). `--junit FILE` writes JUnit XML; `--summary FILE` a YAML
+//! summary in the shape of contentctl's `test_results/summary.yml` (see [`summary_yaml`]). `--bless` writes the actual rows into the CSV file each case's
 //! `rows:` names (inline expectations are left alone and reported). Exit status: 0 when no case failed or
 //! errored, 1 otherwise, 2 when no test could be found or an option is wrong.
 
@@ -57,6 +58,9 @@ pub struct TestArgs {
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write a YAML summary in the shape of contentctl's test_results/summary.yml to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     /// Write the actual rows as the new expectation into each case's `rows:` CSV file.
     #[arg(long)]
     pub bless: bool,
@@ -105,6 +109,12 @@ pub struct CaseResult {
     /// Why it failed, errored, was skipped or blessed (lines).
     pub detail: Vec<String>,
     pub seconds: f64,
+    /// The detection's `name:` (else the file's stem).
+    pub detection: String,
+    /// The case's `test_type:` (security_content: `unit`, `integration`), `unit` when absent.
+    pub test_type: String,
+    /// Rows the search gave, when it ran.
+    pub result_count: Option<usize>,
 }
 
 /// A row as compared: field → its text as the CSV output prints it (absent fields left out).
@@ -334,10 +344,21 @@ fn local_copy(url: &str, root: &Path) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.exists())
 }
 
+/// The path a `data:` URL is first looked for at in a local copy of splunk/attack_data.
+fn local_candidate(url: &str, root: &Path) -> PathBuf {
+    let path = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    match path.split_once("/attack_data/master/") {
+        Some((_, r)) => root.join(r),
+        None => root.join(path.rsplit('/').next().unwrap_or(path)),
+    }
+}
+
 /// One case, ready to run (or already decided: skipped or erroring before it runs).
 struct Case {
     file: String,
     name: String,
+    detection: String,
+    test_type: String,
     search: Result<String, String>,
     data: Result<Vec<DataArg>, (Status, String)>,
     settings: Settings,
@@ -362,6 +383,15 @@ fn load_file(path: &Path, cli: &TestArgs, explicit: bool) -> Result<Vec<Case>, S
     };
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let file = path.display().to_string();
+    let detection = top
+        .get("name")
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
     let search: Result<String, String> = match (top.get("search"), top.get("detection")) {
         (Some(Json::String(s)), _) => Ok(s.clone()),
         (_, Some(Json::String(d))) => read_search_file(&base.join(d)).map(|f| f.search),
@@ -410,9 +440,16 @@ fn load_file(path: &Path, cli: &TestArgs, explicit: bool) -> Result<Vec<Case>, S
             Err(e) => (Settings::default(), Err(e)),
         };
         let data = case_data(&m, &base, cli);
+        let test_type = m
+            .get("test_type")
+            .and_then(Json::as_str)
+            .unwrap_or("unit")
+            .to_string();
         cases.push(Case {
             file: file.clone(),
             name,
+            detection: detection.clone(),
+            test_type,
             search: search.clone(),
             data,
             settings: case_settings,
@@ -458,7 +495,11 @@ fn case_data(
                     return Err((
                         Status::Skip,
                         match &cli.attack_data {
-                            Some(r) => format!("data not present locally: `{data}` is not under `{}`", r.display()),
+                            Some(r) => format!(
+                                "data not present locally: `{data}` is not under `{}` (looked for `{}`)",
+                                r.display(),
+                                local_candidate(data, r).display()
+                            ),
                             None => format!(
                                 "data not present locally: `{data}` (give --attack-data DIR, a local copy of splunk/attack_data)"
                             ),
@@ -646,6 +687,9 @@ fn run_one(case: &Case, bless: bool) -> CaseResult {
         status: Status::Pass,
         detail: Vec::new(),
         seconds: 0.0,
+        detection: case.detection.clone(),
+        test_type: case.test_type.clone(),
+        result_count: None,
     };
     let finish = |mut r: CaseResult, status: Status, detail: Vec<String>| {
         r.status = status;
@@ -664,6 +708,7 @@ fn run_one(case: &Case, bless: bool) -> CaseResult {
         Ok(a) => a,
         Err(m) => return finish(res, Status::Error, m.lines().map(str::to_string).collect()),
     };
+    res.result_count = Some(actual.rows.len());
     let failures = compare(expect, &actual);
     if bless {
         if let Some(Rows::Csv { path, .. } | Rows::MissingCsv(path)) = &expect.rows {
@@ -788,6 +833,85 @@ pub fn junit(results: &[CaseResult]) -> String {
     out
 }
 
+/// A YAML scalar: quoted unless it is a plain word.
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A summary in the shape of contentctl's `test_results/summary.yml`: a `summary:` block of counts and
+/// `tested_detections:` with each detection's tests. A detection succeeds when none of its tests failed or
+/// errored and at least one passed; one whose tests were all skipped is counted as skipped.
+pub fn summary_yaml(results: &[CaseResult]) -> String {
+    let mut detections: Vec<(&str, &str)> = Vec::new();
+    for r in results {
+        if !detections.contains(&(r.detection.as_str(), r.file.as_str())) {
+            detections.push((&r.detection, &r.file));
+        }
+    }
+    let bad = |r: &&CaseResult| matches!(r.status, Status::Fail | Status::Error);
+    let good = |r: &&CaseResult| matches!(r.status, Status::Pass | Status::Bless);
+    let (mut pass, mut fail, mut skip) = (0, 0, 0);
+    for (d, f) in &detections {
+        let rs: Vec<&CaseResult> = results
+            .iter()
+            .filter(|r| r.detection == *d && r.file == *f)
+            .collect();
+        if rs.iter().any(bad) {
+            fail += 1;
+        } else if rs.iter().any(good) {
+            pass += 1;
+        } else {
+            skip += 1;
+        }
+    }
+    let tested = pass + fail;
+    let rate = if tested == 0 {
+        0.0
+    } else {
+        100.0 * pass as f64 / tested as f64
+    };
+    let mut out = String::from("summary:\n");
+    out.push_str("  mode: selected\n");
+    out.push_str("  enable_integration_testing: false\n");
+    out.push_str(&format!("  success: {}\n", fail == 0 && tested > 0));
+    out.push_str(&format!("  total_detections: {}\n", detections.len()));
+    out.push_str(&format!("  total_tested_detections: {tested}\n"));
+    out.push_str(&format!("  total_pass: {pass}\n"));
+    out.push_str(&format!("  total_fail: {fail}\n"));
+    out.push_str(&format!("  total_skipped: {skip}\n"));
+    out.push_str(&format!("  success_rate: {rate:.1}%\n"));
+    out.push_str("tested_detections:\n");
+    if detections.is_empty() {
+        out.truncate(out.len() - 1);
+        out.push_str(" []\n");
+    }
+    for (d, f) in &detections {
+        out.push_str(&format!("- name: {}\n", yaml_str(d)));
+        out.push_str(&format!("  path: {}\n", yaml_str(f)));
+        out.push_str("  tests:\n");
+        for r in results.iter().filter(|r| r.detection == *d && r.file == *f) {
+            let message = match r.status {
+                Status::Pass | Status::Bless if r.detail.is_empty() => "TEST PASSED".to_string(),
+                _ => r.detail.join("\n"),
+            };
+            out.push_str(&format!("  - name: {}\n", yaml_str(&r.name)));
+            out.push_str(&format!("    test_type: {}\n", yaml_str(&r.test_type)));
+            out.push_str(&format!("    success: {}\n", good(&r)));
+            out.push_str(&format!(
+                "    status: {}\n",
+                r.status.word().to_ascii_lowercase()
+            ));
+            out.push_str(&format!("    message: {}\n", yaml_str(&message)));
+            out.push_str(&format!("    duration: {:.3}\n", r.seconds));
+            match r.result_count {
+                Some(n) => out.push_str(&format!("    resultCount: {n}\n")),
+                None => out.push_str("    resultCount: null\n"),
+            }
+        }
+    }
+    out
+}
+
 /// `N passed, N failed[, N skipped][, N blessed]` (errors count as failures).
 pub fn summary_line(results: &[CaseResult]) -> String {
     let c = |s: Status| results.iter().filter(|r| r.status == s).count();
@@ -867,6 +991,10 @@ pub fn main(args: TestArgs) -> Result<ExitCode, String> {
         std::fs::write(path, junit(&results))
             .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?;
     }
+    if let Some(path) = &args.summary {
+        std::fs::write(path, summary_yaml(&results))
+            .map_err(|e| format!("error: cannot write `{}`: {e}", path.display()))?;
+    }
     let bad = results
         .iter()
         .any(|r| matches!(r.status, Status::Fail | Status::Error));
@@ -918,6 +1046,9 @@ mod tests {
             status: Status::Fail,
             detail: vec!["expected 1 row(s), got 2".into()],
             seconds: 0.5,
+            detection: "d".into(),
+            test_type: "unit".into(),
+            result_count: Some(2),
         };
         let x = junit(&[r]);
         assert!(x.contains("failures=\"1\""));

@@ -101,7 +101,7 @@ fn a_refused_search_prints_nothing_on_stdout() {
         for q in [
             "| mstats count where index=m | table a b",
             "eventName=* | table a b | tstats count",
-            "eventName=* | eval x=1 | rex field=x \"(?<=a)b\" | table x",
+            "eventName=* | eval x=1 | rex field=x \"(?<y>(?|a|b))\" | table x",
         ] {
             let o = spelunk(
                 tmp.path(),

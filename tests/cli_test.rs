@@ -265,3 +265,86 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("has no `tests:` list"));
 }
+
+#[test]
+fn summary_yaml_counts_detections_and_tests() {
+    let dir = fixture();
+    let det = |name: &str, tests: &str| {
+        format!("name: {name}\nsearch: '`cloudtrail` | stats count by user'\ntests:\n{tests}")
+    };
+    std::fs::write(
+        dir.path().join("a_pass.yml"),
+        det(
+            "Passing Detection",
+            "- name: True Positive Test\n  test_type: unit\n  attack_data: [{data: events.ndjson, sourcetype: 'aws:cloudtrail'}]\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b_fail.yml"),
+        det(
+            "Failing Detection",
+            "- name: right count\n  attack_data: [{data: events.ndjson}]\n  count: 2\n- name: wrong count\n  attack_data: [{data: events.ndjson}]\n  count: 5\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("c_skip.yml"),
+        det(
+            "Skipped Detection",
+            "- name: True Positive Test\n  attack_data:\n  - data: https://media.githubusercontent.com/media/splunk/attack_data/master/datasets/q/r.log\n",
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("ad")).unwrap();
+    let o = spelunk(
+        dir.path(),
+        &[
+            "test",
+            ".",
+            "--summary",
+            "s.yml",
+            "--junit",
+            "j.xml",
+            "--attack-data",
+            "ad",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(dir.path().join("j.xml").exists());
+    let y = std::fs::read_to_string(dir.path().join("s.yml")).unwrap();
+    let doc: serde_json::Value =
+        spelunk::check::from_yaml(&y).unwrap_or_else(|e| panic!("{e}\n{y}"));
+    let s = &doc["summary"];
+    assert_eq!(s["success"], false, "{y}");
+    assert_eq!(s["total_detections"], 3, "{y}");
+    assert_eq!(s["total_tested_detections"], 2, "{y}");
+    assert_eq!(s["total_pass"], 1, "{y}");
+    assert_eq!(s["total_fail"], 1, "{y}");
+    assert_eq!(s["total_skipped"], 1, "{y}");
+    assert_eq!(s["success_rate"], "50.0%", "{y}");
+    let d = doc["tested_detections"].as_array().unwrap();
+    assert_eq!(d.len(), 3, "{y}");
+    assert_eq!(d[0]["name"], "Passing Detection");
+    assert_eq!(d[0]["path"], "./a_pass.yml");
+    let t = &d[0]["tests"][0];
+    assert_eq!(t["name"], "True Positive Test");
+    assert_eq!(t["test_type"], "unit");
+    assert_eq!(t["success"], true);
+    assert_eq!(t["message"], "TEST PASSED");
+    assert_eq!(t["resultCount"], 2);
+    assert!(t["duration"].as_f64().is_some_and(|x| x >= 0.0), "{y}");
+    let f = d[1]["tests"].as_array().unwrap();
+    assert_eq!(
+        (f[0]["success"].clone(), f[1]["success"].clone()),
+        (true.into(), false.into())
+    );
+    assert_eq!(f[1]["message"], "expected 5 row(s), got 2", "{y}");
+    assert_eq!(f[1]["resultCount"], 2);
+    let k = &d[2]["tests"][0];
+    assert_eq!(k["success"], false);
+    assert_eq!(k["status"], "skip");
+    assert_eq!(k["resultCount"], serde_json::Value::Null);
+    let msg = k["message"].as_str().unwrap();
+    assert!(msg.contains("looked for `ad/datasets/q/r.log`"), "{msg}");
+}

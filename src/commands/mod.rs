@@ -27,6 +27,7 @@ pub mod lookup;
 pub mod makemv;
 pub mod makeresults;
 pub mod map;
+pub mod multikv;
 pub mod mvcombine;
 pub mod mvexpand;
 pub mod outputlookup;
@@ -315,6 +316,7 @@ registry! {
     Transaction(transaction::Transaction) = "transaction" => transaction::Transaction::parse;
     XmlKv(xmlkv::XmlKv) = "xmlkv" => xmlkv::XmlKv::parse;
     Extract(extract::Extract) = "extract" | "kv" => extract::Extract::parse;
+    MultiKv(multikv::MultiKv) = "multikv" => multikv::MultiKv::parse;
     FromJson(fromjson::FromJson) = "fromjson" => fromjson::FromJson::parse;
     Return(r#return::Return) = "return" => r#return::Return::parse;
     Format(format::Format) = "format" => format::Format::parse;
@@ -835,6 +837,7 @@ mod tests {
         ("xmlkv", ""),
         ("extract", r#"pairdelim=";" kvdelim=":""#),
         ("kv", r#"pairdelim="," kvdelim="=""#),
+        ("multikv", "forceheader=1 fields a b"),
     ];
 
     #[test]

@@ -488,7 +488,8 @@ mod tests {
         e.set("b", Value::str("old"));
         transform("[t]\nREGEX = (\\w)=(\\d)\nFORMAT = $1::$2 b::$2\n")
             .unwrap()
-            .apply(&mut e);
+            .apply(&mut e)
+            .unwrap();
         assert_eq!(get(&e, "a").as_deref(), Some("1"));
         assert_eq!(
             get(&e, "b").as_deref(),
@@ -498,7 +499,8 @@ mod tests {
         let mut e = event("a=1 a=2");
         transform("[t]\nREGEX = (\\w)=(\\d)\nFORMAT = $1::$2\nMV_ADD = true\n")
             .unwrap()
-            .apply(&mut e);
+            .apply(&mut e)
+            .unwrap();
         assert_eq!(get(&e, "a").as_deref(), Some("1|2"));
     }
 
@@ -514,7 +516,8 @@ mod tests {
         let mut e = event("k v=");
         transform("[t]\nREGEX = (\\w) (\\w)=(\\w*)\nFORMAT = $2::$3\nCLEAN_KEYS = false\nKEEP_EMPTY_VALS = true\n")
             .unwrap()
-            .apply(&mut e);
+            .apply(&mut e)
+            .unwrap();
         assert_eq!(get(&e, "v").as_deref(), Some(""));
     }
 
