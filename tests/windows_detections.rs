@@ -13,7 +13,6 @@ mod shared;
 struct Listed {
     file: String,
     name: String,
-    kind: String,
     data: String,
     source: String,
     sourcetype: String,
@@ -30,7 +29,6 @@ fn listed(dir: &Path) -> Vec<Listed> {
             Listed {
                 file: get(0),
                 name: get(1),
-                kind: get(2),
                 data,
                 source: get(5),
                 sourcetype: get(6),

@@ -278,26 +278,26 @@ fn parse_options(c: &mut Cursor, t: &mut Tstats) -> Result<()> {
         let flag = || crate::parse::flag(&k, &v, at);
         match k.as_str() {
             "prestats" => t.prestats = flag()?,
-            "summariesonly" => {
-                if flag()? {
-                    t.refused.push(refusal(
+            "summariesonly" if flag()? => {
+                t.refused.push(refusal(
                         "summariesonly=true",
                         "`summariesonly=true` reads only data model acceleration summaries, and there are none locally: Splunk would return no rows from an unaccelerated model, so spelunk stops rather than answer from the raw events; use `summariesonly=false` (what security_content's `security_content_summariesonly` macro gives)".into(),
                         at,
                     ));
-                }
             }
-            "append" => {
-                if flag()? {
-                    t.refused.push(refusal(
-                        "append=true",
-                        "`append=true` (adding prestats results to earlier ones) is not supported"
-                            .into(),
-                        at,
-                    ));
-                }
+            "append" if flag()? => {
+                t.refused.push(refusal(
+                    "append=true",
+                    "`append=true` (adding prestats results to earlier ones) is not supported"
+                        .into(),
+                    at,
+                ));
             }
-            "local" | "include_reduced_buckets" | "allow_old_summaries" => {
+            "summariesonly"
+            | "append"
+            | "local"
+            | "include_reduced_buckets"
+            | "allow_old_summaries" => {
                 flag()?;
             }
             "chunk_size" => {
