@@ -4,12 +4,12 @@
 //! Syntax (Search Reference: "eval", "Evaluation functions"):
 //! - literals: numbers (`42`, `3.5`, `1e3`), `"double-quoted strings"` (`\"` and `\\` are escapes; any other
 //!   backslash stays, so `"\d+"` reaches a regex intact), bare `TRUE`/`FALSE`, and `true()`, `false()`, `null()`.
-//! - field references: bare names (letters, digits, `_`, `.`, `{}`, `:`, `@`: `userIdentity.arn`,
-//!   `resources{}.ARN`) or `'single-quoted'` names with any characters. A name that starts with a digit is a number.
+//! - field references: bare names (letters, digits, `_`, `{}`, `:`, `@`) or `'single-quoted'` names with
+//!   any characters (`'userIdentity.arn'`, `'resources{}.ARN'`). A name that starts with a digit is a number.
 //! - operators, loosest first: `OR`, `XOR`, `AND`, `NOT`, comparisons (`=` `==` `!=` `<` `>` `<=` `>=` `LIKE`
 //!   `IN (..)`, also `NOT LIKE` / `NOT IN`), `+` `-` `.`, `*` `/` `%`, unary `-`. Keywords are case-insensitive.
-//!   `.` inside a bare name belongs to the name (`a.b` is one field); with spaces or quotes around it
-//!   (`a . b`, `a."x"`, `"x".a`) it concatenates.
+//!   `.` always concatenates, written with or without spaces: `a.b` is `a . b`, as in Splunk, where a field
+//!   name with a dot is written in single quotes (`'userIdentity.arn'`).
 //!
 //! Values and nulls:
 //! - arithmetic and concatenation with a null give null; `+` adds when both sides read as numbers and

@@ -267,11 +267,6 @@ fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
                     name.push(ch);
                     end = i + ch.len_utf8();
                     it.next();
-                } else if ch == '.' && src[i + 1..].chars().next().is_some_and(is_name_char) {
-                    // a dot followed by a name character belongs to the name (`userIdentity.arn`)
-                    name.push('.');
-                    end = i + 1;
-                    it.next();
                 } else {
                     break;
                 }

@@ -126,14 +126,17 @@ fn literals() {
 
 #[test]
 fn dots_in_names_versus_concatenation() {
-    assert_eq!(t("a.b"), "dotted");
+    // Splunk writes a field name with a dot in single quotes; a bare `.` concatenates, spaces or not
+    assert_eq!(t("a.b"), "AB");
     assert_eq!(t("'a.b'"), "dotted");
     assert_eq!(t("a . b"), "AB");
     assert_eq!(t("a.\"x\""), "Ax");
     assert_eq!(t("\"x\".a"), "xA");
     assert_eq!(t("\"x\" . a . \"y\""), "xAy");
-    assert_eq!(t("userIdentity.arn"), "arn:aws:iam::1:user/bob");
-    assert_eq!(t("resources{}.ARN"), "arn:1\narn:2");
+    assert_eq!(t("'userIdentity.arn'"), "arn:aws:iam::1:user/bob");
+    assert_eq!(t("'resources{}.ARN'"), "arn:1\narn:2");
+    // two fields that do not exist: null joined with null is null
+    assert_eq!(t("isnull(userIdentity.arn)"), "true");
     assert_eq!(t("\"%\".name.\"%\""), "%Alice%");
 }
 
@@ -850,7 +853,7 @@ fn assignments() {
 
 #[test]
 fn fields_and_functions_for_the_planner() {
-    let e = parse_expr("if(a > 1, 'b c', d.e) . a . mvfilter(mv = \"x\")").unwrap();
+    let e = parse_expr("if(a > 1, 'b c', 'd.e') . a . mvfilter(mv = \"x\")").unwrap();
     assert_eq!(e.fields(), ["a", "b c", "d.e", "mv"]);
     let e = parse_expr("if(len(x)>1, lower(x), x)").unwrap();
     assert_eq!(
