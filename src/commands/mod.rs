@@ -7,6 +7,7 @@ pub mod addtotals;
 pub mod append;
 pub mod appendpipe;
 pub mod bin;
+pub mod chart_series;
 pub mod convert;
 pub mod dedup;
 pub mod eval;
@@ -39,6 +40,7 @@ pub mod stats;
 pub mod streamstats;
 pub mod table;
 pub mod tail;
+pub mod timechart;
 pub mod top;
 pub mod transaction;
 pub mod tstats;
@@ -306,6 +308,7 @@ registry! {
     MakeResults(makeresults::MakeResults) = "makeresults" => makeresults::MakeResults::parse;
     IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
     Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
+    Timechart(timechart::Timechart) = "timechart" => timechart::Timechart::parse;
 }
 
 /// The empty stage passes rows through.
@@ -796,6 +799,8 @@ mod tests {
         ("streamstats", "count"),
         ("table", "user"),
         ("tail", "5"),
+        ("timechart", "span=1h count by user"),
+        ("tstats", "count"),
         ("replace", "a WITH b IN f"),
         ("top", "user"),
         ("transaction", "user"),
