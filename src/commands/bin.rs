@@ -185,21 +185,7 @@ impl super::SplCommand for Bin {
     fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let align = match &self.aligntime {
             None => None,
-            Some(t) => Some(
-                t.parse::<f64>()
-                    .ok()
-                    .or_else(|| {
-                        crate::eval::time::parse_time_modifier(t, ctx.eval.now, ctx.eval.tz)
-                    })
-                    .ok_or_else(|| {
-                        Diagnostic::at(
-                            format!(
-                                "`aligntime` takes a time such as `@d` or epoch seconds, not `{t}`"
-                            ),
-                            self.span_at,
-                        )
-                    })?,
-            ),
+            Some(t) => Some(resolve_aligntime(t, ctx, self.span_at)?),
         };
         let time = self.field == "_time"
             || matches!(self.span, Some(BinSpan::Seconds(_) | BinSpan::Months(_)));
@@ -211,6 +197,19 @@ impl super::SplCommand for Bin {
             rows: Vec::new(),
         }))
     }
+}
+
+/// The instant an `aligntime=` value names: epoch seconds or a relative time such as `@d+3h`.
+pub fn resolve_aligntime(t: &str, ctx: &Context, at: Span) -> Result<f64> {
+    t.parse::<f64>()
+        .ok()
+        .or_else(|| crate::eval::time::parse_time_modifier(t, ctx.eval.now, ctx.eval.tz))
+        .ok_or_else(|| {
+            Diagnostic::at(
+                format!("`aligntime` takes a time such as `@d` or epoch seconds, not `{t}`"),
+                at,
+            )
+        })
 }
 
 /// Seconds east of UTC in `tz` at epoch time `t`.
@@ -248,7 +247,21 @@ pub fn time_bucket(t: f64, span: BinSpan, tz: Tz, align: Option<f64>) -> Option<
     }
 }
 
-fn num_bucket(x: f64, span: f64) -> String {
+/// The start of the time bucket after the one starting at `b` (for filling empty buckets).
+pub fn next_time_bucket(b: f64, span: BinSpan, tz: Tz, align: Option<f64>) -> f64 {
+    let step = match span {
+        BinSpan::Number(s) | BinSpan::Seconds(s) => s,
+        // a month has at most 31 days: this lands in the next bucket, whose start is then found
+        BinSpan::Months(n) => n as f64 * 31.0 * 86_400.0,
+    };
+    match time_bucket(b + step, span, tz, align) {
+        Some(n) if n > b => n,
+        _ => b + step,
+    }
+}
+
+/// The text of the numeric bucket of `x`: `lo-hi`.
+pub fn num_bucket(x: f64, span: f64) -> String {
     let lo = (x / span).floor() * span;
     // keep float noise (0.1 steps) out of the printed bounds
     let clean = |v: f64| (v * 1e9).round() / 1e9;

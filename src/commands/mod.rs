@@ -7,6 +7,7 @@ pub mod addtotals;
 pub mod append;
 pub mod appendpipe;
 pub mod bin;
+pub mod chart_series;
 pub mod convert;
 pub mod datamodel;
 pub mod dedup;
@@ -43,6 +44,7 @@ pub mod stats;
 pub mod streamstats;
 pub mod table;
 pub mod tail;
+pub mod timechart;
 pub mod top;
 pub mod transaction;
 pub mod tstats;
@@ -325,6 +327,7 @@ registry! {
     Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
     Datamodel(datamodel::Datamodel) = "datamodel" => datamodel::Datamodel::parse;
     From(from::FromDataset) = "from" => from::FromDataset::parse;
+    Timechart(timechart::Timechart) = "timechart" => timechart::Timechart::parse;
 }
 
 /// The empty stage passes rows through.
@@ -824,6 +827,8 @@ mod tests {
         ("streamstats", "count"),
         ("table", "user"),
         ("tail", "5"),
+        ("timechart", "span=1h count by user"),
+        ("tstats", "count"),
         ("replace", "a WITH b IN f"),
         (
             "tstats",

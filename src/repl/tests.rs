@@ -38,7 +38,7 @@ fn loading_keeps_every_sample_event_in_memory() {
     assert!(r.vocab.fields.iter().any(|f| f == "userIdentity.arn"));
     assert_eq!(r.vocab.sourcetypes, vec!["aws:cloudtrail"]);
     assert!(r.vocab.commands.iter().any(|c| c == "stats"));
-    assert!(!r.vocab.commands.iter().any(|c| c == "timechart"));
+    assert!(!r.vocab.commands.iter().any(|c| c == "mstats"));
     assert!(r.vocab.macros.iter().any(|m| m == "cloudtrail"));
 }
 
