@@ -8,11 +8,11 @@ use spelunk::check::{self, CheckArgs, ProblemKind};
 mod shared;
 
 /// Detections `spelunk check` finds runnable today: a change that makes fewer runnable fails here (raise
-/// the figure when more become runnable). 1,660 of the 1,711: the `tstats`, `datamodel` and `from` searches
+/// the figure when more become runnable). 1,662 of the 1,711: the `tstats`, `datamodel` and `from` searches
 /// run over the shipped CIM data models; a search that requires an `eventtype` (`cisco_networks`,
 /// `osquery_process`) or a `tag` (`tag=alert`: the two CrowdStrike ones) that no shipped
 /// eventtypes.conf/tags.conf defines is refused: no event could match.
-const RUNNABLE_AT_LEAST: usize = 1660;
+const RUNNABLE_AT_LEAST: usize = 1662;
 
 #[test]
 fn every_published_detection_parses() {
