@@ -682,9 +682,10 @@ impl DataModel {
         }
     }
 
-    /// The event fields reading `outputs` from `target`'s events reads: those the constraints, base-search
-    /// evals and calculations of the datasets involved read, and the outputs' own fields (the reader
-    /// extracts only these).
+    /// The event fields reading `outputs` from `target`'s events reads: those the constraints of the
+    /// datasets involved read, the outputs' own fields, and — worked back from those — the inputs of the
+    /// base-search evals and calculations that make any of them (the reader extracts only these, and a
+    /// field the add-on's knowledge cannot compute matters only when it is read).
     pub fn reads(&self, target: usize, outputs: &[Output]) -> std::collections::HashSet<String> {
         let mut sets: Vec<usize> = self.path(target);
         for o in outputs {
@@ -696,7 +697,10 @@ impl DataModel {
         }
         let mut out: std::collections::HashSet<String> =
             BASE_FIELDS.iter().map(|f| f.to_string()).collect();
-        for i in sets {
+        out.extend(outputs.iter().map(|o| o.field.clone()));
+        // (outputs, inputs) of every step that may set a field, in all datasets read
+        let mut steps: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for &i in &sets {
             let Some(d) = self.dataset(i) else { continue };
             if let Some(e) = &d.filter {
                 if let Ok(m) = Matcher::compile(e, &|_| Some(0.0)) {
@@ -706,31 +710,33 @@ impl DataModel {
                 }
             }
             for (f, x) in &d.evals {
-                out.insert(f.clone());
-                out.extend(x.fields());
+                steps.push((vec![f.clone()], x.fields()));
             }
             for c in &d.calcs {
-                match c {
-                    Calc::Eval { field, expr } => {
-                        out.insert(field.clone());
-                        out.extend(expr.fields());
-                    }
+                steps.push(match c {
+                    Calc::Eval { field, expr } => (vec![field.clone()], expr.fields()),
                     Calc::Lookup {
                         inputs, outputs, ..
-                    } => {
-                        out.extend(inputs.iter().map(|(_, f)| f.clone()));
-                        out.extend(outputs.iter().map(|(_, f)| f.clone()));
-                    }
-                    Calc::Rex { input, outputs, .. } => {
-                        out.insert(input.clone());
-                        out.extend(outputs.iter().cloned());
-                    }
-                    Calc::Unsupported { outputs, .. } => out.extend(outputs.iter().cloned()),
-                }
+                    } => (
+                        outputs.iter().map(|(_, f)| f.clone()).collect(),
+                        inputs.iter().map(|(_, f)| f.clone()).collect(),
+                    ),
+                    Calc::Rex { input, outputs, .. } => (outputs.clone(), vec![input.clone()]),
+                    Calc::Unsupported { outputs, .. } => (outputs.clone(), Vec::new()),
+                });
             }
         }
-        out.extend(outputs.iter().map(|o| o.field.clone()));
-        out
+        loop {
+            let before = out.len();
+            for (outs, ins) in &steps {
+                if outs.iter().any(|f| out.contains(f)) {
+                    out.extend(ins.iter().cloned());
+                }
+            }
+            if out.len() == before {
+                return out;
+            }
+        }
     }
 
     /// Why reading dataset `d` is refused, if it is.
