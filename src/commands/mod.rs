@@ -7,6 +7,7 @@ pub mod addtotals;
 pub mod append;
 pub mod appendpipe;
 pub mod bin;
+pub mod chart;
 pub mod chart_series;
 pub mod convert;
 pub mod dedup;
@@ -309,6 +310,7 @@ registry! {
     IpLocation(iplocation::IpLocation) = "iplocation" => iplocation::IpLocation::parse;
     Tstats(tstats::Tstats) = "tstats" => tstats::Tstats::parse;
     Timechart(timechart::Timechart) = "timechart" => timechart::Timechart::parse;
+    Chart(chart::Chart) = "chart" => chart::Chart::parse;
 }
 
 /// The empty stage passes rows through.
@@ -767,6 +769,7 @@ mod tests {
         ("appendpipe", "[stats count]"),
         ("bin", "span=1h _time"),
         ("bucket", "span=1h _time"),
+        ("chart", "count over user by action"),
         ("convert", "ctime(_time)"),
         ("dedup", "user"),
         ("eval", "a=1"),

@@ -91,7 +91,7 @@ pub fn skip_parens(c: &mut Cursor) -> Result<()> {
     let mut quote: Option<u8> = None;
     while let Some(&b) = bytes.get(i) {
         match (quote, b) {
-            (Some(q), b'\\') if q == b'"' => i += 1,
+            (Some(b'"'), b'\\') => i += 1,
             (Some(q), x) if x == q => quote = None,
             (Some(_), _) => {}
             (None, b'"' | b'\'') => quote = Some(b),
