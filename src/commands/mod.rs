@@ -7,6 +7,7 @@ pub mod addtotals;
 pub mod append;
 pub mod appendpipe;
 pub mod bin;
+pub mod chart;
 pub mod chart_series;
 pub mod convert;
 pub mod datamodel;
@@ -328,6 +329,7 @@ registry! {
     Datamodel(datamodel::Datamodel) = "datamodel" => datamodel::Datamodel::parse;
     From(from::FromDataset) = "from" => from::FromDataset::parse;
     Timechart(timechart::Timechart) = "timechart" => timechart::Timechart::parse;
+    Chart(chart::Chart) = "chart" => chart::Chart::parse;
 }
 
 /// The empty stage passes rows through.
@@ -795,6 +797,7 @@ mod tests {
         ("appendpipe", "[stats count]"),
         ("bin", "span=1h _time"),
         ("bucket", "span=1h _time"),
+        ("chart", "count over user by action"),
         ("convert", "ctime(_time)"),
         ("dedup", "user"),
         ("eval", "a=1"),
@@ -828,7 +831,6 @@ mod tests {
         ("table", "user"),
         ("tail", "5"),
         ("timechart", "span=1h count by user"),
-        ("tstats", "count"),
         ("replace", "a WITH b IN f"),
         (
             "tstats",
