@@ -211,11 +211,10 @@ impl Operator for ChartOp {
 
     fn merge(&mut self, mut other: Box<dyn Operator>) -> Result<()> {
         if let Some(o) = other.as_any_mut().and_then(|a| a.downcast_mut::<ChartOp>()) {
-            let offset = self.seq;
-            self.seq += o.seq;
-            self.engine.merge(&mut o.engine);
-            self.groups
-                .merge(std::mem::take(&mut o.groups), &self.engine, offset);
+            super::stats::aggregate::merge_part(
+                (&mut self.engine, &mut self.groups, &mut self.seq),
+                (&mut o.engine, &mut o.groups, o.seq),
+            );
         }
         Ok(())
     }

@@ -300,11 +300,10 @@ impl Operator for StatsOp {
 
     fn merge(&mut self, mut other: Box<dyn Operator>) -> Result<()> {
         if let Some(o) = other.as_any_mut().and_then(|a| a.downcast_mut::<StatsOp>()) {
-            let offset = self.seq;
-            self.seq += o.seq;
-            self.engine.merge(&mut o.engine);
-            self.groups
-                .merge(std::mem::take(&mut o.groups), &self.engine, offset);
+            aggregate::merge_part(
+                (&mut self.engine, &mut self.groups, &mut self.seq),
+                (&mut o.engine, &mut o.groups, o.seq),
+            );
         }
         Ok(())
     }

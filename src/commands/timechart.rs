@@ -376,11 +376,10 @@ impl Operator for TimechartOp {
             .as_any_mut()
             .and_then(|a| a.downcast_mut::<TimechartOp>())
         {
-            let offset = self.seq;
-            self.seq += o.seq;
-            self.engine.merge(&mut o.engine);
-            self.groups
-                .merge(std::mem::take(&mut o.groups), &self.engine, offset);
+            super::stats::aggregate::merge_part(
+                (&mut self.engine, &mut self.groups, &mut self.seq),
+                (&mut o.engine, &mut o.groups, o.seq),
+            );
         }
         Ok(())
     }

@@ -785,6 +785,18 @@ impl Groups {
     }
 }
 
+/// Fold a fork's engine and groups into these, for an aggregating operator's `merge`: the fork ran over
+/// the `other_seq` rows that follow this part's `seq` rows.
+pub fn merge_part(
+    (engine, groups, seq): (&mut Engine, &mut Groups, &mut u64),
+    (other_engine, other_groups, other_seq): (&mut Engine, &mut Groups, u64),
+) {
+    let offset = *seq;
+    *seq += other_seq;
+    engine.merge(other_engine);
+    groups.merge(std::mem::take(other_groups), engine, offset);
+}
+
 /// The by-values of `ev`, once per combination of the by-fields' values (a multivalue by-field gives one
 /// combination per distinct value): `f` is called with each. False, and no call, when a by-field is
 /// missing.
