@@ -1,47 +1,38 @@
-//! Embeds the shipped sample events (`samples/cloudtrail/*`) so that `spelunk` without `--data` has
-//! something to search from any working directory.
+//! Embeds the shipped sample events (`samples/cloudtrail/*`), so that `spelunk` without `--data` has
+//! something to search from any working directory, and the shipped data model definitions
+//! (`datamodels/*.json`).
 
 use std::fmt::Write;
 
 fn main() {
-    let dir = std::path::Path::new("samples/cloudtrail");
-    println!("cargo:rerun-if-changed=samples/cloudtrail");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.is_file() && p.extension().is_some_and(|x| x == "json" || x == "ndjson"));
-    files.sort();
-    let mut out = String::from("pub const SAMPLES: &[(&str, &str)] = &[\n");
-    for f in files {
-        let abs = std::fs::canonicalize(&f).expect("sample path");
-        println!("cargo:rerun-if-changed={}", f.display());
-        let _ = writeln!(
-            out,
-            "    ({:?}, include_str!({:?})),",
-            f.display().to_string(),
-            abs.display().to_string()
-        );
-    }
-    out.push_str("];\n");
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("samples.rs");
-    std::fs::write(dest, out).expect("write samples.rs");
-    embed_datamodels();
+    embed(
+        "samples/cloudtrail",
+        &["json", "ndjson"],
+        "",
+        "SAMPLES",
+        "samples.rs",
+    );
+    embed(
+        "datamodels",
+        &["json"],
+        "/// The shipped data model files: (path in the repository, JSON text).\n",
+        "SHIPPED_DATAMODELS",
+        "datamodels.rs",
+    );
 }
 
-/// Embeds the shipped data model definitions (`datamodels/*.json`).
-fn embed_datamodels() {
-    let dir = std::path::Path::new("datamodels");
-    println!("cargo:rerun-if-changed=datamodels");
+/// Writes `$OUT_DIR/<dest>` holding `pub const <name>: &[(&str, &str)]`: each file of `dir` whose extension
+/// is one of `exts`, by path, with its text.
+fn embed(dir: &str, exts: &[&str], doc: &str, name: &str, dest: &str) {
+    println!("cargo:rerun-if-changed={dir}");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    files.retain(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"));
+    files.retain(|p| p.is_file() && p.extension().is_some_and(|x| exts.iter().any(|e| x == *e)));
     files.sort();
-    let mut out = String::from(
-        "/// The shipped data model files: (path in the repository, JSON text).\npub const SHIPPED_DATAMODELS: &[(&str, &str)] = &[\n",
-    );
+    let mut out = format!("{doc}pub const {name}: &[(&str, &str)] = &[\n");
     for f in files {
-        let abs = std::fs::canonicalize(&f).expect("data model path");
+        let abs = std::fs::canonicalize(&f).expect("embedded file path");
         println!("cargo:rerun-if-changed={}", f.display());
         let _ = writeln!(
             out,
@@ -51,7 +42,6 @@ fn embed_datamodels() {
         );
     }
     out.push_str("];\n");
-    let dest =
-        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("datamodels.rs");
-    std::fs::write(dest, out).expect("write datamodels.rs");
+    let path = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join(dest);
+    std::fs::write(path, out).expect("write the embedded files");
 }
