@@ -40,15 +40,6 @@ pub struct Chart {
 
 const BIN_OPTIONS: &[&str] = &["span", "bins", "minspan", "start", "end", "aligntime"];
 
-fn feature(name: String, reason: String, span: Span) -> Refusal {
-    Refusal {
-        kind: RefusalKind::Feature,
-        name,
-        reason,
-        span,
-    }
-}
-
 impl Chart {
     pub fn parse(c: &mut Cursor, name_span: Span) -> Result<Chart> {
         let mut t = Chart {
@@ -122,16 +113,8 @@ impl Chart {
             }
         }
         c.ws();
-        if t.col.is_some() && c.at_keyword("where") {
-            let (text, span) = c.stage_text()?;
-            t.refused.push(feature(
-                "where".into(),
-                format!(
-                    "the series filter `{}` is not supported yet: use `limit=`",
-                    text.trim()
-                ),
-                span,
-            ));
+        if t.col.is_some() {
+            t.refused.extend(chart_series::series_filter(c)?);
         }
         t.options(c, &all)?;
         super::end_of_args(c, "chart", "an option such as `limit=`", &all)?;
@@ -140,7 +123,7 @@ impl Chart {
 
     fn bin_options(&mut self, c: &mut Cursor) -> Result<()> {
         for (k, v, at) in c.options(BIN_OPTIONS)? {
-            self.refused.push(feature(
+            self.refused.push(chart_series::feature(
                 format!("{k}={v}"),
                 format!("`{k}=` on a chart split field is not supported yet: bucket the field with `bin` first"),
                 at,

@@ -137,6 +137,34 @@ impl Series {
 }
 
 /// Rejects wildcard fields: a chart's aggregates each name one field.
+/// A feature of `chart`/`timechart` that spelunk does not run.
+pub fn feature(name: String, reason: String, span: Span) -> Refusal {
+    Refusal {
+        kind: RefusalKind::Feature,
+        name,
+        reason,
+        span,
+    }
+}
+
+/// A `WHERE` series filter after the split-by field, if one is written: refused (the rest of the stage is
+/// taken).
+pub fn series_filter(c: &mut crate::parse::Cursor) -> Result<Option<Refusal>> {
+    c.ws();
+    if !c.at_keyword("where") {
+        return Ok(None);
+    }
+    let (text, span) = c.stage_text()?;
+    Ok(Some(feature(
+        "where".into(),
+        format!(
+            "the series filter `{}` is not supported yet: use `limit=`",
+            text.trim()
+        ),
+        span,
+    )))
+}
+
 pub fn no_wildcards(aggs: &[super::stats::Agg], command: &str) -> Result<()> {
     match aggs.iter().find(|a| a.is_wildcard()) {
         Some(a) => Err(Diagnostic::at(

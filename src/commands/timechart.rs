@@ -72,15 +72,6 @@ const PER_FUNCS: &[&str] = &["per_second", "per_minute", "per_hour", "per_day"];
 /// The largest number of buckets `cont=true` fills.
 const MAX_BUCKETS: usize = 1_000_000;
 
-fn feature(name: String, reason: String, span: Span) -> Refusal {
-    Refusal {
-        kind: RefusalKind::Feature,
-        name,
-        reason,
-        span,
-    }
-}
-
 /// The text of a parenthesised argument list starting at the cursor (`(`), skipping quoted text; the
 /// cursor ends after its `)`.
 pub fn skip_parens(c: &mut Cursor) -> Result<()> {
@@ -178,18 +169,7 @@ impl Timechart {
         chart_series::no_wildcards(&t.aggs, "timechart")?;
         if c.keyword("by") {
             t.split = Some(c.field("the split-by field after `BY`")?.0);
-            c.ws();
-            if c.at_keyword("where") {
-                let (text, span) = c.stage_text()?;
-                t.refused.push(feature(
-                    "where".into(),
-                    format!(
-                        "the series filter `{}` is not supported yet: use `limit=`",
-                        text.trim()
-                    ),
-                    span,
-                ));
-            }
+            t.refused.extend(chart_series::series_filter(c)?);
         }
         t.options(c, &all)?;
         super::end_of_args(c, "timechart", "an option such as `span=`", &all)?;
@@ -212,7 +192,7 @@ impl Timechart {
                 }
                 "aligntime" => {
                     if v.eq_ignore_ascii_case("earliest") || v.eq_ignore_ascii_case("latest") {
-                        self.refused.push(feature(
+                        self.refused.push(chart_series::feature(
                             format!("aligntime={v}"),
                             format!("`aligntime={v}` needs the search's time range, which spelunk does not have: give a time such as `@d` or epoch seconds"),
                             at,
@@ -227,7 +207,7 @@ impl Timechart {
                 }
                 "partial" => {
                     if !flag()? {
-                        self.refused.push(feature(
+                        self.refused.push(chart_series::feature(
                             format!("partial={v}"),
                             "`partial=false` drops the buckets the search's time range cuts: spelunk has no search time range".into(),
                             at,
