@@ -7,7 +7,7 @@
 //! system. Without the counting allocator (the library used on its own) memory is not limited.
 
 use crate::diag::{Diagnostic, Result};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -202,7 +202,43 @@ impl Limits {
 static IN_USE: AtomicUsize = AtomicUsize::new(0);
 static COUNTING: AtomicBool = AtomicBool::new(false);
 
-/// Bytes held through [`CountingAlloc`] (0 when it is not the global allocator).
+/// Bytes a thread may allocate or free before it adds its count to [`IN_USE`]: one shared counter
+/// touched on every allocation makes the cores wait on each other, so each thread keeps its own and
+/// settles it in steps of this size (the total is off by at most this much per thread).
+const SETTLE: isize = 256 << 10;
+
+thread_local! {
+    static PENDING: std::cell::Cell<isize> = const { std::cell::Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    let settled = PENDING
+        .try_with(|p| {
+            let d = p.get() + delta;
+            if d.abs() >= SETTLE {
+                p.set(0);
+                Some(d)
+            } else {
+                p.set(d);
+                None
+            }
+        })
+        // a thread being torn down counts directly
+        .unwrap_or(Some(delta));
+    if let Some(d) = settled {
+        if d >= 0 {
+            IN_USE.fetch_add(d as usize, Ordering::Relaxed);
+        } else {
+            // frees counted on another thread than their allocations may run ahead for a moment
+            let _ = IN_USE.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(d.unsigned_abs()))
+            });
+        }
+    }
+}
+
+/// Bytes held through [`CountingAlloc`] (0 when it is not the global allocator), to within
+/// [`SETTLE`] bytes per thread.
 pub fn in_use() -> usize {
     IN_USE.load(Ordering::Relaxed)
 }
@@ -212,15 +248,19 @@ pub fn counting() -> bool {
     COUNTING.load(Ordering::Relaxed)
 }
 
-/// The system allocator, counting the bytes held.
+/// The allocator under the count: mimalloc, which serves the many small per-event allocations of
+/// several reading threads without their waiting on each other.
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The process's allocator, counting the bytes held.
 pub struct CountingAlloc;
 
-// SAFETY: every call is passed to the system allocator unchanged; only a counter is kept beside it.
+// SAFETY: every call is passed to the inner allocator unchanged; only a counter is kept beside it.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        let p = INNER.alloc(layout);
         if !p.is_null() {
-            IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
+            count(layout.size() as isize);
             if !COUNTING.load(Ordering::Relaxed) {
                 COUNTING.store(true, Ordering::Relaxed);
             }
@@ -229,26 +269,22 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        let p = INNER.alloc_zeroed(layout);
         if !p.is_null() {
-            IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
+            count(layout.size() as isize);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        INNER.dealloc(ptr, layout);
+        count(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        let p = INNER.realloc(ptr, layout, new_size);
         if !p.is_null() {
-            if new_size > layout.size() {
-                IN_USE.fetch_add(new_size - layout.size(), Ordering::Relaxed);
-            } else {
-                IN_USE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-            }
+            count(new_size as isize - layout.size() as isize);
         }
         p
     }

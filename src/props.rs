@@ -773,7 +773,12 @@ impl Knowledge {
         host: &str,
         only: Option<&HashSet<String>>,
     ) -> Selection {
-        let m = self.merged(sourcetype, source, host);
+        let mut m = self.merged(sourcetype, source, host);
+        // names of this selection's own: a selection serves one reading thread, and names counted
+        // by several threads at once make them wait on each other
+        for (_, to) in &mut m.aliases {
+            *to = Field::from(to.as_ref());
+        }
         let wanted = |f: &str| only.is_none_or(|o| o.contains(f));
         let tag_wanted =
             only.is_none_or(|o| o.iter().any(|f| f == "tag" || f.starts_with("tag::")));
@@ -795,16 +800,27 @@ impl Knowledge {
                     )
                 })
         });
+        let evals: Vec<usize> = (0..m.evals.len())
+            .filter(|&i| wanted(&m.evals[i].0))
+            .collect();
+        // the calculated fields read their fields by place: looked up once per event, not once per mention
+        let mut slots = crate::eval::Slots::default();
+        let slotted = evals
+            .iter()
+            .map(|&i| {
+                let (f, e) = &m.evals[i];
+                (Field::from(f.as_ref()), e.slotted(&mut slots))
+            })
+            .collect();
         Selection {
             unknown,
+            slots,
+            slotted,
             extracts: (0..m.extracts.len())
                 .filter(|&i| only.is_none_or(|o| o.iter().any(|f| m.extracts[i].makes(f))))
                 .collect(),
             aliases: (0..m.aliases.len())
                 .filter(|&i| wanted(&m.aliases[i].1))
-                .collect(),
-            evals: (0..m.evals.len())
-                .filter(|&i| wanted(&m.evals[i].0))
                 .collect(),
             lookups: (0..m.lookups.len())
                 .filter(|&i| m.lookups[i].matcher.output_fields().any(|f| wanted(f)))
@@ -834,8 +850,8 @@ impl Knowledge {
                 }
             }
         }
-        if !sel.evals.is_empty() {
-            self.apply_evals(m, ev, sel);
+        if !sel.slotted.is_empty() {
+            self.apply_evals(ev, sel);
         }
         if !sel.lookups.is_empty() {
             // not nested: every lookup matches on the event as the EVALs left it
@@ -855,18 +871,30 @@ impl Knowledge {
         Ok(())
     }
 
-    fn apply_evals(&self, m: &Merged, ev: &mut Event, sel: &Selection) {
+    /// Every calculated field reads the event as it was before any of them (Splunk computes them
+    /// independently of one another): all are evaluated first, then set.
+    fn apply_evals(&self, ev: &mut Event, sel: &Selection) {
         let default_ctx = EvalContext {
             now: 0.0,
             tz: chrono_tz::UTC,
             max_text: crate::eval::MAX_TEXT,
         };
         let ctx = self.ctx.as_ref().unwrap_or(&default_ctx);
+        const ON_STACK: usize = 64;
+        let mut stack = [None; ON_STACK];
+        let mut heap = Vec::new();
+        let n = sel.slots.len();
+        let slots: &mut [Option<&crate::value::Value>] = if n <= ON_STACK {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, None);
+            &mut heap
+        };
+        sel.slots.fill(ev, slots);
         let results: Vec<_> = sel
-            .evals
+            .slotted
             .iter()
-            .filter_map(|&i| m.evals.get(i))
-            .map(|(f, e)| (f, e.eval(ev, ctx).ok().flatten()))
+            .map(|(f, e)| (f, e.eval_slotted(ev, slots, ctx).ok().flatten()))
             .collect();
         for (f, v) in results {
             ev.set_opt(f.clone(), v);
@@ -1042,7 +1070,9 @@ pub struct Selection {
     unknown: Option<String>,
     extracts: Vec<usize>,
     aliases: Vec<usize>,
-    evals: Vec<usize>,
+    /// The selected calculated fields, in the order of `evals`, with their fields read by place.
+    slotted: Vec<(Field, Expr)>,
+    slots: crate::eval::Slots,
     lookups: Vec<usize>,
     eventtypes: bool,
     tags: bool,
@@ -1471,7 +1501,7 @@ mod tests {
         let need = k.dependencies(&HashSet::from(["e".to_string()]));
         assert!(need.contains("_raw") && need.contains("a"), "{need:?}");
         let sel = k.selection("st", "", "", Some(&HashSet::from(["zzz".to_string()])));
-        assert!(sel.extracts.is_empty() && sel.evals.is_empty());
+        assert!(sel.extracts.is_empty() && sel.slotted.is_empty());
     }
 
     #[test]

@@ -251,6 +251,19 @@ fn first_field(e: &Expr) -> Option<Arc<str>> {
 }
 
 impl Call {
+    /// The call with slotted arguments (see [`Expr::slotted`]).
+    pub(crate) fn slotted(&self, slots: &mut super::Slots) -> Call {
+        Call {
+            name: self.name,
+            func: self.func,
+            args: self.args.iter().map(|a| a.slotted(slots)).collect(),
+            pre: match &self.pre {
+                Pre::TextSet(t) => Pre::TextSet(t.iter().map(|x| Arc::from(x.as_ref())).collect()),
+                other => other.clone(),
+            },
+        }
+    }
+
     pub(crate) fn new(def: &'static FuncDef, args: Vec<Expr>) -> Result<Call, ParseError> {
         let pre = match def.func {
             Func::Match | Func::Replace | Func::Mvfind => match args.get(1) {

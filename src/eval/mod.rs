@@ -73,6 +73,9 @@ pub(crate) enum Kind {
     Str(std::sync::Arc<str>),
     Bool(bool),
     Field(std::sync::Arc<str>),
+    /// A field read from [`Scope::slots`] by its place, given by [`Expr::slotted`]; the name is kept for
+    /// a bound `mvfilter` value and for a scope without slots.
+    Slot(u32, std::sync::Arc<str>),
     Neg(Box<Expr>),
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
@@ -209,6 +212,8 @@ pub(crate) struct Scope<'a> {
     pub(crate) event: &'a Event,
     pub(crate) ctx: &'a EvalContext,
     pub(crate) bound: Option<(&'a str, &'a Value)>,
+    /// The values of a slotted expression's fields (see [`Expr::slotted`]), looked up once per event.
+    pub(crate) slots: Option<&'a [Option<&'a Value>]>,
 }
 
 impl Scope<'_> {
@@ -219,6 +224,61 @@ impl Scope<'_> {
             }
         }
         self.event.get(name).cloned()
+    }
+
+    fn slot(&self, at: u32, name: &str) -> Option<Value> {
+        if let Some((b, v)) = self.bound {
+            if b == name {
+                return Some(v.clone());
+            }
+        }
+        match self.slots {
+            Some(slots) => slots.get(at as usize).copied().flatten().cloned(),
+            None => self.event.get(name).cloned(),
+        }
+    }
+}
+
+/// The places of the fields of slotted expressions (see [`Expr::slotted`]): the names in slot order, and
+/// each name's slot.
+#[derive(Clone, Debug, Default)]
+pub struct Slots {
+    names: Vec<std::sync::Arc<str>>,
+    index: rustc_hash::FxHashMap<std::sync::Arc<str>, u32>,
+}
+
+impl Slots {
+    fn place(&mut self, name: &std::sync::Arc<str>) -> u32 {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.index.insert(name.clone(), i);
+        i
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Fill `out` (of [`Slots::len`] entries) with the event's values of the slotted fields: one pass
+    /// over the event's fields, one hash lookup each.
+    pub fn fill<'e>(&self, event: &'e Event, out: &mut [Option<&'e Value>]) {
+        for v in out.iter_mut() {
+            *v = None;
+        }
+        for (k, v) in event.iter() {
+            if let Some(&i) = self.index.get(k) {
+                if let Some(o) = out.get_mut(i as usize) {
+                    *o = Some(v);
+                }
+            }
+        }
     }
 }
 
@@ -258,8 +318,67 @@ impl Expr {
             event,
             ctx,
             bound: None,
+            slots: None,
         };
         Ok(self.ev(&scope)?.map(Ev::into_value))
+    }
+
+    /// Evaluate a slotted expression (see [`Expr::slotted`]) with its fields' values already looked up
+    /// ([`Slots::fill`]).
+    pub fn eval_slotted(
+        &self,
+        event: &Event,
+        slots: &[Option<&Value>],
+        ctx: &EvalContext,
+    ) -> Result<Option<Value>, EvalError> {
+        let scope = Scope {
+            event,
+            ctx,
+            bound: None,
+            slots: Some(slots),
+        };
+        Ok(self.ev(&scope)?.map(Ev::into_value))
+    }
+
+    /// A copy whose field references read slots placed in `slots`, so that evaluating it looks no field
+    /// up by name. Text literals are copied too: a copy made for one reading thread shares no counted
+    /// text with another's.
+    pub fn slotted(&self, slots: &mut Slots) -> Expr {
+        let kind = match &self.kind {
+            Kind::Field(name) | Kind::Slot(_, name) => Kind::Slot(slots.place(name), name.clone()),
+            Kind::Str(t) => Kind::Str(std::sync::Arc::from(t.as_ref())),
+            Kind::Num(n) => Kind::Num(*n),
+            Kind::Bool(b) => Kind::Bool(*b),
+            Kind::Neg(e) => Kind::Neg(Box::new(e.slotted(slots))),
+            Kind::Not(e) => Kind::Not(Box::new(e.slotted(slots))),
+            Kind::Binary(op, a, b) => {
+                Kind::Binary(*op, Box::new(a.slotted(slots)), Box::new(b.slotted(slots)))
+            }
+            Kind::In {
+                subject,
+                list,
+                negated,
+            } => Kind::In {
+                subject: Box::new(subject.slotted(slots)),
+                list: list.iter().map(|e| e.slotted(slots)).collect(),
+                negated: *negated,
+            },
+            Kind::Call(c) => Kind::Call(Box::new(c.slotted(slots))),
+            Kind::Like {
+                subject,
+                pattern,
+                negated,
+            } => Kind::Like {
+                subject: Box::new(subject.slotted(slots)),
+                pattern: pattern.clone(),
+                negated: *negated,
+            },
+            Kind::Unsupported(u) => Kind::Unsupported(u.clone()),
+        };
+        Expr {
+            kind,
+            span: self.span,
+        }
     }
 
     /// Evaluate as a condition, as `where` does: true only for a true result.
@@ -268,6 +387,7 @@ impl Expr {
             event,
             ctx,
             bound: None,
+            slots: None,
         };
         Ok(truth(&self.ev(&scope)?))
     }
@@ -276,7 +396,7 @@ impl Expr {
     pub fn fields(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         self.walk(&mut |e| {
-            if let Kind::Field(name) = &e.kind {
+            if let Kind::Field(name) | Kind::Slot(_, name) = &e.kind {
                 if !out.iter().any(|o| o == name.as_ref()) {
                     out.push(name.to_string());
                 }
@@ -335,7 +455,7 @@ impl Expr {
     fn walk(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
         match &self.kind {
-            Kind::Num(_) | Kind::Str(_) | Kind::Bool(_) | Kind::Field(_) => {}
+            Kind::Num(_) | Kind::Str(_) | Kind::Bool(_) | Kind::Field(_) | Kind::Slot(..) => {}
             Kind::Neg(e) | Kind::Not(e) => e.walk(f),
             Kind::Binary(_, a, b) => {
                 a.walk(f);
@@ -396,6 +516,7 @@ impl Expr {
             Kind::Str(t) => Ok(Some(Ev::V(Value::Str(t.clone())))),
             Kind::Bool(b) => Ok(Some(Ev::Bool(*b))),
             Kind::Field(name) => Ok(s.field(name).map(Ev::V)),
+            Kind::Slot(at, name) => Ok(s.slot(*at, name).map(Ev::V)),
             Kind::Neg(e) => Ok(match e.ev(s)? {
                 Some(Ev::V(v)) => v.as_num().and_then(|n| num(-n)),
                 _ => None,

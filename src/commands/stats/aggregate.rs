@@ -666,6 +666,7 @@ fn eval_arg(
         event: ev,
         ctx,
         bound: None,
+        slots: None,
     };
     match e.expr.ev(&scope) {
         Ok(Some(crate::eval::Ev::Bool(false))) | Ok(None) => Ok(None),
