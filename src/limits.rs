@@ -248,9 +248,9 @@ pub fn counting() -> bool {
     COUNTING.load(Ordering::Relaxed)
 }
 
-/// The allocator under the count: mimalloc, which serves the many small per-event allocations of
-/// several reading threads without their waiting on each other.
-static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator under the count. (mimalloc read seed 001 17% faster here, but held twice the
+/// memory: 65 MB against 32 MB on `stats count by eventName`.)
+static INNER: std::alloc::System = std::alloc::System;
 
 /// The process's allocator, counting the bytes held.
 pub struct CountingAlloc;

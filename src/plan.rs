@@ -13,7 +13,6 @@ use crate::input::{
 };
 use crate::parse::{Pipeline, Stage};
 use crate::props::Knowledge;
-use rayon::prelude::*;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
@@ -369,99 +368,238 @@ fn run_with(
         // merged in input order
         let forkable = ops.first().is_some_and(|o| o.fork().is_some());
         let threads = rayon::current_num_threads().max(1);
-        let mut next = 0;
-        'batches: while next < units.len() {
-            let batch = &units[next..(next + threads * 2).min(units.len())];
-            next += batch.len();
-            let work: Vec<(&crate::input::Unit, Option<Box<dyn Operator>>)> = batch
+        // parts read at once: the cores keep busy while the rows of earlier parts go through the
+        // rest of the pipeline, in input order, and memory stays bounded by this many parts
+        let window = threads * 2 + 1;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let stop = &stop;
+        let read_plan = &read_plan;
+        // one part of the input: read (on any core) through the front stages
+        let read_part = |what: Work<'_>, fork: Option<Box<dyn Operator>>| -> Result<Part> {
+            let mut pre: Vec<Box<dyn Operator>> = prefix
                 .iter()
-                .map(|u| {
-                    (
-                        u,
-                        if forkable {
+                .enumerate()
+                .map(|(i, s)| build(s, env, i == 0))
+                .collect::<Result<_>>()?;
+            let forked = fork.is_some();
+            pre.extend(fork);
+            let mut pbufs: Vec<Vec<Event>> = pre.iter().map(|_| Vec::new()).collect();
+            let mut out = Vec::new();
+            let mut builder = EventBuilder::with_plan(env.knowledge, env.read, read_plan);
+            let mut error = None;
+            let mut stopped = false;
+            let mut on_event = |ev| {
+                env.watch.count();
+                if env.watch.is_cancelled() {
+                    error = Some(Diagnostic::new(CANCELLED));
+                    return ControlFlow::Break(());
+                }
+                if let Err(e) = env.ctx.limits.check_memory() {
+                    error = Some(e);
+                    return ControlFlow::Break(());
+                }
+                if env.watch.expired() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    stopped = true;
+                    return ControlFlow::Break(());
+                }
+                if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
+                    error = Some(e);
+                    return ControlFlow::Break(());
+                }
+                if read_plan.unknown.get().is_some() {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            };
+            let report = match what {
+                Work::Unit(unit) => crate::input::read_unit(
+                    &env.sources[unit.source],
+                    unit,
+                    &mut builder,
+                    &mut on_event,
+                ),
+                Work::Lines(source, lines, mtime) => crate::input::read_piece(
+                    &env.sources[source],
+                    &lines,
+                    mtime,
+                    &mut builder,
+                    &mut on_event,
+                ),
+            };
+            if let Some(e) = error {
+                return Err(e);
+            }
+            // an event whose add-on gives a needed field that the knowledge cannot compute
+            if let Some(why) = read_plan.unknown.get() {
+                return Err(Diagnostic::new(why.clone()));
+            }
+            let part = if forked { pre.pop() } else { None };
+            Ok(Part {
+                events: out,
+                report,
+                fork: part,
+                whole: !stopped,
+            })
+        };
+        let read_part = &read_part;
+        let outcome: Result<()> = std::thread::scope(|threads_scope| {
+            rayon::in_place_scope(|tasks| {
+                let (tx, rx) = std::sync::mpsc::channel::<(usize, Done)>();
+                let mut pending: std::collections::BTreeMap<usize, Done> = Default::default();
+                let (mut next_unit, mut sent, mut next_done, mut in_flight) =
+                    (0usize, 0usize, 0usize, 0usize);
+                // the pieces of the gzip file being decompressed: its source, mtime and channel
+                let mut gzip: Option<(usize, f64, std::sync::mpsc::Receiver<crate::input::Piece>)> =
+                    None;
+                let result = 'run: loop {
+                    // hand out parts until the window is full or the input ends
+                    while in_flight < window {
+                        let work = if let Some((source, mtime, pieces)) = &gzip {
+                            let (source, mtime) = (*source, *mtime);
+                            match pieces.recv() {
+                                Ok(crate::input::Piece::Lines(lines)) => {
+                                    Work::Lines(source, lines, mtime)
+                                }
+                                Ok(crate::input::Piece::End(error)) => {
+                                    gzip = None;
+                                    pending.insert(sent, Done::End(source, error));
+                                    sent += 1;
+                                    continue;
+                                }
+                                Err(_) => {
+                                    gzip = None;
+                                    pending.insert(
+                                        sent,
+                                        Done::End(source, Some("decompression stopped".into())),
+                                    );
+                                    sent += 1;
+                                    continue;
+                                }
+                            }
+                        } else if let Some(unit) = units.get(next_unit) {
+                            next_unit += 1;
+                            if unit.gzip_lines {
+                                let crate::input::Content::File(path) =
+                                    &env.sources[unit.source].content
+                                else {
+                                    continue;
+                                };
+                                let (ptx, prx) = std::sync::mpsc::sync_channel(threads);
+                                let mtime = crate::input::file_mtime(path);
+                                let path = path.clone();
+                                threads_scope.spawn(move || {
+                                    crate::input::gzip_pieces(&path, GZIP_PIECE, &mut |p| {
+                                        if ptx.send(p).is_err() {
+                                            ControlFlow::Break(())
+                                        } else {
+                                            ControlFlow::Continue(())
+                                        }
+                                    })
+                                });
+                                gzip = Some((unit.source, mtime, prx));
+                                continue;
+                            }
+                            Work::Unit(unit)
+                        } else {
+                            break;
+                        };
+                        let fork = if forkable {
                             ops.first().and_then(|o| o.fork())
                         } else {
                             None
-                        },
-                    )
-                })
-                .collect();
-            // the rows, the report, the forked aggregation, and whether the part was read to its end
-            type Part = (Vec<Event>, UnitReport, Option<Box<dyn Operator>>, bool);
-            let outs: Vec<Result<Part>> = work
-                .into_par_iter()
-                .map(|(unit, fork)| {
-                    let mut pre: Vec<Box<dyn Operator>> = prefix
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| build(s, env, i == 0))
-                        .collect::<Result<_>>()?;
-                    let forked = fork.is_some();
-                    pre.extend(fork);
-                    let mut pbufs: Vec<Vec<Event>> = pre.iter().map(|_| Vec::new()).collect();
-                    let mut out = Vec::new();
-                    let mut builder = EventBuilder::with_plan(env.knowledge, env.read, &read_plan);
-                    let mut error = None;
-                    let mut stopped = false;
-                    let src = &env.sources[unit.source];
-                    let report = crate::input::read_unit(src, unit, &mut builder, &mut |ev| {
-                        env.watch.count();
-                        if env.watch.is_cancelled() {
-                            error = Some(Diagnostic::new(CANCELLED));
-                            return ControlFlow::Break(());
-                        }
-                        if let Err(e) = env.ctx.limits.check_memory() {
-                            error = Some(e);
-                            return ControlFlow::Break(());
+                        };
+                        let tx = tx.clone();
+                        let seq = sent;
+                        let source = work.source();
+                        let counts_as_part = matches!(work, Work::Unit(_));
+                        tasks.spawn(move |_| {
+                            let r = read_part(work, fork);
+                            let _ = tx.send((seq, Done::Part(source, counts_as_part, r)));
+                        });
+                        sent += 1;
+                        in_flight += 1;
+                    }
+                    // take the parts that are done, in input order
+                    loop {
+                        let Some(done) = pending.remove(&next_done) else {
+                            break;
+                        };
+                        next_done += 1;
+                        match done {
+                            Done::End(source, error) => {
+                                if let Some(e) = error {
+                                    if reports[source].error.is_none() {
+                                        reports[source].error = Some(e);
+                                    }
+                                }
+                                if let Some(n) = parts_left.get_mut(source) {
+                                    *n = n.saturating_sub(1);
+                                }
+                            }
+                            Done::Part(source, counts_as_part, part) => {
+                                let part = match part {
+                                    Ok(p) => p,
+                                    Err(e) => break 'run Err(e),
+                                };
+                                reports[source].merge(&part.report);
+                                if let (true, true, Some(n)) =
+                                    (counts_as_part, part.whole, parts_left.get_mut(source))
+                                {
+                                    *n = n.saturating_sub(1);
+                                }
+                                if !part.whole {
+                                    // a piece of a gzip file stopped early: the file was not read to its end
+                                    if let (false, Some(n)) =
+                                        (counts_as_part, parts_left.get_mut(source))
+                                    {
+                                        *n = n.saturating_add(1);
+                                    }
+                                }
+                                if let (Some(f), Some(first)) = (part.fork, ops.first_mut()) {
+                                    if let Err(e) = first.merge(f) {
+                                        break 'run Err(e);
+                                    }
+                                }
+                                for ev in part.events {
+                                    if let Err(e) = feed(&mut ops, &mut bufs, ev, sink) {
+                                        break 'run Err(e);
+                                    }
+                                    if ops.iter().any(|o| o.is_done()) {
+                                        break 'run Ok(());
+                                    }
+                                }
+                            }
                         }
                         if env.watch.expired() {
-                            stopped = true;
-                            return ControlFlow::Break(());
+                            env.ctx.warn(format!(
+                                "a subsearch was stopped after {} s (Splunk's subsearch maxtime, --subsearch-maxtime): its rows so far are used",
+                                env.ctx.limits.subsearch_maxtime.as_secs_f64()
+                            ));
+                            break 'run Ok(());
                         }
-                        if let Err(e) = feed(&mut pre, &mut pbufs, ev, &mut out) {
-                            error = Some(e);
-                            return ControlFlow::Break(());
+                    }
+                    if in_flight == 0 {
+                        if gzip.is_none() && next_unit >= units.len() && pending.is_empty() {
+                            break 'run Ok(());
                         }
-                        if read_plan.unknown.get().is_some() {
-                            return ControlFlow::Break(());
+                        continue;
+                    }
+                    match rx.recv() {
+                        Ok((seq, done)) => {
+                            in_flight -= 1;
+                            pending.insert(seq, done);
                         }
-                        ControlFlow::Continue(())
-                    });
-                    if let Some(e) = error {
-                        return Err(e);
+                        Err(_) => break 'run Ok(()),
                     }
-                    // an event whose add-on gives a needed field that the knowledge cannot compute
-                    if let Some(why) = read_plan.unknown.get() {
-                        return Err(Diagnostic::new(why.clone()));
-                    }
-                    let part = if forked { pre.pop() } else { None };
-                    Ok((out, report, part, !stopped))
-                })
-                .collect();
-            for (unit, out) in batch.iter().zip(outs) {
-                let (events, report, part, whole) = out?;
-                reports[unit.source].merge(&report);
-                if let (true, Some(n)) = (whole, parts_left.get_mut(unit.source)) {
-                    *n = n.saturating_sub(1);
-                }
-                if let (Some(part), Some(first)) = (part, ops.first_mut()) {
-                    first.merge(part)?;
-                }
-                for ev in events {
-                    feed(&mut ops, &mut bufs, ev, sink)?;
-                    if ops.iter().any(|o| o.is_done()) {
-                        break 'batches;
-                    }
-                }
-            }
-            if env.watch.expired() {
-                env.ctx.warn(format!(
-                    "a subsearch was stopped after {} s (Splunk's subsearch maxtime, --subsearch-maxtime): its rows so far are used",
-                    env.ctx.limits.subsearch_maxtime.as_secs_f64()
-                ));
-                break;
-            }
-        }
+                };
+                // the parts still being read stop at their next event; a decompressing thread stops
+                // when its channel is dropped
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                drop(gzip);
+                result
+            })
+        });
+        outcome?;
         // a file not read to its end keeps only the problems seen in what was read
         result
             .reports
@@ -476,6 +614,42 @@ fn run_with(
 
 /// Bytes of a large file that one core reads at a time.
 pub const UNIT_BYTES: u64 = 8 << 20;
+
+/// Decompressed bytes of a gzip file that one core reads at a time.
+const GZIP_PIECE: usize = 2 << 20;
+
+/// A part of the input for one core: a unit of a file, or a piece of a gzip file's lines (its source,
+/// text and mtime).
+enum Work<'u> {
+    Unit(&'u crate::input::Unit),
+    Lines(usize, Vec<u8>, f64),
+}
+
+impl Work<'_> {
+    fn source(&self) -> usize {
+        match self {
+            Work::Unit(u) => u.source,
+            Work::Lines(s, _, _) => *s,
+        }
+    }
+}
+
+/// A part read through the front stages: its rows, its report, its share of a forked aggregation,
+/// and whether it was read to its end.
+struct Part {
+    events: Vec<Event>,
+    report: UnitReport,
+    fork: Option<Box<dyn Operator>>,
+    whole: bool,
+}
+
+/// What the reading loop takes in input order: a part (its source, whether it is a unit of
+/// `parts_left`, and what reading it gave), or the end of a gzip file (its source, and why it could not
+/// be read to its end).
+enum Done {
+    Part(usize, bool, Result<Part>),
+    End(usize, Option<String>),
+}
 
 /// The fields the stages read, worked back from the end: `None` when everything may be needed (the rows
 /// are shown as they are, or a stage's needs are not known).

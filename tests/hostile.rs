@@ -325,6 +325,44 @@ fn broken_gzip_files_are_reported_and_other_files_read() {
     assert!(err.contains("garbage.json.gz"), "{err}");
 }
 
+/// A gzip file of JSON lines is decompressed on one thread and read in pieces (2 MiB of text each)
+/// on the others: every event is read once, and a malformed line is reported by its line number in
+/// the whole file, not in its piece.
+#[test]
+fn a_gzip_file_read_in_pieces_loses_nothing_and_numbers_lines_in_the_whole_file() {
+    let d = tmp();
+    let mut text = String::new();
+    let pad = "x".repeat(150);
+    for i in 0..40_000 {
+        if i == 30_000 {
+            text.push_str("{\"eventName\": broken\n");
+            continue;
+        }
+        let line = event(i);
+        text.push_str(&line[..line.len() - 2]);
+        text.push_str(&format!(",\"pad\":\"{pad}\"}}\n"));
+    }
+    assert!(text.len() > 3 * (2 << 20), "the text spans several pieces");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    data(d.path(), "lines.json.gz", &gz.finish().unwrap());
+    data(d.path(), "lines.json", text.as_bytes());
+    for file in ["lines.json.gz", "lines.json"] {
+        let (code, out, err) = run(
+            d.path(),
+            "* | stats count dc(eventName) as names max(n) as last",
+            &["--data", file],
+        );
+        assert_eq!(code, 0, "{err}");
+        // 40,000 lines, one of them broken: 39,999 events, each with its own name; the last is 39,999
+        assert!(out.contains("39999,39999,39999"), "{file}: {out}");
+        assert!(
+            err.contains("1 malformed line skipped (first at line 30001"),
+            "{file}: {err}"
+        );
+    }
+}
+
 #[test]
 fn a_file_that_grows_while_read_gives_whole_lines_and_no_error() {
     let d = tmp();

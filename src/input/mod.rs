@@ -1256,6 +1256,9 @@ pub struct Unit {
     pub source: usize,
     /// Byte range; always starts at a line start (at a chunk start in an EVTX file).
     pub range: Option<(u64, u64)>,
+    /// A gzip file of one JSON value per line: decompressed on a thread of its own and read in pieces
+    /// of whole lines ([`gzip_pieces`], [`read_piece`]) on the other cores.
+    pub gzip_lines: bool,
 }
 
 /// Split the sources into units of about `bytes` each. Only plain (not gzip) files whose first line is a
@@ -1266,6 +1269,7 @@ pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
         let whole = Unit {
             source: i,
             range: None,
+            gzip_lines: false,
         };
         let Content::File(path) = &src.content else {
             out.push(whole);
@@ -1278,6 +1282,7 @@ pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
                 out.extend(ranges.into_iter().map(|r| Unit {
                     source: i,
                     range: Some(r),
+                    gzip_lines: false,
                 }));
             } else {
                 out.push(whole);
@@ -1298,9 +1303,14 @@ pub fn units(sources: &[Source], bytes: u64) -> Vec<Unit> {
                     out.push(Unit {
                         source: i,
                         range: Some((w[0], w[1])),
+                        gzip_lines: false,
                     });
                 }
             }
+            _ if gzip_of_lines(path) => out.push(Unit {
+                gzip_lines: true,
+                ..whole
+            }),
             _ => out.push(whole),
         }
     }
@@ -1320,13 +1330,7 @@ fn split_points(path: &Path, bytes: u64) -> Option<Vec<u64>> {
     if head.starts_with(&[0x1f, 0x8b]) {
         return None;
     }
-    let first_line = head.split(|&b| b == b'\n').next()?;
-    if starts_document(&String::from_utf8_lossy(first_line))
-        || first_line.len() == head.len()
-        || first_line.trim_ascii().is_empty()
-        || first_line.trim_ascii_start().starts_with(b"<")
-        || memchr::memmem::find(head, b"\n<Event").is_some()
-    {
+    if !lines_of_json(head) {
         return None;
     }
     let mut points = vec![0u64];
@@ -1353,6 +1357,149 @@ fn split_points(path: &Path, bytes: u64) -> Option<Vec<u64>> {
     }
     points.push(len);
     Some(points)
+}
+
+/// Does a file starting with `head` hold one JSON value per line (so that it may be read in pieces
+/// cut at line ends)? Not when its first line starts a pretty-printed document or XML, is blank, or
+/// fills the whole head.
+fn lines_of_json(head: &[u8]) -> bool {
+    let Some(first_line) = head.split(|&b| b == b'\n').next() else {
+        return false;
+    };
+    !(starts_document(&String::from_utf8_lossy(first_line))
+        || first_line.len() == head.len()
+        || first_line.trim_ascii().is_empty()
+        || first_line.trim_ascii_start().starts_with(b"<")
+        || memchr::memmem::find(head, b"\n<Event").is_some())
+}
+
+/// Is this a gzip file whose decompressed text holds one JSON value per line?
+fn gzip_of_lines(path: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut r = BufReader::new(f);
+    if !r.fill_buf().is_ok_and(|h| h.starts_with(&[0x1f, 0x8b])) {
+        return false;
+    }
+    let mut gz = flate2::bufread::MultiGzDecoder::new(r);
+    let mut head = Vec::with_capacity(64 * 1024);
+    if (&mut gz).take(64 * 1024).read_to_end(&mut head).is_err() {
+        // a damaged file is read as one stream, which reports where it breaks
+        return false;
+    }
+    lines_of_json(&head)
+}
+
+/// What the decompressing thread of a gzip file hands on (see [`gzip_pieces`]).
+pub enum Piece {
+    /// Whole lines of decompressed text.
+    Lines(Vec<u8>),
+    /// The end of the file: `Some(why)` when it could not be read to its end.
+    End(Option<String>),
+}
+
+/// Decompress a gzip file and hand on its text in pieces of whole lines of about `bytes` each, then
+/// [`Piece::End`]. Stops early when `send` breaks (the query needs no more).
+pub fn gzip_pieces(path: &Path, bytes: usize, send: &mut dyn FnMut(Piece) -> ControlFlow<()>) {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = send(Piece::End(Some(format!("cannot open: {e}"))));
+            return;
+        }
+    };
+    let mut gz = flate2::bufread::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, file));
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut buf = Vec::with_capacity(bytes + 64 * 1024);
+        buf.append(&mut carry);
+        let mut eof = false;
+        while buf.len() < bytes {
+            match (&mut gz)
+                .take((bytes - buf.len()) as u64)
+                .read_to_end(&mut buf)
+            {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if !buf.is_empty() {
+                        let _ = send(Piece::Lines(buf));
+                    }
+                    let _ = send(Piece::End(Some(format!("read error: {e}"))));
+                    return;
+                }
+            }
+        }
+        if !eof {
+            // the piece ends at its last line end; the rest starts the next piece
+            match memchr::memrchr(b'\n', &buf) {
+                Some(k) => carry = buf.split_off(k + 1),
+                // one line longer than a piece: keep reading it
+                None => {
+                    carry = buf;
+                    continue;
+                }
+            }
+        }
+        if !buf.is_empty() && send(Piece::Lines(buf)).is_break() {
+            return;
+        }
+        if eof {
+            let _ = send(Piece::End(None));
+            return;
+        }
+    }
+}
+
+/// The modification time of a file, as epoch seconds (the time of events that have none).
+pub fn file_mtime(path: &Path) -> f64 {
+    std::fs::File::open(path).map_or(0.0, |f| modified(&f))
+}
+
+/// Read one piece of a gzip file's lines (see [`gzip_pieces`]); line numbers count from its start.
+pub fn read_piece(
+    source: &Source,
+    lines: &[u8],
+    mtime: f64,
+    builder: &mut EventBuilder<'_>,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) -> UnitReport {
+    let mut report = FileReport {
+        source: source.name.clone(),
+        ..FileReport::default()
+    };
+    read_lines(lines, source, builder, mtime, &mut report, sink);
+    report
+}
+
+/// Read one JSON value per line of `buf`.
+fn read_lines(
+    buf: &[u8],
+    source: &Source,
+    builder: &mut EventBuilder<'_>,
+    mtime: f64,
+    report: &mut FileReport,
+    sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
+) {
+    let mut line_no = 0;
+    let mut start = 0;
+    while start < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |k| start + k);
+        line_no += 1;
+        let text = trim_line(&buf[start..end]);
+        start = end + 1;
+        if text.iter().all(|c| c.is_ascii_whitespace()) {
+            continue;
+        }
+        if read_value(text, line_no, source, builder, mtime, report, sink).is_break() {
+            break;
+        }
+    }
+    report.lines = line_no;
 }
 
 /// Read one unit (see [`units`]).
@@ -1395,21 +1542,7 @@ pub fn read_unit(
             return report;
         }
     };
-    let mut line_no = 0;
-    let mut start = 0;
-    while start < buf.len() {
-        let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |k| start + k);
-        line_no += 1;
-        let text = trim_line(&buf[start..end]);
-        start = end + 1;
-        if text.iter().all(|c| c.is_ascii_whitespace()) {
-            continue;
-        }
-        if read_value(text, line_no, source, builder, mtime, &mut report, sink).is_break() {
-            break;
-        }
-    }
-    report.lines = line_no;
+    read_lines(&buf, source, builder, mtime, &mut report, sink);
     UNIT_BUF.with(|b| *b.borrow_mut() = buf);
     report
 }
