@@ -61,6 +61,9 @@ pub fn format_time(t: f64, tz: Tz, iso: bool) -> String {
     let nanos = (micros.rem_euclid(1_000_000) * 1000) as u32;
     match tz.timestamp_opt(secs, nanos) {
         chrono::LocalResult::Single(dt) | chrono::LocalResult::Ambiguous(dt, _) => {
+            if let Some(text) = format_plainly(&dt, nanos, iso) {
+                return text;
+            }
             if iso {
                 dt.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
             } else if nanos >= 1_000_000 {
@@ -71,6 +74,39 @@ pub fn format_time(t: f64, tz: Tz, iso: bool) -> String {
         }
         chrono::LocalResult::None => crate::value::format_num(t),
     }
+}
+
+/// [`format_time`]'s text written field by field, as the strftime patterns there spell it, for the
+/// usual case (a four-digit year, an offset of whole minutes); `None` otherwise. Every CSV and JSON
+/// row's `_time` is written here, so it skips reading a pattern per row.
+fn format_plainly(dt: &chrono::DateTime<Tz>, nanos: u32, iso: bool) -> Option<String> {
+    use chrono::{Datelike, Offset, Timelike};
+    use std::fmt::Write as _;
+    let year = dt.year();
+    let offset = dt.offset().fix().local_minus_utc();
+    if !(0..=9999).contains(&year) || offset % 60 != 0 {
+        return None;
+    }
+    let mut s = String::with_capacity(29);
+    let sep = if iso { 'T' } else { ' ' };
+    let _ = write!(
+        s,
+        "{year:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    );
+    if iso || nanos >= 1_000_000 {
+        let _ = write!(s, ".{:03}", nanos / 1_000_000);
+    }
+    if iso {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let m = offset.unsigned_abs() / 60;
+        let _ = write!(s, "{sign}{:02}:{:02}", m / 60, m % 60);
+    }
+    Some(s)
 }
 
 fn cell(col: &str, v: &Value, tz: Tz, iso: bool) -> String {
@@ -184,8 +220,16 @@ impl<'w> Streamer<'w> {
     fn write(&mut self, r: &Event) -> std::io::Result<()> {
         self.write_header()?;
         if let Some(c) = &mut self.csv {
-            c.write_record(csv_record(r, &self.cols, self.tz))
+            // field by field: a text value is written from where it is, not copied first
+            for col in &self.cols {
+                match r.get(col) {
+                    None => c.write_field(b""),
+                    Some(Value::Str(t)) if col != "_time" => c.write_field(t.as_bytes()),
+                    Some(v) => c.write_field(cell(col, v, self.tz, true)),
+                }
                 .map_err(io_error)?;
+            }
+            c.write_record(None::<&[u8]>).map_err(io_error)?;
         } else if let Some(w) = &mut self.json {
             serde_json::to_writer(&mut **w, &json_row(r, &self.cols, self.tz))?;
             w.write_all(b"\n")?;
@@ -291,6 +335,49 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The field-by-field writing gives exactly the strftime patterns' text.
+    #[test]
+    fn times_written_plainly_are_what_strftime_writes() {
+        let zones: Vec<Tz> = [
+            "UTC",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Europe/Amsterdam",
+            "Pacific/Chatham",
+        ]
+        .iter()
+        .map(|z| z.parse().unwrap())
+        .collect();
+        // 1900 (Amsterdam's offset then was not whole minutes), a DST change, milliseconds, 9999
+        let times = [
+            -2208988800.0,
+            0.0,
+            1.5,
+            1709288100.123,
+            1710054000.0,
+            1710057599.999,
+            253402300799.0,
+        ];
+        for tz in &zones {
+            for &t in &times {
+                for iso in [true, false] {
+                    let micros = (t * 1e6_f64).round() as i64;
+                    let secs = micros.div_euclid(1_000_000);
+                    let nanos = (micros.rem_euclid(1_000_000) * 1000) as u32;
+                    let dt = tz.timestamp_opt(secs, nanos).earliest().unwrap();
+                    let want = if iso {
+                        dt.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+                    } else if nanos >= 1_000_000 {
+                        dt.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+                    } else {
+                        dt.format("%Y-%m-%d %H:%M:%S").to_string()
+                    };
+                    assert_eq!(format_time(t, *tz, iso), want, "{tz} {t} {iso}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn time_renders_in_the_zone() {

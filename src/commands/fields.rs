@@ -94,6 +94,16 @@ pub fn select(ev: Event, patterns: &[String], keep_internal: bool) -> Event {
     let mut taken = vec![false; fields.len()];
     let mut out = Vec::with_capacity(patterns.len() + 2);
     for p in patterns {
+        if !p.contains('*') {
+            // a plain name is one field at most (names are unique in an event)
+            if let Some(i) = fields.iter().position(|(k, _)| k.as_ref() == p.as_str()) {
+                if !taken[i] {
+                    taken[i] = true;
+                    out.push(i);
+                }
+            }
+            continue;
+        }
         for (i, (k, _)) in fields.iter().enumerate() {
             if !taken[i] && wildcard_match(p, k) {
                 taken[i] = true;

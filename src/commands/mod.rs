@@ -757,7 +757,29 @@ pub fn wildcard_fill(to: &str, caps: &[&str]) -> String {
 }
 
 pub fn wildcard_match(pattern: &str, name: &str) -> bool {
-    wildcard_captures(pattern, name).is_some()
+    if !pattern.contains('*') {
+        return pattern == name;
+    }
+    // what `wildcard_captures` matches, without keeping the parts
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let last = pattern.rsplit('*').next().unwrap_or("");
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
+        return false;
+    }
+    let end = name.len() - last.len();
+    let mut pos = first.len();
+    let middle = pattern.matches('*').count() - 1;
+    for mid in parts.take(middle) {
+        let Some(hay) = name.get(pos..end) else {
+            return false;
+        };
+        let Some(k) = hay.find(mid) else {
+            return false;
+        };
+        pos += k + mid.len();
+    }
+    pos <= end
 }
 
 /// End of a command's arguments: fine at the stage end; otherwise an error naming what `command` accepts
@@ -789,6 +811,25 @@ pub fn expected_at(what: &str, span: Span) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wildcard_match_agrees_with_wildcard_captures() {
+        let patterns = [
+            "*", "a*", "*a", "a*b", "a*b*c", "*b*", "**", "a**c", "ab", "", "a*a*a",
+        ];
+        let names = [
+            "", "a", "ab", "abc", "aXbYc", "ba", "aaa", "aa", "abcabc", "cab", "a*b",
+        ];
+        for p in patterns {
+            for n in names {
+                assert_eq!(
+                    wildcard_match(p, n),
+                    wildcard_captures(p, n).is_some(),
+                    "{p:?} against {n:?}"
+                );
+            }
+        }
+    }
 
     /// Arguments that each runnable command parses with.
     const SAMPLE_ARGS: &[(&str, &str)] = &[

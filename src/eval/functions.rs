@@ -219,7 +219,7 @@ pub(crate) enum Pre {
     Rng(AtomicU64),
     /// `in(x, "a", "b", ...)` with only non-numeric text literals: a set lookup instead of a scan
     /// (the calculated fields of the AWS add-on test event names against long lists).
-    TextSet(std::collections::HashSet<Arc<str>>),
+    TextSet(rustc_hash::FxHashSet<Arc<str>>),
 }
 
 impl Clone for Pre {
@@ -452,13 +452,11 @@ impl Call {
                 let Pre::TextSet(set) = &self.pre else {
                     return Ok(None);
                 };
-                let hit = match self.arg(0, s)? {
-                    None => false,
-                    Some(v) => v
-                        .into_value()
-                        .values()
-                        .iter()
-                        .any(|x| set.contains(x.text().as_ref())),
+                let test = |v: &Value| v.values().iter().any(|x| set.contains(x.text().as_ref()));
+                // a field is looked at where it is, not copied
+                let hit = match self.args.first().and_then(|a| s.peek(a)) {
+                    Some(v) => v.is_some_and(test),
+                    None => self.arg(0, s)?.is_some_and(|v| test(&v.into_value())),
                 };
                 Ok(bool_ev(hit))
             }

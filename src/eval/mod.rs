@@ -216,7 +216,7 @@ pub(crate) struct Scope<'a> {
     pub(crate) slots: Option<&'a [Option<&'a Value>]>,
 }
 
-impl Scope<'_> {
+impl<'a> Scope<'a> {
     fn field(&self, name: &str) -> Option<Value> {
         if let Some((b, v)) = self.bound {
             if b == name {
@@ -224,6 +224,24 @@ impl Scope<'_> {
             }
         }
         self.event.get(name).cloned()
+    }
+
+    /// The value of a field reference, borrowed (see [`Expr::binary`]'s fast path).
+    pub(crate) fn peek(&self, e: &Expr) -> Option<Option<&'a Value>> {
+        let (slot, name) = match &e.kind {
+            Kind::Field(name) => (None, name),
+            Kind::Slot(at, name) => (Some(*at), name),
+            _ => return None,
+        };
+        if let Some((b, v)) = self.bound {
+            if b == name.as_ref() {
+                return Some(Some(v));
+            }
+        }
+        Some(match (slot, self.slots) {
+            (Some(at), Some(slots)) => slots.get(at as usize).copied().flatten(),
+            _ => self.event.get(name),
+        })
     }
 
     fn slot(&self, at: u32, name: &str) -> Option<Value> {
@@ -577,6 +595,28 @@ impl Expr {
                 let x = truth(&a.ev(s)?);
                 let y = truth(&b.ev(s)?);
                 Ok(Some(Ev::Bool(x != y)))
+            }
+            BinOp::Eq | BinOp::Ne if matches!(&b.kind, Kind::Str(t) if crate::value::parse_num(t).is_none()) =>
+            {
+                // a field against text that is no number: compared as text, value by value, with
+                // nothing copied (what `compare_op` does, without the copies)
+                let (Some(v), Kind::Str(t)) = (s.peek(a), &b.kind) else {
+                    let l = a.ev(s)?;
+                    let r = b.ev(s)?;
+                    return compare_op(op, &l, &r).map_err(|message| EvalError {
+                        message,
+                        offset: b.span.start,
+                    });
+                };
+                let Some(v) = v else {
+                    return Ok(Some(Ev::Bool(false)));
+                };
+                let t: &str = t;
+                let hit = v
+                    .values()
+                    .iter()
+                    .any(|x| (x.text().as_ref() == t) == (op == BinOp::Eq));
+                Ok(Some(Ev::Bool(hit)))
             }
             _ => {
                 let l = a.ev(s)?;
