@@ -772,6 +772,95 @@ impl<'a> Walker<'a> {
             Some(b'"') => return self.skip_string(),
             _ => return self.skip_value(0),
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.skip_container_in_blocks()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self.skip_container()
+        }
+    }
+
+    /// [`Walker::skip_unread`] of an object or array, 64 bytes at a time: the bytes that matter
+    /// (quotes, backslashes, brackets) are found with vector compares, the escaped quotes and the
+    /// bytes inside strings with bit arithmetic (as simdjson's stage 1 does), and only the brackets
+    /// outside strings are looked at one by one. Same answers and errors as [`Walker::skip_container`]
+    /// wherever backslashes are inside strings, as in all JSON (one outside a string, which JSON never
+    /// has, escapes the byte after it here and not there).
+    #[cfg(target_arch = "x86_64")]
+    fn skip_container_in_blocks(&mut self) -> Result<(), JsonError> {
+        let b = self.b;
+        let start = self.i;
+        // the kinds of the open brackets, a bit per level (1: `{`)
+        let mut kinds = [0u64; MAX_DEPTH / 64];
+        let mut depth = 0usize;
+        let mut prev_escaped = 0u64;
+        let mut prev_in_string = 0u64;
+        let mut at = start;
+        while at < b.len() {
+            let m = match b
+                .get(at..at + 64)
+                .and_then(|x| <&[u8; 64]>::try_from(x).ok())
+            {
+                Some(block) => block_masks(block),
+                None => {
+                    // the last bytes, padded with zeros (which matter to nothing here)
+                    let mut block = [0u8; 64];
+                    block[..b.len() - at].copy_from_slice(&b[at..]);
+                    block_masks(&block)
+                }
+            };
+            let escaped = escaped_bytes(m.backslash, &mut prev_escaped);
+            let quotes = m.quote & !escaped;
+            let in_string = prefix_xor(quotes) ^ prev_in_string;
+            prev_in_string = ((in_string as i64) >> 63) as u64;
+            let opens = m.open & !in_string;
+            let closes = m.close & !in_string;
+            let mut brackets = opens | closes;
+            while brackets != 0 {
+                let bit = brackets.trailing_zeros();
+                brackets &= brackets - 1;
+                let one = 1u64 << bit;
+                let pos = at + bit as usize;
+                if opens & one != 0 {
+                    if depth >= MAX_DEPTH {
+                        self.i = pos;
+                        return Err(self.err("JSON nested too deeply"));
+                    }
+                    let (word, k) = (depth / 64, depth % 64);
+                    if m.brace & one != 0 {
+                        kinds[word] |= 1 << k;
+                    } else {
+                        kinds[word] &= !(1 << k);
+                    }
+                    depth += 1;
+                } else {
+                    depth -= 1;
+                    let was_brace = kinds[depth / 64] >> (depth % 64) & 1 == 1;
+                    if was_brace != (m.brace & one != 0) {
+                        self.i = pos;
+                        return Err(self.err("mismatched bracket"));
+                    }
+                    if depth == 0 {
+                        self.i = pos + 1;
+                        return Ok(());
+                    }
+                }
+            }
+            at += 64;
+        }
+        self.i = b.len();
+        if prev_in_string != 0 {
+            Err(self.err("unterminated string"))
+        } else {
+            Err(self.err("unterminated object or array"))
+        }
+    }
+
+    /// [`Walker::skip_unread`] of an object or array, a byte (or a word) at a time.
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    fn skip_container(&mut self) -> Result<(), JsonError> {
         let mut stack: Vec<u8> = Vec::new();
         let b = self.b;
         let mut i = self.i;
@@ -844,9 +933,154 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Where the bytes that matter to [`Walker::skip_container_in_blocks`] are in a block of 64: a bit
+/// per byte.
+#[cfg(target_arch = "x86_64")]
+struct BlockMasks {
+    quote: u64,
+    backslash: u64,
+    /// `{` and `[`.
+    open: u64,
+    /// `}` and `]`.
+    close: u64,
+    /// `{` and `}`.
+    brace: u64,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::*;
+    let mut m = BlockMasks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+        brace: 0,
+    };
+    // SAFETY: SSE2 is part of every x86_64 processor; each load reads 16 of the block's 64 bytes.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let fold = _mm_set1_epi8(0x20);
+        // `| 0x20` turns `[` into `{` and `]` into `}`, and nothing else into either
+        let open = _mm_set1_epi8(b'{' as i8);
+        let close = _mm_set1_epi8(b'}' as i8);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
+            let f = _mm_or_si128(v, fold);
+            let bits = |x: __m128i| (_mm_movemask_epi8(x) as u32 as u64) << (16 * k);
+            m.quote |= bits(_mm_cmpeq_epi8(v, quote));
+            m.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
+            m.open |= bits(_mm_cmpeq_epi8(f, open));
+            m.close |= bits(_mm_cmpeq_epi8(f, close));
+            m.brace |= bits(_mm_or_si128(
+                _mm_cmpeq_epi8(v, open),
+                _mm_cmpeq_epi8(v, close),
+            ));
+        }
+    }
+    m
+}
+
+/// The bytes escaped by a backslash in a block (an odd run of backslashes escapes the byte after it),
+/// carrying an escape over from the block before in `prev_escaped` (simdjson's branchless method).
+#[cfg(target_arch = "x86_64")]
+fn escaped_bytes(backslash: u64, prev_escaped: &mut u64) -> u64 {
+    const EVEN: u64 = 0x5555_5555_5555_5555;
+    let backslash = backslash & !*prev_escaped;
+    let follows_escape = (backslash << 1) | *prev_escaped;
+    let odd_starts = backslash & !EVEN & !follows_escape;
+    let (even_starts, overflow) = odd_starts.overflowing_add(backslash);
+    *prev_escaped = overflow as u64;
+    (EVEN ^ (even_starts << 1)) & follows_escape
+}
+
+/// Each bit the XOR of itself and all the bits below it: set from an opening quote up to (not
+/// including) its closing one.
+#[cfg(target_arch = "x86_64")]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The block skipper gives the byte-at-a-time skipper's answer (where it stops, or which error
+    /// where) on random bracket, quote and backslash soup and on real objects cut anywhere.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn skipping_in_blocks_agrees_with_skipping_byte_by_byte() {
+        fn both(text: &str) {
+            let run = |blocks: bool| {
+                let mut w = Walker {
+                    s: text,
+                    b: text.as_bytes(),
+                    i: 0,
+                    only: None,
+                };
+                let r = if blocks {
+                    w.skip_container_in_blocks()
+                } else {
+                    w.skip_container()
+                };
+                (r, w.i)
+            };
+            assert_eq!(run(true), run(false), "{text:?}");
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        // backslashes only inside strings, as JSON has them; every text cut anywhere
+        let outside = [b'{', b'}', b'[', b']', b'a', b' ', b',', b':'];
+        let inside = [b'a', b'{', b'}', b'[', b']', b' '];
+        for _ in 0..20_000 {
+            let tokens = (next() % 60) as usize;
+            let mut t = vec![if next() % 2 == 0 { b'{' } else { b'[' }];
+            for _ in 0..tokens {
+                if next() % 3 == 0 {
+                    t.push(b'"');
+                    for _ in 0..next() % 12 {
+                        match next() % 4 {
+                            0 => {
+                                t.extend_from_slice(if next() % 2 == 0 { b"\\\\" } else { b"\\\"" })
+                            }
+                            _ => t.push(inside[(next() % inside.len() as u64) as usize]),
+                        }
+                    }
+                    t.push(b'"');
+                } else {
+                    t.push(outside[(next() % outside.len() as u64) as usize]);
+                }
+            }
+            let cut = 1 + (next() as usize) % t.len();
+            let t = if next() % 4 == 0 { &t[..cut] } else { &t[..] };
+            both(std::str::from_utf8(t).unwrap());
+        }
+        let real = r#"{"a":{"b":"x\\\"y}","c":[1,2,{"d":"]\\\\"}],"e":"\\\\\\\\\"{"},"f":[[[]]],"g":"long string that crosses a block edge {[\\"]}"} tail"#;
+        for cut in 1..real.len() {
+            if real.is_char_boundary(cut) {
+                both(&real[..cut]);
+            }
+        }
+        let deep = "[".repeat(MAX_DEPTH + 3);
+        both(&deep);
+        both(&format!(
+            "{}{}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        ));
+    }
 
     #[test]
     fn word_scans_find_the_first_structural_byte() {
