@@ -793,6 +793,9 @@ pub fn time_in_text(raw: &str) -> Option<f64> {
 
 pub fn parse_time(text: &str) -> Option<f64> {
     let t = text.trim();
+    if let Some(x) = utc_time(t.as_bytes()) {
+        return Some(x);
+    }
     if let Some(n) = crate::value::parse_num(t) {
         // epoch seconds; values in milliseconds are recognised by size
         return Some(if n > 1e11 { n / 1000.0 } else { n });
@@ -817,6 +820,52 @@ pub fn parse_time(text: &str) -> Option<f64> {
         }
     }
     None
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, with an optional fraction of up to nine digits before the `Z` (CloudTrail's
+/// `eventTime`), read without chrono: every event's time is read here. `None` for anything else
+/// (including a leap second), which [`parse_time`] then reads with chrono.
+fn utc_time(b: &[u8]) -> Option<f64> {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + (c - b'0') as i64)
+        })
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let (frac, rest) = match b[19] {
+        b'.' => {
+            let digits = b[20..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || digits > 9 {
+                return None;
+            }
+            let nanos = num(20..20 + digits)? * 10i64.pow(9 - digits as u32);
+            (nanos, &b[20 + digits..])
+        }
+        _ => (0, &b[19..]),
+    };
+    if rest != b"Z" || !(1..=12).contains(&mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if d < 1 || d > month_days[(mo - 1) as usize] {
+        return None;
+    }
+    // days from 1970-01-01 to the date (the civil-calendar count of H. Hinnant's `days_from_civil`)
+    let (yy, m) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    // seconds and nanoseconds added as [`parse_time`] adds chrono's
+    Some(secs as f64 + frac as f64 / 1e9)
 }
 
 /// A file's modification time in epoch seconds (the time of events that have none of their own).
@@ -1751,7 +1800,61 @@ impl EvtxState {
 
 #[cfg(test)]
 mod time_tests {
-    use super::time_in_text;
+    use super::{time_in_text, utc_time};
+
+    #[test]
+    fn utc_times_read_as_chrono_reads_them() {
+        let mut texts: Vec<String> = vec![
+            "2024-02-29T23:59:59Z".into(),
+            "2023-02-29T00:00:00Z".into(),
+            "1970-01-01T00:00:00Z".into(),
+            "1969-12-31T23:59:59.5Z".into(),
+            "2000-12-31T12:00:00.123456789Z".into(),
+            "2024-03-01T10:15:00.1234567891Z".into(),
+            "2024-13-01T10:15:00Z".into(),
+            "2024-03-01T24:00:00Z".into(),
+            "2016-12-31T23:59:60Z".into(),
+            "2024-03-01T10:15:00+01:00".into(),
+            "2024-03-01T10:15:00.Z".into(),
+            "0001-01-01T00:00:00Z".into(),
+            "9999-12-31T23:59:59.999Z".into(),
+        ];
+        let mut seed = 88172645463325252u64;
+        for _ in 0..5000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let r = |k: u64, m: u64| (seed >> k) % m;
+            texts.push(format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
+                1900 + r(0, 300),
+                1 + r(9, 12),
+                1 + r(14, 31),
+                r(19, 24),
+                r(24, 60),
+                r(30, 60),
+                match r(36, 3) {
+                    0 => String::new(),
+                    1 => format!(".{:03}", r(40, 1000)),
+                    _ => format!(".{:06}", r(40, 1_000_000)),
+                }
+            ));
+        }
+        for t in &texts {
+            let chrono = chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .filter(|dt| dt.timestamp_subsec_nanos() < 1_000_000_000)
+                .map(|dt| dt.timestamp() as f64 + dt.timestamp_subsec_nanos() as f64 / 1e9);
+            match utc_time(t.as_bytes()) {
+                Some(x) => assert_eq!(Some(x), chrono, "{t}"),
+                // what is not read here is read by chrono, or by nothing
+                None => assert!(
+                    !t.ends_with('Z') || chrono.is_none() || t.contains(":60") || t.len() > 30,
+                    "{t}"
+                ),
+            }
+        }
+    }
 
     #[test]
     fn the_first_date_in_the_first_128_characters() {
