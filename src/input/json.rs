@@ -57,7 +57,39 @@ pub struct Projection {
 #[derive(Clone, Debug, Default)]
 struct Node {
     children: HashMap<Box<str>, usize>,
+    /// The lengths (below 64) and first bytes of the children's names, a bit each: most keys of an
+    /// event lead to no wanted field, and these turn them away before any hashing.
+    lengths: u64,
+    firsts: [u64; 4],
+    /// A child's name is 64 bytes or longer.
+    long: bool,
     leaf: bool,
+}
+
+impl Node {
+    fn add_child(&mut self, name: &str, at: usize) {
+        self.children.insert(name.into(), at);
+        match name.len() {
+            n if n < 64 => self.lengths |= 1 << n,
+            _ => self.long = true,
+        }
+        if let Some(&c) = name.as_bytes().first() {
+            self.firsts[(c >> 6) as usize] |= 1 << (c & 63);
+        }
+    }
+
+    /// Can `name` be a child's name? (No false "no".)
+    fn may_have(&self, name: &str) -> bool {
+        let len_ok = match name.len() {
+            n if n < 64 => self.lengths >> n & 1 == 1,
+            _ => self.long,
+        };
+        len_ok
+            && name
+                .as_bytes()
+                .first()
+                .is_none_or(|&c| self.firsts[(c >> 6) as usize] >> (c & 63) & 1 == 1)
+    }
 }
 
 impl Default for Projection {
@@ -116,7 +148,7 @@ impl Projection {
                 None => {
                     self.nodes.push(Node::default());
                     let n = self.nodes.len() - 1;
-                    self.nodes[at].children.insert(seg.into(), n);
+                    self.nodes[at].add_child(seg, n);
                     n
                 }
             };
@@ -128,6 +160,9 @@ impl Projection {
     fn child(&self, at: usize, key: &str) -> Option<usize> {
         let node = self.nodes.get(at)?;
         if !key.bytes().any(|b| b == b'.' || b == b'{') {
+            if !node.may_have(key) {
+                return None;
+            }
             return node.children.get(key).copied();
         }
         let mut n = at;

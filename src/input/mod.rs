@@ -826,7 +826,12 @@ pub fn parse_time(text: &str) -> Option<f64> {
 /// `eventTime`), read without chrono: every event's time is read here. `None` for anything else
 /// (including a leap second), which [`parse_time`] then reads with chrono.
 fn utc_time(b: &[u8]) -> Option<f64> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':'
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -852,12 +857,29 @@ fn utc_time(b: &[u8]) -> Option<f64> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d < 1 || d > month_days[(mo - 1) as usize] {
         return None;
     }
     // days from 1970-01-01 to the date (the civil-calendar count of H. Hinnant's `days_from_civil`)
-    let (yy, m) = if mo <= 2 { (y - 1, mo + 9) } else { (y, mo - 3) };
+    let (yy, m) = if mo <= 2 {
+        (y - 1, mo + 9)
+    } else {
+        (y, mo - 3)
+    };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * m + 2) / 5 + d - 1;
