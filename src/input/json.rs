@@ -172,6 +172,18 @@ impl Projection {
         Some(n)
     }
 
+    /// Is `name` one of the fields (a field of another reader's making, e.g. the XML extraction's)?
+    pub fn contains(&self, name: &str) -> bool {
+        let mut n = 0;
+        for seg in segments(name) {
+            match self.nodes.get(n).and_then(|node| node.children.get(seg)) {
+                Some(&c) => n = c,
+                None => return false,
+            }
+        }
+        self.is_leaf(n)
+    }
+
     fn is_leaf(&self, at: usize) -> bool {
         self.nodes.get(at).is_some_and(|n| n.leaf)
     }

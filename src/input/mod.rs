@@ -683,10 +683,17 @@ impl EventBuilder<'_> {
         };
         let (mut ev, st_index) =
             self.start_event(raw, x.fields.len(), time, src, &sourcetype, host);
+        // only the fields the query needs, as from JSON (see `ReadPlan::projection`)
+        let wanted = |name: &str| {
+            self.plan
+                .projection
+                .as_ref()
+                .is_none_or(|p| p.contains(name))
+        };
         // repeated names become one multivalue field (the add-on's extractions append)
         let mut done: Vec<&str> = Vec::with_capacity(x.fields.len());
         for (i, (name, _)) in x.fields.iter().enumerate() {
-            if done.contains(name) || DEFAULT_FIELDS.contains(name) {
+            if done.contains(name) || DEFAULT_FIELDS.contains(name) || !wanted(name) {
                 continue;
             }
             done.push(name);
