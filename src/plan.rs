@@ -693,6 +693,7 @@ fn read_plan(stages: &[Stage], env: &Env) -> Result<ReadPlan> {
             deps.intersection(&computed).cloned().collect()
         });
         plan.drop_raw = !deps.contains("_raw");
+        plan.wanted = Some(need.clone());
     }
     // the first search's conditions on extracted fields filter before anything is computed
     if let Some(Command::Search(s)) = stages.first().map(|s| &s.command) {

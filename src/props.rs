@@ -763,6 +763,39 @@ impl Knowledge {
         }
     }
 
+    /// [`Knowledge::dependencies`] through one kind of event's settings only (and the event types and
+    /// tags, which apply to every kind).
+    fn dependencies_in(&self, m: &Merged, wanted: &HashSet<String>) -> HashSet<String> {
+        let mut need: HashSet<String> = wanted.clone();
+        loop {
+            let before = need.len();
+            need.extend(self.eventtypes.dependencies(&need));
+            for (from, to) in &m.aliases {
+                if need.contains(to.as_ref()) {
+                    need.insert(from.clone());
+                }
+            }
+            for (f, e) in &m.evals {
+                if need.contains(f.as_ref()) {
+                    need.extend(e.fields());
+                }
+            }
+            for l in &m.lookups {
+                if l.matcher.output_fields().any(|f| need.contains(f.as_ref())) {
+                    need.extend(l.matcher.input_fields().map(|f| f.to_string()));
+                }
+            }
+            for x in &m.extracts {
+                if need.iter().any(|f| x.makes(f)) {
+                    need.insert(x.source().to_string());
+                }
+            }
+            if need.len() == before {
+                return need;
+            }
+        }
+    }
+
     /// Which settings of the knowledge for this sourcetype, source and host make a field in `only` (all
     /// when `None`). Worked out once per query and kind of event, so that applying them costs nothing
     /// per event.
@@ -773,7 +806,30 @@ impl Knowledge {
         host: &str,
         only: Option<&HashSet<String>>,
     ) -> Selection {
+        self.selection_for(sourcetype, source, host, only, None)
+    }
+
+    /// [`Knowledge::selection`], knowing the fields the query itself reads (`wanted`, before the
+    /// knowledge's dependencies): of `only`, just what this kind's own settings need to give them.
+    /// (`only` is worked out over every sourcetype's settings: a field that another sourcetype's
+    /// calculated field reads is not computed for these events unless theirs read it too.)
+    pub fn selection_for(
+        &self,
+        sourcetype: &str,
+        source: &str,
+        host: &str,
+        only: Option<&HashSet<String>>,
+        wanted: Option<&HashSet<String>>,
+    ) -> Selection {
         let mut m = self.merged(sourcetype, source, host);
+        let narrowed: Option<HashSet<String>> = match (only, wanted) {
+            (Some(o), Some(w)) => {
+                let here = self.dependencies_in(&m, w);
+                Some(o.iter().filter(|f| here.contains(*f)).cloned().collect())
+            }
+            _ => None,
+        };
+        let only = narrowed.as_ref().or(only);
         // names of this selection's own: a selection serves one reading thread, and names counted
         // by several threads at once make them wait on each other
         for (_, to) in &mut m.aliases {
@@ -1502,6 +1558,48 @@ mod tests {
         assert!(need.contains("_raw") && need.contains("a"), "{need:?}");
         let sel = k.selection("st", "", "", Some(&HashSet::from(["zzz".to_string()])));
         assert!(sel.extracts.is_empty() && sel.slotted.is_empty());
+    }
+
+    /// A field that one sourcetype's calculated field reads is not computed for another sourcetype's
+    /// events whose own settings do not read it.
+    #[test]
+    fn each_kind_of_event_computes_only_what_its_own_settings_need() {
+        let k = knowledge(
+            "[win]\nEVAL-user = coalesce(src_user, \"-\")\n\n[aws]\nEVAL-user = lower(name)\nEVAL-src_user = upper(name)\n",
+        );
+        let wanted = HashSet::from(["user".to_string()]);
+        let only = k.dependencies(&wanted);
+        assert!(only.contains("src_user"), "{only:?}");
+        let names = |st: &str| -> Vec<String> {
+            k.selection_for(st, "", "", Some(&only), Some(&wanted))
+                .slotted
+                .iter()
+                .map(|(f, _)| f.to_string())
+                .collect()
+        };
+        assert_eq!(names("aws"), ["user"]);
+        assert_eq!(names("win"), ["user"]);
+        // without the query's own fields, all that `only` names
+        let all: Vec<String> = k
+            .selection("aws", "", "", Some(&only))
+            .slotted
+            .iter()
+            .map(|(f, _)| f.to_string())
+            .collect();
+        assert_eq!(all.len(), 2, "{all:?}");
+        // and the values are the same either way
+        let mut a = Event::new();
+        a.set("name", crate::value::Value::str("Bob"));
+        let mut b = a.clone();
+        k.apply_selected(
+            &mut a,
+            &k.selection_for("aws", "", "", Some(&only), Some(&wanted)),
+        )
+        .unwrap();
+        k.apply_selected(&mut b, &k.selection("aws", "", "", Some(&only)))
+            .unwrap();
+        assert_eq!(text(&a, "user"), text(&b, "user"));
+        assert_eq!(text(&a, "user").as_deref(), Some("bob"));
     }
 
     #[test]

@@ -291,6 +291,9 @@ pub struct ReadPlan {
     pub projection: Option<json::Projection>,
     /// Calculated and alias fields to compute (`None`: all).
     pub computed: Option<HashSet<String>>,
+    /// The fields the query reads, before the knowledge's dependencies (`None`: all): each kind of
+    /// event computes only what its own settings need for them.
+    pub wanted: Option<HashSet<String>>,
     /// Byte patterns every matching event's raw text contains (see [`RawLiteral`]).
     pub raw_required: Vec<RawLiteral>,
     /// A test on the extracted fields, before calculated fields are computed.
@@ -491,9 +494,13 @@ impl<'k> EventBuilder<'k> {
         {
             return i;
         }
-        let selection = self
-            .knowledge
-            .selection(st, &src, &hst, self.plan.computed.as_ref());
+        let selection = self.knowledge.selection_for(
+            st,
+            &src,
+            &hst,
+            self.plan.computed.as_ref(),
+            self.plan.wanted.as_ref(),
+        );
         let (value, renamed_from) = match selection.renamed() {
             Some(r) => (Value::str(r), Some(Value::str(st))),
             None => (Value::str(st), None),
