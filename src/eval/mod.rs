@@ -243,45 +243,26 @@ impl<'a> Scope<'a> {
             _ => self.event.get(name),
         })
     }
-
-    fn slot(&self, at: u32, name: &str) -> Option<Value> {
-        if let Some((b, v)) = self.bound {
-            if b == name {
-                return Some(v.clone());
-            }
-        }
-        match self.slots {
-            Some(slots) => slots.get(at as usize).copied().flatten().cloned(),
-            None => self.event.get(name).cloned(),
-        }
-    }
 }
 
-/// The places of the fields of slotted expressions (see [`Expr::slotted`]): the names in slot order, and
-/// each name's slot.
+/// The places of the fields of slotted expressions (see [`Expr::slotted`]): each name's slot.
 #[derive(Clone, Debug, Default)]
 pub struct Slots {
-    names: Vec<std::sync::Arc<str>>,
     index: rustc_hash::FxHashMap<std::sync::Arc<str>, u32>,
 }
 
 impl Slots {
     fn place(&mut self, name: &std::sync::Arc<str>) -> u32 {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.clone());
-        self.index.insert(name.clone(), i);
-        i
+        let next = self.index.len() as u32;
+        *self.index.entry(name.clone()).or_insert(next)
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.index.is_empty()
     }
 
     /// Fill `out` (of [`Slots::len`] entries) with the event's values of the slotted fields: one pass
@@ -534,7 +515,7 @@ impl Expr {
             Kind::Str(t) => Ok(Some(Ev::V(Value::Str(t.clone())))),
             Kind::Bool(b) => Ok(Some(Ev::Bool(*b))),
             Kind::Field(name) => Ok(s.field(name).map(Ev::V)),
-            Kind::Slot(at, name) => Ok(s.slot(*at, name).map(Ev::V)),
+            Kind::Slot(..) => Ok(s.peek(self).flatten().cloned().map(Ev::V)),
             Kind::Neg(e) => Ok(match e.ev(s)? {
                 Some(Ev::V(v)) => v.as_num().and_then(|n| num(-n)),
                 _ => None,
@@ -596,29 +577,10 @@ impl Expr {
                 let y = truth(&b.ev(s)?);
                 Ok(Some(Ev::Bool(x != y)))
             }
-            BinOp::Eq | BinOp::Ne if matches!(&b.kind, Kind::Str(t) if crate::value::parse_num(t).is_none()) =>
-            {
-                // a field against text that is no number: compared as text, value by value, with
-                // nothing copied (what `compare_op` does, without the copies)
-                let (Some(v), Kind::Str(t)) = (s.peek(a), &b.kind) else {
-                    let l = a.ev(s)?;
-                    let r = b.ev(s)?;
-                    return compare_op(op, &l, &r).map_err(|message| EvalError {
-                        message,
-                        offset: b.span.start,
-                    });
-                };
-                let Some(v) = v else {
-                    return Ok(Some(Ev::Bool(false)));
-                };
-                let t: &str = t;
-                let hit = v
-                    .values()
-                    .iter()
-                    .any(|x| (x.text().as_ref() == t) == (op == BinOp::Eq));
-                Ok(Some(Ev::Bool(hit)))
-            }
             _ => {
+                if let Some(hit) = compare_in_place(op, a, b, s) {
+                    return Ok(Some(Ev::Bool(hit)));
+                }
                 let l = a.ev(s)?;
                 let r = b.ev(s)?;
                 match op {
@@ -656,6 +618,25 @@ fn any_pair(a: &Value, b: &Value, test: impl Fn(Ordering) -> bool) -> bool {
     a.values()
         .iter()
         .any(|x| b.values().iter().any(|y| test(compare(x, y))))
+}
+
+/// `field == "text"` / `field != "text"` with text that is no number, the value looked at where it is:
+/// what [`compare_op`] answers (a text comparison, value by value; false for a null field), without
+/// copying either side. `None` for any other comparison.
+fn compare_in_place(op: BinOp, a: &Expr, b: &Expr, s: &Scope<'_>) -> Option<bool> {
+    let Kind::Str(t) = &b.kind else {
+        return None;
+    };
+    if !matches!(op, BinOp::Eq | BinOp::Ne) || crate::value::parse_num(t).is_some() {
+        return None;
+    }
+    let v = s.peek(a)?;
+    let t: &str = t;
+    Some(v.is_some_and(|v| {
+        v.values()
+            .iter()
+            .any(|x| (x.text().as_ref() == t) == (op == BinOp::Eq))
+    }))
 }
 
 fn compare_op(op: BinOp, l: &Option<Ev>, r: &Option<Ev>) -> Result<Option<Ev>, String> {
