@@ -406,6 +406,10 @@ fn both_routes_agree_on_the_real_files() {
             let rb = input::evtx::forwarder_text_by_tree(&r.data, &mut b);
             assert_eq!(ra, rb, "{}", f.display());
             assert_eq!(a, b, "{}", f.display());
+            // the reader builds events from this text without checking it again
+            if ra.is_ok() {
+                assert_eq!(input::xml::check(&a), Ok(()), "{}: {a}", f.display());
+            }
             records += 1;
         }
     }
@@ -424,4 +428,176 @@ fn both_routes_agree_on_the_real_files() {
             "{bad}"
         );
     }
+}
+
+/// The extraction's fields but the `*_Xml` blocks, in order, with the three the reader uses apart.
+type Fields = (
+    Vec<(String, String)>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn owned(x: &input::xml::Extracted<'_>, blocks: bool) -> Fields {
+    let fields = x
+        .fields
+        .iter()
+        .filter(|(n, _)| blocks || !input::xml::BLOCK_FIELDS.contains(n))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let s = |o: Option<&str>| o.map(str::to_string);
+    (fields, s(x.channel), s(x.computer), s(x.system_time))
+}
+
+/// What the text route gives for a record: the forwarder's text, then the add-on's extraction of it
+/// (the block fields left out), or why the record cannot be read.
+fn by_text(xml: &str) -> Result<Fields, String> {
+    let mut text = String::new();
+    input::evtx::forwarder_text(xml, &mut text)?;
+    input::xml::check(&text)?;
+    Ok(owned(&input::xml::extract(&text), false))
+}
+
+#[test]
+fn fields_without_the_text_equal_the_texts_extraction() {
+    let Some(root) = shared::shared("data/windows/evtx", "reads the real EVTX files") else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let (mut records, mut fused, mut mutated, mut mutated_fused) = (0, 0, 0, 0);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    // what a damaged or unusual record may hold
+    let inserts = [
+        "&amp;",
+        "&bogus;",
+        "&#x41;",
+        "&",
+        "<",
+        ">",
+        "'",
+        "\"",
+        "<!-- c -->",
+        "<?pi?>",
+        "</Data>",
+        "<Data Name=\"N\">v</Data>",
+        "<System>",
+        "</System>",
+        "<EventID>12</EventID>",
+        "<TimeCreated SystemTime=\"2024-01-02T03:04:05.1Z\"/>",
+        "{9d1ed712-fffd-623d-1f02-000000003b02}",
+        " Name=\"x\"",
+        "<X><Data Name=\"Q\">q</Data><Level>l</Level></X>",
+        "<EventData>",
+        "</EventData>",
+        "<RenderingInfo><Level>x</Level>",
+        "</RenderingInfo>",
+    ];
+    let mut own = input::evtx::Scratch::default();
+    for f in &files {
+        let Ok(parser) = evtx::EvtxParser::from_path(f) else {
+            continue;
+        };
+        let mut parser = parser.with_configuration(evtx::ParserSettings::new().indent(false));
+        for r in parser.records().flatten() {
+            records += 1;
+            let want = by_text(&r.data);
+            let got = input::evtx::fields_of_record(&r.data, &|_| true, &mut own)
+                .map(|x| owned(&x, true));
+            if let Some(g) = &got {
+                fused += 1;
+                assert_eq!(Ok(g), want.as_ref(), "{}: {}", f.display(), r.data);
+            }
+            // asked for some fields only: those, and the ones the reader and the derived fields
+            // (EventCode, RecordNumber, Sub_Status) are made of
+            let some = |n: &str| n.len() % 3 == 0;
+            let made_of = ["Channel", "Computer", "EventRecordID", "SubStatus"];
+            let derived = ["EventCode", "RecordNumber", "Sub_Status"];
+            let got =
+                input::evtx::fields_of_record(&r.data, &some, &mut own).map(|x| owned(&x, true));
+            let want = want.map(|(fields, ch, co, t)| {
+                let fields = fields
+                    .into_iter()
+                    .filter(|(n, _)| {
+                        some(n) || made_of.contains(&n.as_str()) || derived.contains(&n.as_str())
+                    })
+                    .collect();
+                (fields, ch, co, t)
+            });
+            assert_eq!(got.ok_or(()), want.map_err(|_| ()), "{}", r.data);
+            // whole elements after the last block: a second System, EventData or RenderingInfo block
+            // and named data outside any EventData
+            for tail in [
+                "<X><Data Name=\"Q\">q</Data><Level>l</Level></X>",
+                "<RenderingInfo><Level>x</Level><Message>m</Message></RenderingInfo>",
+                "<EventData><Data Name=\"E2\">e</Data></EventData>",
+                "<System><Channel>c2</Channel><EventRecordID>7</EventRecordID></System>",
+            ] {
+                let Some(at) = r.data.rfind("</Event>") else {
+                    continue;
+                };
+                let mut xml = r.data.clone();
+                xml.insert_str(at, tail);
+                let g = input::evtx::fields_of_record(&xml, &|_| true, &mut own)
+                    .map(|x| owned(&x, true));
+                assert_eq!(
+                    g.as_ref().ok_or(()),
+                    by_text(&xml).as_ref().map_err(|_| ()),
+                    "{xml}"
+                );
+            }
+            // every tenth record, damaged or changed at random places: whenever the fields are taken
+            // without the text, they are the text's
+            if records % 10 == 0 {
+                let mut xml = r.data.clone();
+                for _ in 0..1 + next(3) {
+                    let mut at = next(xml.len());
+                    while !xml.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    if next(2) == 0 {
+                        // between tags, mostly: where a well-formed insertion keeps the record whole
+                        if next(4) > 0 {
+                            let starts: Vec<usize> = xml.match_indices('<').map(|m| m.0).collect();
+                            at = starts.get(next(starts.len())).copied().unwrap_or(at);
+                        }
+                        xml.insert_str(at, inserts[next(inserts.len())]);
+                    } else {
+                        let mut end = (at + 1 + next(12)).min(xml.len());
+                        while !xml.is_char_boundary(end) {
+                            end += 1;
+                        }
+                        xml.replace_range(at..end, "");
+                    }
+                }
+                mutated += 1;
+                if let Some(g) = input::evtx::fields_of_record(&xml, &|_| true, &mut own) {
+                    assert_eq!(Ok(owned(&g, true)), by_text(&xml), "{xml}");
+                    mutated_fused += 1;
+                }
+            }
+        }
+    }
+    assert!(records > 10_000, "{records}");
+    // the real records all have the plain shape
+    assert_eq!(fused, records);
+    assert!(mutated > 1_000);
+    assert!(mutated_fused > mutated / 10, "{mutated_fused} of {mutated}");
 }

@@ -60,19 +60,30 @@ pub struct ChunkReport {
     pub seen: u64,
 }
 
-/// Read the chunks in `data`, which starts at chunk number `first_chunk`; each record's text in the
-/// forwarder's form goes to `sink` with its ordinal (as in [`ChunkReport::bad_records`]) until it
-/// answers `Break`. `live_after(n)` tells whether a chunk after chunk `n` of the file has a chunk
-/// header (an all-zero chunk before one is reported).
+/// One record as [`read_chunks`] hands it on.
+pub enum Record<'a> {
+    /// Its text in the forwarder's form.
+    Text(&'a str),
+    /// The fields the add-on's extraction takes from that text, but the `*_Xml` blocks (see
+    /// [`fields_of_record`]), when the reader asked for fields only.
+    Fields(super::xml::Extracted<'a>),
+}
+
+/// Read the chunks in `data`, which starts at chunk number `first_chunk`; each record goes to `sink`
+/// with its ordinal (as in [`ChunkReport::bad_records`]) until it answers `Break`: as the fields
+/// `fields_only` names when it is given and the record has the plain shape, else as its text. `live_after(n)` tells whether
+/// a chunk after chunk `n` of the file has a chunk header (an all-zero chunk before one is reported).
 pub fn read_chunks(
     data: &[u8],
     first_chunk: u64,
     live_after: &mut dyn FnMut(u64) -> bool,
     report: &mut ChunkReport,
-    sink: &mut dyn FnMut(u64, &str) -> ControlFlow<()>,
+    fields_only: Option<&dyn Fn(&str) -> bool>,
+    sink: &mut dyn FnMut(u64, Record<'_>) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
     let settings = Arc::new(evtx::ParserSettings::new().indent(false));
     let mut raw = String::new();
+    let mut scratch = Scratch::default();
     for (i, chunk) in data.chunks(CHUNK_SIZE as usize).enumerate() {
         let number = first_chunk + i as u64;
         if chunk.iter().all(|&b| b == 0) {
@@ -115,17 +126,26 @@ pub fn read_chunks(
         for record in parsed.iter() {
             in_chunk += 1;
             report.seen += 1;
-            let text = record
+            let xml = record
                 .map_err(|e| chain(&e))
-                .and_then(|r| r.into_xml().map_err(|e| chain(&e)))
-                .and_then(|r| {
-                    raw.clear();
-                    forwarder_text(&r.data, &mut raw)
-                });
+                .and_then(|r| r.into_xml().map_err(|e| chain(&e)));
+            let fields = match &xml {
+                Ok(r) => fields_only.and_then(|w| fields_of_record(&r.data, w, &mut scratch)),
+                _ => None,
+            };
+            if let Some(x) = fields {
+                report.records += 1;
+                sink(report.seen, Record::Fields(x))?;
+                continue;
+            }
+            let text = xml.and_then(|r| {
+                raw.clear();
+                forwarder_text(&r.data, &mut raw)
+            });
             match text {
                 Ok(()) => {
                     report.records += 1;
-                    sink(report.seen, &raw)?;
+                    sink(report.seen, Record::Text(&raw))?;
                 }
                 Err(why) => report
                     .bad_records
@@ -169,6 +189,9 @@ pub fn forwarder_text(xml: &str, out: &mut String) -> Result<(), String> {
                 if !chunk.trim().is_empty() {
                     return Err("text outside the event element".into());
                 }
+            } else if chunk.len() != 38 && memchr::memchr2(b'&', b'>', chunk.as_bytes()).is_none() {
+                // nothing to unescape, upper-case or escape: the text as it is
+                out.push_str(chunk);
             } else {
                 value.clear();
                 unescape(chunk, &mut value)?;
@@ -216,15 +239,23 @@ pub fn forwarder_text(xml: &str, out: &mut String) -> Result<(), String> {
             out.push('<');
             out.push_str(rest.get(1..1 + name_len).unwrap_or_default());
             let (name, len, empty) = super::xml::scan_tag(rest, |an, raw| {
+                out.push(' ');
+                out.push_str(an);
+                out.push_str("='");
+                if raw.len() != 38
+                    && !(time_created && an == "SystemTime")
+                    && memchr::memchr3(b'&', b'\'', b'>', raw.as_bytes()).is_none()
+                {
+                    out.push_str(raw);
+                    out.push('\'');
+                    return Ok(());
+                }
                 value.clear();
                 unescape(raw, &mut value)?;
                 if time_created && an == "SystemTime" {
                     nine_digits(&mut value);
                 }
                 upper_guid(&mut value);
-                out.push(' ');
-                out.push_str(an);
-                out.push_str("='");
                 escape_into(&value, true, out);
                 out.push('\'');
                 Ok(())
@@ -439,6 +470,342 @@ fn unescape(s: &str, out: &mut String) -> Result<(), String> {
     }
     out.push_str(rest);
     Ok(())
+}
+
+/// Where one extracted name or value is: in the crate's XML of the record as it is, or (when the
+/// forwarder writes it differently) in the text [`fields_of_record`] wrote aside.
+#[derive(Clone, Copy, Debug)]
+enum Piece {
+    Xml(usize, usize),
+    Own(usize, usize),
+}
+
+/// What [`fields_of_record`] reuses from record to record.
+#[derive(Default)]
+pub struct Scratch {
+    /// Names and values the forwarder writes differently from the crate.
+    own: String,
+    /// (name, value) of the first System block's elements, of the EventData blocks' named data, and
+    /// of the RenderingInfo blocks' elements.
+    system: Vec<(Piece, Piece)>,
+    data: Vec<(Piece, Piece)>,
+    rendering: Vec<(Piece, Piece)>,
+    /// The open elements' names (start, end).
+    open: Vec<(usize, usize)>,
+    /// The current start tag's attributes: (name start, name end, value start, value end).
+    attrs: Vec<(usize, usize, usize, usize)>,
+    unescaped: String,
+}
+
+/// A name or value of the record in the forwarder's spelling (`xml[at..end]` as the crate writes it):
+/// the crate's text as it is when the two agree (nothing to unescape, upper-case or pad), else
+/// converted into `own`. `None` for a reference that does not resolve (the text route reports it).
+fn forwarder_piece(
+    xml: &str,
+    (at, end): (usize, usize),
+    attr: bool,
+    system_time: bool,
+    own: &mut String,
+    unescaped: &mut String,
+) -> Option<Piece> {
+    let raw = xml.get(at..end)?;
+    let escapes = if attr {
+        memchr::memchr3(b'&', b'\'', b'>', raw.as_bytes())
+    } else {
+        memchr::memchr2(b'&', b'>', raw.as_bytes())
+    };
+    if raw.len() != 38 && !system_time && escapes.is_none() {
+        return Some(Piece::Xml(at, end));
+    }
+    unescaped.clear();
+    unescape(raw, unescaped).ok()?;
+    if system_time {
+        nine_digits(unescaped);
+    }
+    upper_guid(unescaped);
+    let start = own.len();
+    escape_into(unescaped, attr, own);
+    Some(Piece::Own(start, own.len()))
+}
+
+/// The start tag at `at`: its name's end, its length and whether it is self-closing; its attributes
+/// go to `attrs`.
+fn tag_at(
+    xml: &str,
+    at: usize,
+    attrs: &mut Vec<(usize, usize, usize, usize)>,
+) -> Option<(usize, usize, bool)> {
+    attrs.clear();
+    let rest = xml.get(at..)?;
+    let base = xml.as_ptr() as usize;
+    let (name, len, empty) = super::xml::scan_tag(rest, |an, raw| {
+        let (a, v) = (an.as_ptr() as usize - base, raw.as_ptr() as usize - base);
+        attrs.push((a, a + an.len(), v, v + raw.len()));
+        Ok(())
+    })
+    .ok()?;
+    Some((at + 1 + name.len(), len, empty))
+}
+
+/// The text from `at` up to the next `<` (or the end): its end.
+fn text_end(b: &[u8], at: usize) -> usize {
+    memchr::memchr(b'<', b.get(at..).unwrap_or_default()).map_or(b.len(), |k| at + k)
+}
+
+/// Is an end tag `</name>` (spaces allowed before `>`) at `at`?
+fn end_tag_at(xml: &str, at: usize, name: &str) -> bool {
+    xml.get(at..)
+        .and_then(|r| r.strip_prefix("</"))
+        .and_then(|r| r.strip_prefix(name))
+        .is_some_and(|r| r.trim_start().starts_with('>'))
+}
+
+/// Does every reference in `text` resolve?
+fn references_resolve(text: &str, scratch: &mut String) -> bool {
+    memchr::memchr(b'&', text.as_bytes()).is_none() || {
+        scratch.clear();
+        unescape(text, scratch).is_ok()
+    }
+}
+
+/// The fields that [`xml::extract`](super::xml::extract) takes from the record's forwarder text (see
+/// [`forwarder_text`]), worked out from the crate's XML without writing that text — except the
+/// `*_Xml` block fields ([`super::xml::BLOCK_FIELDS`]), which only the text has: for a query that
+/// reads neither `_raw` nor those. The values are the forwarder's spelling of them (entities as it
+/// writes them, upper-case GUIDs, nine-digit `SystemTime`), borrowed from `xml` where the two agree
+/// and written aside where they do not.
+///
+/// In the text, the extraction takes: the first `<System>` block's `<Tag>text</Tag>` elements and
+/// every attribute (`name='value'`, quotes kept) of its other tags, and `TimeCreated`'s `SystemTime`;
+/// `EventCode` from the first `<EventID>`; `RecordNumber` for each `EventRecordID`; each
+/// `<EventData>` block's `<Any Name='N'>v` tags; each `<RenderingInfo>` block's `<Tag>text</Tag>`
+/// elements; `Sub_Status` for each `SubStatus`. A block runs from its start tag to the first end tag
+/// of its name. Empty values make no field.
+///
+/// Only the fields `wanted` names are kept, with those the reader or another field is made of
+/// (`Channel`, `Computer`, `EventRecordID`, `SubStatus`), so the rest is never written out.
+///
+/// `None` when the record has anything outside the plain shape the crate writes (a comment, a
+/// processing instruction inside the event, an unresolved reference, a broken tag, a root that is
+/// not `<Event>`): the caller then takes the text route, which reads it or names what is wrong.
+pub fn fields_of_record<'a>(
+    xml: &'a str,
+    wanted: &dyn Fn(&str) -> bool,
+    scratch: &'a mut Scratch,
+) -> Option<super::xml::Extracted<'a>> {
+    let Scratch {
+        own,
+        system,
+        data,
+        rendering,
+        open,
+        attrs,
+        unescaped,
+    } = scratch;
+    own.clear();
+    system.clear();
+    data.clear();
+    rendering.clear();
+    open.clear();
+    let b = xml.as_bytes();
+    let name_of = |(a, e): (usize, usize)| xml.get(a..e).unwrap_or_default();
+    let keep =
+        |n: &str| matches!(n, "Channel" | "Computer" | "EventRecordID" | "SubStatus") || wanted(n);
+    let mut event_code: Option<Piece> = None;
+    let mut event_code_seen = false;
+    let mut system_time: Option<Piece> = None;
+    let mut system_time_seen = false;
+    // the first System block: 0 before it, 1 in it, 2 after it
+    let mut in_system = 0u8;
+    let (mut in_data, mut in_rendering) = (false, false);
+    let mut roots = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            let end = text_end(b, i);
+            let text = xml.get(i..end)?;
+            if open.is_empty() && !text.trim_ascii().is_empty() {
+                return None;
+            }
+            if !references_resolve(text, unescaped) {
+                return None;
+            }
+            i = end;
+            continue;
+        }
+        match b.get(i + 1) {
+            Some(b'?') if roots == 0 => {
+                i += memchr::memmem::find(b.get(i..)?, b"?>")? + 2;
+                continue;
+            }
+            Some(b'?' | b'!') => return None,
+            Some(b'/') => {
+                let end = i + 2 + memchr::memchr(b'>', b.get(i + 2..)?)?;
+                let name = xml.get(i + 2..end)?.trim_end();
+                if name_of(open.pop()?) != name {
+                    return None;
+                }
+                match name {
+                    "System" if in_system == 1 => in_system = 2,
+                    "EventData" => in_data = false,
+                    "RenderingInfo" => in_rendering = false,
+                    _ => {}
+                }
+                i = end + 1;
+                continue;
+            }
+            _ => {}
+        }
+        let (name_end, len, empty) = tag_at(xml, i, attrs)?;
+        let name = xml.get(i + 1..name_end)?;
+        // every reference must resolve, extracted or not, as on the text route
+        for &(_, _, v, ve) in attrs.iter() {
+            if !references_resolve(xml.get(v..ve)?, unescaped) {
+                return None;
+            }
+        }
+        if open.is_empty() {
+            roots += 1;
+            if roots > 1 || name != "Event" {
+                return None;
+            }
+        }
+        let after = i + len;
+        // `<Tag>text</Tag>` (a tag without attributes, holding text only): where its text is
+        let plain_text = || -> Option<(usize, usize)> {
+            if empty || !attrs.is_empty() {
+                return None;
+            }
+            let end = text_end(b, after);
+            end_tag_at(xml, end, name).then_some((after, end))
+        };
+        let name_piece = Piece::Xml(i + 1, name_end);
+        if in_system == 1 {
+            if !empty && attrs.is_empty() {
+                if let Some(text) = plain_text().filter(|_| keep(name)) {
+                    let v = forwarder_piece(xml, text, false, false, own, unescaped)?;
+                    system.push((name_piece, v));
+                }
+            } else {
+                let time_created = name == "TimeCreated";
+                for &(a, ae, v, ve) in attrs.iter() {
+                    if !keep(xml.get(a..ae)?) {
+                        continue;
+                    }
+                    // the value with its quotes, as the add-on's extraction takes it
+                    let start = own.len();
+                    own.push('\'');
+                    let system_time = time_created && xml.get(a..ae) == Some("SystemTime");
+                    if let Piece::Xml(x, xe) =
+                        forwarder_piece(xml, (v, ve), true, system_time, own, unescaped)?
+                    {
+                        own.push_str(xml.get(x..xe)?);
+                    }
+                    own.push('\'');
+                    system.push((Piece::Xml(a, ae), Piece::Own(start, own.len())));
+                }
+            }
+            if !system_time_seen && name.starts_with("TimeCreated") {
+                system_time_seen = true;
+                let time = attrs
+                    .iter()
+                    .find(|&&(a, ae, _, _)| xml.get(a..ae) == Some("SystemTime"));
+                if let Some(&(_, _, v, ve)) = time {
+                    let nine = name == "TimeCreated";
+                    system_time = Some(forwarder_piece(xml, (v, ve), true, nine, own, unescaped)?);
+                }
+            }
+        }
+        if !event_code_seen && name.starts_with("EventID") {
+            event_code_seen = true;
+            if name == "EventID" && !empty {
+                let v = forwarder_piece(
+                    xml,
+                    (after, text_end(b, after)),
+                    false,
+                    false,
+                    own,
+                    unescaped,
+                )?;
+                let code = resolve(xml, own, v);
+                if !code.is_empty() && code.bytes().all(|c| c.is_ascii_digit()) {
+                    event_code = Some(v);
+                }
+            }
+        }
+        if in_data && !empty {
+            // `<Any Name='N'>v`: field N = v (the text up to the next `<`)
+            let named = attrs
+                .iter()
+                .find(|&&(a, ae, _, _)| xml.get(a..ae) == Some("Name"));
+            if let Some(&(_, _, v, ve)) = named {
+                let n = forwarder_piece(xml, (v, ve), true, false, own, unescaped)?;
+                let field = resolve(xml, own, n);
+                if !field.is_empty() && keep(field) {
+                    let text = (after, text_end(b, after));
+                    let v = forwarder_piece(xml, text, false, false, own, unescaped)?;
+                    data.push((n, v));
+                }
+            }
+        }
+        if in_rendering {
+            if let Some(text) = plain_text().filter(|_| keep(name)) {
+                let v = forwarder_piece(xml, text, false, false, own, unescaped)?;
+                rendering.push((name_piece, v));
+            }
+        }
+        if !empty {
+            match name {
+                "System" if in_system == 0 => in_system = 1,
+                "EventData" => in_data = true,
+                "RenderingInfo" => in_rendering = true,
+                _ => {}
+            }
+            open.push((i + 1, name_end));
+        }
+        i = after;
+    }
+    if !open.is_empty() || roots == 0 {
+        return None;
+    }
+    let own: &'a str = own;
+    let r = |p: Piece| resolve(xml, own, p);
+    let mut fields: Vec<(&'a str, &'a str)> =
+        Vec::with_capacity(system.len() + data.len() + rendering.len() + 4);
+    fields.extend(system.iter().map(|&(n, v)| (r(n), r(v))));
+    if let Some(code) = event_code {
+        fields.push(("EventCode", r(code)));
+    }
+    let sys_end = fields.len();
+    for k in 0..sys_end {
+        if fields[k].0 == "EventRecordID" {
+            fields.push(("RecordNumber", fields[k].1));
+        }
+    }
+    fields.extend(data.iter().map(|&(n, v)| (r(n), r(v))));
+    fields.extend(rendering.iter().map(|&(n, v)| (r(n), r(v))));
+    let before_sub = fields.len();
+    for k in 0..before_sub {
+        if fields[k].0 == "SubStatus" {
+            fields.push(("Sub_Status", fields[k].1));
+        }
+    }
+    fields.retain(|(_, v)| !v.is_empty());
+    let channel = fields.iter().find(|(n, _)| *n == "Channel").map(|f| f.1);
+    let computer = fields.iter().find(|(n, _)| *n == "Computer").map(|f| f.1);
+    Some(super::xml::Extracted {
+        fields,
+        channel,
+        computer,
+        system_time: system_time.map(r),
+    })
+}
+
+fn resolve<'a>(xml: &'a str, own: &'a str, p: Piece) -> &'a str {
+    match p {
+        Piece::Xml(a, e) => xml.get(a..e).unwrap_or_default(),
+        Piece::Own(a, e) => own.get(a..e).unwrap_or_default(),
+    }
 }
 
 /// Is there a chunk with a chunk header after chunk `number` in `chunks` (the file after its header)?

@@ -174,6 +174,9 @@ impl Projection {
 
     /// Is `name` one of the fields (a field of another reader's making, e.g. the XML extraction's)?
     pub fn contains(&self, name: &str) -> bool {
+        if !name.bytes().any(|b| b == b'.' || b == b'{') {
+            return self.child(0, name).is_some_and(|n| self.is_leaf(n));
+        }
         let mut n = 0;
         for seg in segments(name) {
             match self.nodes.get(n).and_then(|node| node.children.get(seg)) {

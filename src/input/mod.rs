@@ -307,6 +307,16 @@ pub struct ReadPlan {
 }
 
 impl ReadPlan {
+    /// Does the query read the text of Windows XML events, as `_raw` or as one of the `*_Xml` block
+    /// fields? (Else an EVTX record's fields are taken without writing its text.)
+    pub fn needs_xml_text(&self) -> bool {
+        !self.drop_raw
+            || self
+                .projection
+                .as_ref()
+                .is_none_or(|p| xml::BLOCK_FIELDS.iter().any(|f| p.contains(f)))
+    }
+
     /// True when one event's raw text shows that it cannot match. A line ruled out this way is counted
     /// as read after a cheap check of its shape (`{` ... `}`), not fully validated: a truncated line is
     /// still reported as malformed.
@@ -666,6 +676,30 @@ impl EventBuilder<'_> {
         Ok(self.build_checked_xml(raw, source, fallback_time))
     }
 
+    /// [`EventBuilder::build_xml`] of an EVTX record's text as [`evtx::forwarder_text`] makes it: well
+    /// formed by construction (that function checks the nesting and the quoting as it writes), so only
+    /// its root element's name is checked here.
+    /// Its fields when [`ReadPlan::needs_xml_text`] says the text is not needed: the same event but for
+    /// `_raw` and the `*_Xml` blocks, which the query does not read.
+    pub fn build_evtx(
+        &mut self,
+        record: evtx::Record<'_>,
+        source: &Source,
+        fallback_time: f64,
+    ) -> std::result::Result<Option<Event>, String> {
+        let raw = match record {
+            evtx::Record::Fields(x) => {
+                return Ok(self.build_extracted("", x, source, fallback_time))
+            }
+            evtx::Record::Text(raw) => raw,
+        };
+        let root = raw.strip_prefix("<Event").and_then(|r| r.bytes().next());
+        if !matches!(root, Some(b' ' | b'>' | b'/' | b'\t' | b'\n' | b'\r')) {
+            return Err("not an <Event> element".into());
+        }
+        Ok(self.build_checked_xml(raw, source, fallback_time))
+    }
+
     /// [`EventBuilder::build_xml`] of text known to be one well-formed `<Event>` element.
     fn build_checked_xml(
         &mut self,
@@ -673,7 +707,17 @@ impl EventBuilder<'_> {
         source: &Source,
         fallback_time: f64,
     ) -> Option<Event> {
-        let x = xml::extract(raw);
+        self.build_extracted(raw, xml::extract(raw), source, fallback_time)
+    }
+
+    /// The event of an XML event's extracted fields (`raw` is its text, unused when the plan drops it).
+    fn build_extracted(
+        &mut self,
+        raw: &str,
+        x: xml::Extracted<'_>,
+        source: &Source,
+        fallback_time: f64,
+    ) -> Option<Event> {
         let sourcetype = source
             .sourcetype
             .clone()
@@ -688,23 +732,23 @@ impl EventBuilder<'_> {
             Some(h) if !h.is_empty() => Value::str(h),
             _ => self.v_host.clone(),
         };
-        let (mut ev, st_index) =
-            self.start_event(raw, x.fields.len(), time, src, &sourcetype, host);
         // only the fields the query needs, as from JSON (see `ReadPlan::projection`)
-        let wanted = |name: &str| {
-            self.plan
-                .projection
-                .as_ref()
-                .is_none_or(|p| p.contains(name))
-        };
+        let projection = self.plan.projection.as_ref();
+        let kept: Vec<(&str, &str)> = x
+            .fields
+            .iter()
+            .filter(|(name, _)| {
+                !DEFAULT_FIELDS.contains(name) && projection.is_none_or(|p| p.contains(name))
+            })
+            .copied()
+            .collect();
+        let (mut ev, st_index) = self.start_event(raw, kept.len(), time, src, &sourcetype, host);
         // repeated names become one multivalue field (the add-on's extractions append)
-        let mut done: Vec<&str> = Vec::with_capacity(x.fields.len());
-        for (i, (name, _)) in x.fields.iter().enumerate() {
-            if done.contains(name) || DEFAULT_FIELDS.contains(name) || !wanted(name) {
+        for (i, (name, _)) in kept.iter().enumerate() {
+            if kept[..i].iter().any(|(n, _)| n == name) {
                 continue;
             }
-            done.push(name);
-            let values: Vec<Value> = x.fields[i..]
+            let values: Vec<Value> = kept[i..]
                 .iter()
                 .filter(|(n, _)| n == name)
                 .map(|(_, v)| Value::str(v))
@@ -1789,12 +1833,16 @@ impl EvtxState {
         sink: &mut dyn FnMut(Event) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
         let (events, unbuilt, mtime) = (&mut self.events, &mut self.unbuilt, self.mtime);
+        let plan: &ReadPlan = builder.plan;
+        let wanted = |name: &str| plan.projection.as_ref().is_none_or(|p| p.contains(name));
+        let fields_only = (!plan.needs_xml_text()).then_some(&wanted as &dyn Fn(&str) -> bool);
         evtx::read_chunks(
             data,
             first_chunk,
             live_after,
             &mut self.chunks,
-            &mut |ordinal, raw| match builder.build_xml(raw, source, mtime) {
+            fields_only,
+            &mut |ordinal, record| match builder.build_evtx(record, source, mtime) {
                 Ok(Some(ev)) => {
                     *events += 1;
                     sink(ev)

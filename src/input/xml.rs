@@ -134,8 +134,84 @@ fn is_name_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':') || c >= 0x80
 }
 
-/// The inner texts of every `<tag>...</tag>` (or `<tag attr='v'>...</tag>`) in `s`; a self-closing
-/// `<tag/>` has none.
+/// The fields that hold a whole block of the text (the inner text of `<System>`, `<EventData>` ...).
+pub const BLOCK_FIELDS: [&str; 5] = [
+    "System_Props_Xml",
+    "EventData_Xml",
+    "UserData_Xml",
+    "DebugData_Xml",
+    "RenderingInfo_Xml",
+];
+
+/// The tags whose blocks the extraction takes, in [`Blocks`] order.
+const BLOCK_TAGS: [&str; 5] = [
+    "System",
+    "EventData",
+    "UserData",
+    "DebugData",
+    "RenderingInfo",
+];
+
+/// For each of [`BLOCK_TAGS`], the inner texts of every `<tag>...</tag>` (or `<tag attr='v'>...</tag>`)
+/// in the text, in order; a self-closing `<tag/>` has none. Each tag's blocks are found as a search for
+/// that tag alone finds them (a block ends at the first `</tag>` after its start tag, and the next one
+/// is looked for after that), in one pass over the text's tags for all five.
+struct Blocks<'a>([Vec<&'a str>; 5]);
+
+impl<'a> Blocks<'a> {
+    fn of(s: &'a str) -> Blocks<'a> {
+        let mut out: [Vec<&'a str>; 5] = Default::default();
+        // per tag: where its next start tag may begin; `usize::MAX` once a block had no end
+        let mut from = [0usize; 5];
+        let b = s.as_bytes();
+        let mut i = 0;
+        while let Some(k) = memchr::memchr(b'<', b.get(i..).unwrap_or_default()) {
+            let at = i + k;
+            i = at + 1;
+            let mut e = at + 1;
+            while e < b.len() && is_name_byte(b[e]) {
+                e += 1;
+            }
+            let name = s.get(at + 1..e).unwrap_or_default();
+            let Some(t) = BLOCK_TAGS.iter().position(|&t| t == name) else {
+                continue;
+            };
+            if at < from[t] {
+                continue;
+            }
+            let rest = s.get(at..).unwrap_or_default();
+            let Ok((_, len, empty)) = start_tag(rest) else {
+                continue;
+            };
+            if empty {
+                continue;
+            }
+            let a = at + len;
+            let close = ["</", name, ">"].concat();
+            let Some(end) = s
+                .get(a..)
+                .and_then(|r| memchr::memmem::find(r.as_bytes(), close.as_bytes()))
+            else {
+                from[t] = usize::MAX;
+                continue;
+            };
+            if let Some(inner) = s.get(a..a + end) {
+                out[t].push(inner);
+            }
+            from[t] = a + end + close.len();
+        }
+        Blocks(out)
+    }
+
+    fn of_tag(&self, tag: &str) -> &[&'a str] {
+        let t = BLOCK_TAGS.iter().position(|&t| t == tag).unwrap_or(0);
+        self.0.get(t).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The inner texts of every `<tag>...</tag>` in `s`, searched for that tag alone (the tests compare
+/// [`Blocks`] with it).
+#[cfg(test)]
 fn blocks<'a>(s: &'a str, tag: &str) -> Vec<&'a str> {
     let open = format!("<{tag}");
     let close = format!("</{tag}>");
@@ -183,11 +259,12 @@ pub struct Extracted<'a> {
 /// Apply the generic XML extraction of the Windows add-on to a well-formed event (see [`check`]).
 pub fn extract(raw: &str) -> Extracted<'_> {
     let mut x = Extracted::default();
-    let systems = blocks(raw, "System");
-    for sys in &systems {
+    let all = Blocks::of(raw);
+    let systems = all.of_tag("System");
+    for &sys in systems {
         x.fields.push(("System_Props_Xml", sys));
     }
-    if let Some(sys) = systems.first() {
+    if let Some(&sys) = systems.first() {
         elements(sys, true, &mut x.fields);
         x.system_time = attr_value(sys, "TimeCreated", "SystemTime");
     }
@@ -204,12 +281,12 @@ pub fn extract(raw: &str) -> Extracted<'_> {
     for r in record {
         x.fields.push(("RecordNumber", r));
     }
-    let datas = blocks(raw, "EventData");
-    for d in &datas {
+    let datas = all.of_tag("EventData");
+    for &d in datas {
         x.fields.push(("EventData_Xml", d));
     }
     for tag in ["UserData", "DebugData", "RenderingInfo"] {
-        for b in blocks(raw, tag) {
+        for &b in all.of_tag(tag) {
             x.fields.push((
                 match tag {
                     "UserData" => "UserData_Xml",
@@ -220,10 +297,10 @@ pub fn extract(raw: &str) -> Extracted<'_> {
             ));
         }
     }
-    for d in &datas {
+    for &d in datas {
         named_data(d, &mut x.fields);
     }
-    for r in blocks(raw, "RenderingInfo") {
+    for &r in all.of_tag("RenderingInfo") {
         // RenderingInfo's children (`Message`, `Level` ...) append to the System values of the same name
         elements(r, false, &mut x.fields);
     }
@@ -396,6 +473,57 @@ mod tests {
             .fields
             .iter()
             .any(|f| f.0 == "Culture" || f.0 == "EventData_Xml"));
+    }
+
+    #[test]
+    fn one_pass_blocks_equal_each_tags_own_search() {
+        // texts made of pieces that open, close and nest the five tags (and near-misses), cut anywhere
+        let pieces = [
+            "<System>",
+            "</System>",
+            "<SystemTime a='1'/>",
+            "<EventData>",
+            "</EventData>",
+            "<EventData/>",
+            "<UserData x='y'>",
+            "</UserData>",
+            "<DebugData>",
+            "</DebugData>",
+            "<RenderingInfo Culture='en'>",
+            "</RenderingInfo>",
+            "<Data Name='a'>v</Data>",
+            "text",
+            "<System a=b>",
+            "<!-- <System> -->",
+            "<System",
+            "</System",
+            ">",
+            "<",
+            "&amp;",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut text = String::from("<Event>");
+            for _ in 0..next(14) {
+                text.push_str(pieces[next(pieces.len())]);
+            }
+            let all = Blocks::of(&text);
+            for tag in BLOCK_TAGS {
+                assert_eq!(
+                    all.of_tag(tag),
+                    blocks(&text, tag).as_slice(),
+                    "{tag} in {text}"
+                );
+            }
+        }
+        let x = extract(EV);
+        assert!(x.fields.contains(&("EventData_Xml", "<Data Name='ServiceName'>a &amp; b</Data><Data Name='Empty'></Data><Data Name='Self'/><Data Name='R'>1</Data><Data Name='R'>2</Data><Data>unnamed</Data><Data Name=\"Dq\">x</Data>")));
     }
 
     #[test]
