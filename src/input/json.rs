@@ -54,41 +54,44 @@ pub struct Projection {
     nodes: Vec<Node>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Node {
     children: HashMap<Box<str>, usize>,
-    /// The lengths (below 64) and first bytes of the children's names, a bit each: most keys of an
-    /// event lead to no wanted field, and these turn them away before any hashing.
-    lengths: u64,
-    firsts: [u64; 4],
+    /// For each length below 64, the first bytes (modulo 64) of the children's names of that length, a
+    /// bit each: most keys of an event lead to no wanted field, and these turn them away before any
+    /// hashing.
+    pairs: [u64; 64],
     /// A child's name is 64 bytes or longer.
     long: bool,
     leaf: bool,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node {
+            children: HashMap::default(),
+            pairs: [0; 64],
+            long: false,
+            leaf: false,
+        }
+    }
 }
 
 impl Node {
     fn add_child(&mut self, name: &str, at: usize) {
         self.children.insert(name.into(), at);
         match name.len() {
-            n if n < 64 => self.lengths |= 1 << n,
+            n if n < 64 => self.pairs[n] |= 1 << (name.as_bytes().first().unwrap_or(&0) & 63),
             _ => self.long = true,
-        }
-        if let Some(&c) = name.as_bytes().first() {
-            self.firsts[(c >> 6) as usize] |= 1 << (c & 63);
         }
     }
 
     /// Can `name` be a child's name? (No false "no".)
     fn may_have(&self, name: &str) -> bool {
-        let len_ok = match name.len() {
-            n if n < 64 => self.lengths >> n & 1 == 1,
+        match name.len() {
+            n if n < 64 => self.pairs[n] >> (name.as_bytes().first().unwrap_or(&0) & 63) & 1 == 1,
             _ => self.long,
-        };
-        len_ok
-            && name
-                .as_bytes()
-                .first()
-                .is_none_or(|&c| self.firsts[(c >> 6) as usize] >> (c & 63) & 1 == 1)
+        }
     }
 }
 
