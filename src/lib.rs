@@ -5,7 +5,7 @@
 //! operators) → [`commands`] (one file per SPL command: syntax, parser, operator) → [`output`]
 //! (table, CSV, JSON). [`input`] reads event files into [`event::Event`]s, applying the sourcetype
 //! knowledge of [`props`]; [`session::Session`] ties it together for the CLI and the interactive
-//! shell ([`repl`]).
+//! shell ([`repl`]). [`sql`] writes a planned query as one SQL statement instead of running it.
 
 pub mod check;
 pub mod commands;
@@ -25,5 +25,6 @@ pub mod plan;
 pub mod props;
 pub mod repl;
 pub mod session;
+pub mod sql;
 pub mod testing;
 pub mod value;

@@ -33,6 +33,8 @@ struct Cli {
 enum Cmd {
     /// Run one search and print its rows.
     Run(RunArgs),
+    /// Print one SQL statement that computes the rows `run` would print (for DuckDB).
+    Sql(SqlArgs),
     /// Interactive shell: type or paste searches, explore fields, macros and lookups (the default).
     Repl(ReplArgs),
     /// Check detections statically: parse them and list what spelunk cannot run yet.
@@ -211,6 +213,72 @@ struct RunArgs {
     common: Common,
 }
 
+#[derive(Args)]
+struct SqlArgs {
+    /// The search text (or, with --content, a detection's name or file stem).
+    query: Option<String>,
+    /// Read the search from a file (`-` for standard input).
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "query"
+    )]
+    file: Option<PathBuf>,
+    /// The SQL dialect.
+    #[arg(long, default_value = "duckdb", value_name = "NAME")]
+    dialect: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The search text of `run` and `sql`: the query, a file's text, standard input, or (with --content)
+/// the search of the detection the query names.
+fn query_text(
+    file: Option<&PathBuf>,
+    query: Option<&String>,
+    cfg: &Config,
+) -> Result<String, String> {
+    Ok(match (file, query) {
+        (Some(f), _) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| format!("error: cannot read standard input: {e}"))?;
+            s
+        }
+        (Some(f), _) => std::fs::read_to_string(f)
+            .map_err(|e| format!("error: cannot read `{}`: {e}", f.display()))?,
+        (None, Some(q)) => match &cfg.content {
+            Some(content) if looks_like_a_name(q) => {
+                let (path, search) = find_detection(content, q).map_err(|d| d.render(""))?;
+                eprintln!("running `{}`", path.display());
+                search
+            }
+            _ => q.clone(),
+        },
+        (None, None) => {
+            return Err(
+                "error: give a search (`spelunk run '<search>'`), a file (`-f FILE.spl`), or with --content a detection's name or --story NAME".into(),
+            )
+        }
+    })
+}
+
+fn sql(args: SqlArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
+    let dialect = spelunk::sql::Dialect::parse(&args.dialect).map_err(|e| format!("error: {e}"))?;
+    let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
+    let text = query_text(args.file.as_ref(), args.query.as_ref(), &cfg)?;
+    let session = Session::new(&cfg).map_err(|d| d.render(""))?;
+    if session.using_samples {
+        eprintln!(
+            "note: no --data given: the SQL reads the shipped sample events (samples/cloudtrail)"
+        );
+    }
+    let statement = session.sql(&text, dialect).map_err(|e| e.render())?;
+    println!("{statement};");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Pair each --data with the --sourcetype and the --source given with it (see the options' help).
 fn data_args(m: &clap::ArgMatches, c: &Common) -> Vec<DataArg> {
     let paths: Vec<String> = c.data.clone();
@@ -310,29 +378,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     if let (Some(story), Some(content)) = (&args.story, &cfg.content) {
         return run_story(&cfg, content, story, args.format.as_deref(), limit);
     }
-    let text = match (&args.file, &args.query) {
-        (Some(f), _) if f.as_os_str() == "-" => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| format!("error: cannot read standard input: {e}"))?;
-            s
-        }
-        (Some(f), _) => std::fs::read_to_string(f)
-            .map_err(|e| format!("error: cannot read `{}`: {e}", f.display()))?,
-        (None, Some(q)) => match &cfg.content {
-            Some(content) if looks_like_a_name(q) => {
-                let (path, search) = find_detection(content, q).map_err(|d| d.render(""))?;
-                eprintln!("running `{}`", path.display());
-                search
-            }
-            _ => q.clone(),
-        },
-        (None, None) => {
-            return Err(
-                "error: give a search (`spelunk run '<search>'`), a file (`-f FILE.spl`), or with --content a detection's name or --story NAME".into(),
-            )
-        }
-    };
+    let text = query_text(args.file.as_ref(), args.query.as_ref(), &cfg)?;
     let session = Session::new(&cfg).map_err(|d| d.render(""))?;
     if session.using_samples {
         eprintln!(
@@ -568,6 +614,13 @@ fn main() -> ExitCode {
                 .cloned()
                 .unwrap_or_default();
             run(args, &sub)
+        }
+        Some(Cmd::Sql(args)) => {
+            let sub = matches
+                .subcommand_matches("sql")
+                .cloned()
+                .unwrap_or_default();
+            sql(args, &sub)
         }
         Some(Cmd::Repl(args)) => {
             let sub = matches

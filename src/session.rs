@@ -289,6 +289,15 @@ impl Session {
         })
     }
 
+    /// The query as one SQL statement of `dialect` (see [`crate::sql`]); its subsearches are run.
+    pub fn sql(&self, text: &str, dialect: crate::sql::Dialect) -> Result<String, QueryError> {
+        let (exp, mut pipeline) = self.parse(text)?;
+        let ctx = self.context();
+        let env = self.env(&ctx);
+        crate::sql::statement(&mut pipeline, &env, dialect)
+            .map_err(|d| self.map_error(d, &exp, text))
+    }
+
     /// The columns of a query's result when they are known before it runs: it ends (after filters and
     /// `head`) in a `table` of plain names. Such a result can be printed as it comes.
     pub fn fixed_columns(&self, text: &str) -> Option<Vec<String>> {

@@ -527,7 +527,7 @@ fn fields_without_the_text_equal_the_texts_extraction() {
             }
             // asked for some fields only: those, and the ones the reader and the derived fields
             // (EventCode, RecordNumber, Sub_Status) are made of
-            let some = |n: &str| n.len() % 3 == 0;
+            let some = |n: &str| n.len().is_multiple_of(3);
             let made_of = ["Channel", "Computer", "EventRecordID", "SubStatus"];
             let derived = ["EventCode", "RecordNumber", "Sub_Status"];
             let got =

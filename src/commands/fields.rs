@@ -59,6 +59,10 @@ impl super::SplCommand for Fields {
         }
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         _cx: &super::Context,
@@ -133,6 +137,35 @@ impl Operator for Fields {
         } else {
             out.push(select(ev, &self.fields, true));
         }
+        Ok(())
+    }
+}
+
+impl Fields {
+    /// This stage as the next step of an SQL statement (see [`crate::sql`]).
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        let listed = |name: &str| self.fields.iter().any(|f| super::wildcard_match(f, name));
+        // `fields` keeps the internal fields (`_time`, `_raw` ...) unless it removes them by name
+        let keep = |name: &str| {
+            if self.remove {
+                !listed(name)
+            } else {
+                listed(name) || name.starts_with('_')
+            }
+        };
+        let cols: Vec<crate::sql::Col> = q.cols.iter().filter(|c| keep(&c.name)).cloned().collect();
+        q.unavailable.retain(|(n, _)| keep(n));
+        let list: Vec<String> = cols.iter().map(|c| crate::sql::ident(&c.name)).collect();
+        let select = format!(
+            "SELECT {} FROM {}",
+            if list.is_empty() {
+                "NULL AS \"_none\"".to_string()
+            } else {
+                list.join(", ")
+            },
+            q.from()
+        );
+        q.step_in_order(select, cols);
         Ok(())
     }
 }

@@ -44,6 +44,10 @@ impl super::SplCommand for Head {
         true
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         _cx: &super::Context,
@@ -67,5 +71,23 @@ impl Operator for HeadOp {
     }
     fn is_done(&self) -> bool {
         self.left == 0
+    }
+}
+
+impl Head {
+    /// This stage as the next step of an SQL statement (see [`crate::sql`]).
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        // the first rows need an order: the events' order is not one SQL keeps
+        let Some(order) = q.order().map(<[String]>::to_vec) else {
+            return Err(crate::sql::no_sql_form("`head` over events (their order)"));
+        };
+        let mut select = format!("SELECT * FROM {}", q.from());
+        if !order.is_empty() {
+            select.push_str(&format!(" ORDER BY {}", order.join(", ")));
+        }
+        select.push_str(&format!(" LIMIT {}", self.limit));
+        let cols = q.cols.clone();
+        q.step(select, cols, Some(order));
+        Ok(())
     }
 }

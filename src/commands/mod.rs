@@ -112,7 +112,7 @@ pub fn expr_lints(exprs: &[(&Expr, usize)]) -> Vec<Lint> {
 /// Runs a subsearch to its rows (see [`SplCommand::resolve_subsearches`]).
 pub type SubsearchRows<'a> = dyn FnMut(&Pipeline) -> Result<Vec<Event>> + 'a;
 
-/// What the planner, `check` and (next) the SQL emitter ask of a command. Each command's file implements
+/// What the planner, `check` and the SQL emitter ask of a command. Each command's file implements
 /// it for the command's AST; [`Command::spec`] hands it out, so nothing else matches on command names.
 pub trait SplCommand {
     /// Generating, streaming or stateful (default: stateful, the safe choice).
@@ -204,6 +204,12 @@ pub trait SplCommand {
     /// built. `rows` runs one subsearch, with Splunk's subsearch limits, and gives its rows.
     fn resolve_subsearches(&mut self, _rows: &mut SubsearchRows) -> Result<()> {
         Ok(())
+    }
+
+    /// Write this stage as the next step of an SQL statement (see [`crate::sql`]): `None` when the
+    /// command has no SQL form (the default), else the step written or why it cannot be.
+    fn sql(&self, _q: &mut crate::sql::Query) -> Option<Result<()>> {
+        None
     }
 
     /// Build the command's operator. `sub` runs the sub-pipelines it holds.

@@ -72,6 +72,10 @@ impl super::SplCommand for Rename {
         Some(n)
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         _cx: &super::Context,
@@ -113,6 +117,67 @@ impl Operator for Rename {
     fn push(&mut self, mut ev: Event, out: &mut Vec<Event>) -> Result<()> {
         rename_event(&mut ev, &self.pairs);
         out.push(ev);
+        Ok(())
+    }
+}
+
+impl Rename {
+    /// This stage as the next step of an SQL statement (see [`crate::sql`]).
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{ident, no_sql_form, Col};
+        // each output column: its SQL over the step before, and what it is
+        let mut out: Vec<(String, Col)> =
+            q.cols.iter().map(|c| (ident(&c.name), c.clone())).collect();
+        for (from, to) in &self.pairs {
+            if from.contains('*') || to.contains('*') {
+                return Err(no_sql_form("a wildcard in `rename`"));
+            }
+            if from == to {
+                continue;
+            }
+            if q.is_unavailable(from) || q.is_unavailable(to) {
+                q.field(from)?;
+                q.field(to)?;
+            }
+            let Some(k) = out.iter().position(|(_, c)| &c.name == from) else {
+                // no row has `from`: nothing changes
+                continue;
+            };
+            let (expr, col) = out.remove(k);
+            match out.iter().position(|(_, c)| &c.name == to) {
+                Some(j) => {
+                    // where the row has `from`, its value replaces `to`'s
+                    if out[j].1.multi != col.multi {
+                        return Err(no_sql_form(format!(
+                            "`rename {from} as {to}` onto a field of another shape"
+                        )));
+                    }
+                    let old = out[j].0.clone();
+                    out[j].0 = format!("CASE WHEN {expr} IS NOT NULL THEN {expr} ELSE {old} END");
+                }
+                None => out.push((
+                    expr,
+                    Col {
+                        name: to.clone(),
+                        ..col
+                    },
+                )),
+            }
+        }
+        let list: Vec<String> = out
+            .iter()
+            .map(|(e, c)| format!("{e} AS {}", ident(&c.name)))
+            .collect();
+        let select = format!(
+            "SELECT {} FROM {}",
+            if list.is_empty() {
+                "NULL AS \"_none\"".to_string()
+            } else {
+                list.join(", ")
+            },
+            q.from()
+        );
+        q.step_in_order(select, out.into_iter().map(|(_, c)| c).collect());
         Ok(())
     }
 }

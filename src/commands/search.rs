@@ -1165,6 +1165,10 @@ impl super::SplCommand for Search {
         out
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         cx: &super::Context,
@@ -1181,6 +1185,115 @@ impl super::SplCommand for Search {
     }
 }
 
+impl Matcher {
+    /// The matcher as a two-valued SQL condition on the step `q` is at (see [`crate::sql`]): a field
+    /// that is not a column of the step is missing from every row.
+    pub fn sql(&self, q: &crate::sql::Query) -> Result<String> {
+        use crate::sql::{any_value, ident, no_sql_form};
+        let join = |v: &[Matcher], op: &str, empty: &str| -> Result<String> {
+            if v.is_empty() {
+                return Ok(empty.into());
+            }
+            let parts = v.iter().map(|m| m.sql(q)).collect::<Result<Vec<_>>>()?;
+            Ok(format!("({})", parts.join(&format!(" {op} "))))
+        };
+        Ok(match self {
+            Matcher::And(v) => join(v, "AND", "true")?,
+            Matcher::Or(v) => join(v, "OR", "false")?,
+            Matcher::Not(m) => format!("(NOT {})", m.sql(q)?),
+            Matcher::True => "true".into(),
+            Matcher::Exists(f) => match q.field(f)? {
+                Some(c) => format!("({} IS NOT NULL)", ident(&c.name)),
+                None => "false".into(),
+            },
+            Matcher::Eq(f, g) => match q.field(f)? {
+                Some(c) => any_value(c, &|v| g.sql(v)),
+                None => "false".into(),
+            },
+            Matcher::Ne(f, g) => match q.field(f)? {
+                Some(c) => format!(
+                    "({} IS NOT NULL AND NOT {})",
+                    ident(&c.name),
+                    any_value(c, &|v| g.sql(v))
+                ),
+                None => "false".into(),
+            },
+            Matcher::Cmp(f, op, rhs) => match q.field(f)? {
+                Some(c) => any_value(c, &|v| cmp_sql(v, *op, rhs)),
+                None => "false".into(),
+            },
+            Matcher::Term(_) => {
+                return Err(no_sql_form(
+                    "a free-text search term (matched against _raw)",
+                ))
+            }
+            Matcher::TimeAtLeast(_) | Matcher::TimeBefore(_) => {
+                return Err(no_sql_form("`earliest`/`latest` (they need _time)"))
+            }
+        })
+    }
+}
+
+/// [`cmp_matches`] in SQL, for one value `v`: numerically when both sides read as numbers, else as
+/// lower-case text in byte order.
+fn cmp_sql(v: &str, op: CmpOp, rhs: &str) -> String {
+    use crate::sql::{as_number, number, text};
+    let sym = match op {
+        CmpOp::Lt => "<",
+        CmpOp::Le => "<=",
+        CmpOp::Gt => ">",
+        CmpOp::Ge => ">=",
+        CmpOp::Eq => "=",
+        CmpOp::Ne => "<>",
+    };
+    let as_text = format!("lower({v}) {sym} {}", text(&rhs.to_lowercase()));
+    match parse_num(rhs) {
+        Some(n) => {
+            let x = as_number(v);
+            format!(
+                "CASE WHEN ({x}) IS NOT NULL THEN ({x}) {sym} {} ELSE {as_text} END",
+                number(n)
+            )
+        }
+        None => as_text,
+    }
+}
+
+impl Glob {
+    /// [`Glob::matches_value`] in SQL, for one text value `v`.
+    pub fn sql(&self, v: &str) -> String {
+        use crate::sql::{as_number, number, text};
+        let by_text = if self.wildcard {
+            let mut pattern = String::new();
+            for (i, p) in self.parts.iter().enumerate() {
+                if i > 0 {
+                    pattern.push('%');
+                }
+                for ch in p.chars() {
+                    if matches!(ch, '%' | '_' | '\\') {
+                        pattern.push('\\');
+                    }
+                    pattern.push(ch);
+                }
+            }
+            format!("lower({v}) LIKE {} ESCAPE '\\'", text(&pattern))
+        } else {
+            format!(
+                "lower({v}) = {}",
+                text(self.parts.first().map_or("", String::as_str))
+            )
+        };
+        match self.number {
+            Some(n) => format!(
+                "({by_text} OR coalesce(({}) = {}, false))",
+                as_number(v),
+                number(n)
+            ),
+            None => by_text,
+        }
+    }
+}
+
 /// Keeps the rows that match.
 struct SearchOp(Matcher);
 
@@ -1189,6 +1302,21 @@ impl super::Operator for SearchOp {
         if self.0.matches(&ev) {
             out.push(ev);
         }
+        Ok(())
+    }
+}
+
+impl Search {
+    /// This stage as the next step of an SQL statement (see [`crate::sql`]).
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        let cond = match &self.expr {
+            // earliest/latest resolve to times; they are refused below, as _time has no SQL form
+            Some(e) => Matcher::compile(e, &|_| Some(0.0))?.sql(q)?,
+            None => "true".into(),
+        };
+        let select = format!("SELECT * FROM {} WHERE {cond}", q.from());
+        let cols = q.cols.clone();
+        q.step_in_order(select, cols);
         Ok(())
     }
 }

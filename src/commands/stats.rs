@@ -388,12 +388,177 @@ impl super::SplCommand for Stats {
         Some(n)
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         cx: &super::Context,
         _sub: &dyn super::SubRunner,
     ) -> Result<Box<dyn Operator>> {
         Ok(self.operator_limited(cx.eval, &cx.limits))
+    }
+}
+
+impl Stats {
+    /// `stats` as SQL: a multivalue by-field is expanded first (one row per value, as Splunk groups
+    /// by each value), rows lacking a by-field are dropped, groups come in `sort` order.
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{ident, no_sql_form, sort_terms, Col};
+        if let Some(r) = self.refusals().into_iter().next() {
+            return Err(crate::diag::Diagnostic::at(r.reason, r.span));
+        }
+        let mut missing_by = false;
+        for f in &self.by {
+            if f.contains('*') {
+                return Err(no_sql_form("a wildcard `by` field of `stats`"));
+            }
+            let Some(c) = q.field(f)?.cloned() else {
+                missing_by = true;
+                continue;
+            };
+            if c.multi {
+                // one row per value of this field
+                let cols: Vec<String> = q
+                    .cols
+                    .iter()
+                    .map(|x| {
+                        let id = ident(&x.name);
+                        if x.name == c.name {
+                            // each distinct value once: an event is in a group once
+                            format!("unnest(list_distinct({id})) AS {id}")
+                        } else {
+                            id
+                        }
+                    })
+                    .collect();
+                let select = format!("SELECT {} FROM {}", cols.join(", "), q.from());
+                let cols = q
+                    .cols
+                    .iter()
+                    .map(|x| Col {
+                        multi: x.multi && x.name != c.name,
+                        ..x.clone()
+                    })
+                    .collect();
+                q.step(select, cols, None);
+            }
+        }
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for f in &self.by {
+            exprs.push(ident(f));
+            cols.push(Col::text(f));
+        }
+        for a in &self.aggs {
+            if a.expr.is_some() {
+                return Err(no_sql_form(format!(
+                    "`{}` (an eval expression in stats)",
+                    a.name
+                )));
+            }
+            let field = match &a.field {
+                Some(f) if f.contains('*') => {
+                    return Err(no_sql_form(format!("`{}` (a wildcard in stats)", a.name)))
+                }
+                Some(f) => q.field(f)?.cloned(),
+                None => None,
+            };
+            let name = ident(&a.name);
+            let (expr, col) = match (&a.func, &field, &a.field) {
+                (Func::Count, _, None) => ("count(*)".to_string(), int_col(&a.name)),
+                (Func::Count | Func::DistinctCount, None, Some(_)) => {
+                    ("0".to_string(), int_col(&a.name))
+                }
+                (Func::Count, Some(c), _) if c.multi => (
+                    format!("coalesce(sum(len({})), 0)", ident(&c.name)),
+                    int_col(&a.name),
+                ),
+                (Func::Count, Some(c), _) => {
+                    (format!("count({})", ident(&c.name)), int_col(&a.name))
+                }
+                (Func::DistinctCount, Some(c), _) => (
+                    format!("coalesce(len({}), 0)", distinct_values(c)),
+                    int_col(&a.name),
+                ),
+                (Func::Values, None, _) => ("NULL".to_string(), Col::text(&a.name)),
+                (Func::Values, Some(c), _) => {
+                    let v = distinct_values(c);
+                    (
+                        // sorted as text, byte by byte; none: no field
+                        format!("CASE WHEN len({v}) > 0 THEN list_sort({v}) END"),
+                        Col {
+                            multi: true,
+                            ..Col::text(&a.name)
+                        },
+                    )
+                }
+                _ => {
+                    return Err(no_sql_form(format!("the stats function of `{}`", a.name)));
+                }
+            };
+            exprs.push(format!("{expr} AS {name}"));
+            cols.push(col);
+        }
+        let from = q.from();
+        if missing_by {
+            // no row has a by-field: no groups, no rows
+            let list: Vec<String> = cols
+                .iter()
+                .map(|c| {
+                    let t = if c.int {
+                        "BIGINT"
+                    } else if c.multi {
+                        "VARCHAR[]"
+                    } else {
+                        "VARCHAR"
+                    };
+                    format!("CAST(NULL AS {t}) AS {}", ident(&c.name))
+                })
+                .collect();
+            let select = format!("SELECT {} FROM {from} WHERE false", list.join(", "));
+            q.step(select, cols, Some(Vec::new()));
+            q.unavailable.clear();
+            return Ok(());
+        }
+        let mut select = format!("SELECT {} FROM {from}", exprs.join(", "));
+        let present: Vec<String> = self
+            .by
+            .iter()
+            .filter(|f| q.cols.iter().any(|c| &c.name == *f))
+            .map(|f| format!("{} IS NOT NULL", ident(f)))
+            .collect();
+        if !present.is_empty() {
+            select.push_str(&format!(" WHERE {}", present.join(" AND ")));
+        }
+        if !self.by.is_empty() {
+            let by: Vec<String> = self.by.iter().map(|b| ident(b)).collect();
+            select.push_str(&format!(" GROUP BY {}", by.join(", ")));
+        }
+        let order = self.by.iter().flat_map(|b| sort_terms(&ident(b))).collect();
+        q.step(select, cols, Some(order));
+        // a new table: every field of it is a column
+        q.unavailable.clear();
+        Ok(())
+    }
+}
+
+fn int_col(name: &str) -> crate::sql::Col {
+    crate::sql::Col {
+        int: true,
+        ..crate::sql::Col::text(name)
+    }
+}
+
+/// The distinct non-null values of the field `c` in a group, as a list (a multivalue field's values
+/// each count).
+fn distinct_values(c: &crate::sql::Col) -> String {
+    let id = crate::sql::ident(&c.name);
+    if c.multi {
+        format!("list_distinct(flatten(list({id}) FILTER (WHERE {id} IS NOT NULL)))")
+    } else {
+        format!("list_distinct(list({id}) FILTER (WHERE {id} IS NOT NULL))")
     }
 }
 

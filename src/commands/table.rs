@@ -42,6 +42,10 @@ impl super::SplCommand for Table {
         Some(self.fields.clone())
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(
         &self,
         _cx: &super::Context,
@@ -54,6 +58,46 @@ impl super::SplCommand for Table {
 impl Operator for Table {
     fn push(&mut self, ev: Event, out: &mut Vec<Event>) -> Result<()> {
         out.push(select(ev, &self.fields, false));
+        Ok(())
+    }
+}
+
+impl Table {
+    /// This stage as the next step of an SQL statement (see [`crate::sql`]).
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        let mut cols = Vec::new();
+        let mut list = Vec::new();
+        for f in &self.fields {
+            if f.contains('*') {
+                return Err(crate::sql::no_sql_form("a wildcard in `table`"));
+            }
+            if cols.iter().any(|c: &crate::sql::Col| &c.name == f) {
+                continue;
+            }
+            let id = crate::sql::ident(f);
+            match q.field(f)? {
+                Some(c) => {
+                    cols.push(c.clone());
+                    list.push(id);
+                }
+                // a column no row has: empty in every row
+                None => {
+                    cols.push(crate::sql::Col::text(f));
+                    list.push(format!("CAST(NULL AS VARCHAR) AS {id}"));
+                }
+            }
+        }
+        let select = format!(
+            "SELECT {} FROM {}",
+            if list.is_empty() {
+                "NULL AS \"_none\"".to_string()
+            } else {
+                list.join(", ")
+            },
+            q.from()
+        );
+        q.step_in_order(select, cols);
+        q.unavailable.clear();
         Ok(())
     }
 }

@@ -1,0 +1,495 @@
+//! `spelunk sql`: a query as one SQL statement that computes the rows spelunk prints, for engines that
+//! scale out (DuckDB today).
+//!
+//! The statement is built from the plan, not from the text: after macros are expanded and subsearches
+//! are run and replaced by their rows, each stage's command writes its own step ([`SplCommand::sql`]
+//! in the command's file) as one common table expression over the step before it. Rows are events,
+//! columns are fields: a field with one value is `VARCHAR`, a multivalue field (`a{}.b`, `values()`)
+//! is `VARCHAR[]`, a missing field is `NULL`. What has no faithful SQL form is an error naming it,
+//! never an approximate query.
+//!
+//! The rules that make the SQL give Splunk's rows, written once here:
+//! - every condition is two-valued (`coalesce(..., false)`), so `NOT f=v` keeps events that lack `f`
+//!   as Splunk does, where SQL's `NOT NULL` would drop them;
+//! - search values match case-insensitively, `*` is a wildcard, and a number also matches other
+//!   spellings of the same number (`port=443` matches `443.0`);
+//! - a multivalue field matches when any of its values does;
+//! - `stats ... by` drops rows that lack a by-field and orders groups as `sort` does: numbers first,
+//!   numerically, then text in byte order.
+//!
+//! [`SplCommand::sql`]: crate::commands::SplCommand::sql
+
+use crate::diag::{Diagnostic, Result};
+
+/// The SQL dialect to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    DuckDb,
+}
+
+impl Dialect {
+    pub fn parse(name: &str) -> std::result::Result<Dialect, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "duckdb" => Ok(Dialect::DuckDb),
+            "spark" => Err("the Spark dialect is not written yet: use --dialect duckdb".into()),
+            other => Err(format!("unknown SQL dialect `{other}` (known: duckdb)")),
+        }
+    }
+}
+
+/// One column of a step: a field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Col {
+    pub name: String,
+    /// `VARCHAR[]` (a multivalue field) rather than `VARCHAR`.
+    pub multi: bool,
+    /// An integer (`count`), printed as it is.
+    pub int: bool,
+}
+
+impl Col {
+    pub fn text(name: &str) -> Col {
+        Col {
+            name: name.to_string(),
+            multi: false,
+            int: false,
+        }
+    }
+}
+
+/// The statement being built: the steps so far and the columns of the last.
+pub struct Query {
+    pub dialect: Dialect,
+    steps: Vec<String>,
+    /// The columns of the last step, in the order spelunk shows them.
+    pub cols: Vec<Col>,
+    /// The order the last step's rows come in (`ORDER BY` terms), when a stage fixes it.
+    order: Option<Vec<String>>,
+    /// Fields the rows have but the SQL cannot give (`_time`, `_raw`, a calculated field), with why:
+    /// a stage that reads one is refused.
+    pub unavailable: Vec<(String, String)>,
+}
+
+impl Query {
+    /// A query whose first step is `select` (a whole `SELECT`), with these columns.
+    pub fn new(dialect: Dialect, select: String, cols: Vec<Col>) -> Query {
+        Query {
+            dialect,
+            steps: vec![select],
+            cols,
+            order: None,
+            unavailable: Vec::new(),
+        }
+    }
+
+    /// The name of the last step, to select from.
+    pub fn from(&self) -> String {
+        format!("s{}", self.steps.len() - 1)
+    }
+
+    /// Add a step: `select` reads [`Query::from`]; its rows come in no defined order unless `order`.
+    pub fn step(&mut self, select: String, cols: Vec<Col>, order: Option<Vec<String>>) {
+        self.steps.push(select);
+        self.cols = cols;
+        self.order = order;
+    }
+
+    /// Add a step that keeps the rows' order (it drops or reshapes rows one by one).
+    pub fn step_in_order(&mut self, select: String, cols: Vec<Col>) {
+        let order = self.order.take();
+        self.step(select, cols, order);
+    }
+
+    /// The column of the field `name` (`None`: no row has it), or why the SQL cannot give it.
+    pub fn field(&self, name: &str) -> Result<Option<&Col>> {
+        if let Some((_, why)) = self.unavailable.iter().find(|(n, _)| n == name) {
+            return Err(no_sql_form(format!("the field `{name}` ({why})")));
+        }
+        Ok(self.cols.iter().find(|c| c.name == name))
+    }
+
+    /// Is the field `name` one the SQL cannot give?
+    pub fn is_unavailable(&self, name: &str) -> bool {
+        self.unavailable.iter().any(|(n, _)| n == name)
+    }
+
+    /// The rows' order so far, to keep in a step that reorders nothing.
+    pub fn order(&self) -> Option<&[String]> {
+        self.order.as_deref()
+    }
+
+    /// The SQL form of the column `name` of the last step.
+    pub fn ident(&self, name: &str) -> String {
+        ident(name)
+    }
+
+    /// The whole statement: the steps as common table expressions, then the last step's columns as
+    /// spelunk prints them (a multivalue field's values on lines of their own, as in its CSV).
+    pub fn finish(self) -> String {
+        let mut out = String::from("WITH ");
+        for (i, s) in self.steps.iter().enumerate() {
+            if i > 0 {
+                out.push_str(",\n");
+            }
+            out.push_str(&format!("s{i} AS (\n{s}\n)"));
+        }
+        let cols: Vec<String> = self
+            .cols
+            .iter()
+            .map(|c| {
+                let id = ident(&c.name);
+                if c.multi {
+                    format!("array_to_string({id}, chr(10)) AS {id}")
+                } else {
+                    id
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "\nSELECT {} FROM s{}",
+            if cols.is_empty() {
+                "NULL AS \"\"".to_string()
+            } else {
+                cols.join(", ")
+            },
+            self.steps.len() - 1
+        ));
+        if let Some(order) = &self.order {
+            if !order.is_empty() {
+                out.push_str(&format!("\nORDER BY {}", order.join(", ")));
+            }
+        }
+        out
+    }
+}
+
+/// A field name as an SQL identifier.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Text as an SQL string literal.
+pub fn text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A number as an SQL literal that reads back as the same `DOUBLE`.
+pub fn number(n: f64) -> String {
+    format!("CAST({} AS DOUBLE)", text(&format!("{n:?}")))
+}
+
+/// The number a text reads as, as spelunk reads it ([`crate::value::parse_num`]: optional sign,
+/// digits with an optional fraction, optional exponent, spaces around), else `NULL`.
+pub fn as_number(x: &str) -> String {
+    format!(
+        "CASE WHEN regexp_full_match({x}, '\\s*[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*') THEN TRY_CAST(trim({x}) AS DOUBLE) END"
+    )
+}
+
+/// A condition on each value of the field `col`: true when any value meets it. `test` writes the
+/// condition for one value (an SQL expression) and must be two-valued for non-null values.
+pub fn any_value(col: &Col, test: &dyn Fn(&str) -> String) -> String {
+    let id = ident(&col.name);
+    if col.multi {
+        format!(
+            "coalesce(len(list_filter({id}, lambda v: {})) > 0, false)",
+            test("v")
+        )
+    } else {
+        format!("coalesce({}, false)", test(&id))
+    }
+}
+
+/// The error for a stage or piece that has no SQL form.
+pub fn no_sql_form(what: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(format!("{what} has no SQL form yet"))
+}
+
+/// The ORDER BY terms that put values of `id` in the order of `sort` and of `stats` groups: numbers
+/// first, numerically, then text in byte order.
+pub fn sort_terms(id: &str) -> Vec<String> {
+    let n = as_number(id);
+    vec![
+        format!("({n}) IS NULL"),
+        n,
+        format!("{id} COLLATE \"binary\""),
+    ]
+}
+
+/// The first step for events read from NDJSON files: one row per line with the `fields` the query
+/// reads taken from it (JSON paths: `a.b` is key `b` of object `a`, `a{}.b` key `b` of every member of
+/// array `a`).
+pub fn json_events(
+    dialect: Dialect,
+    paths: &[String],
+    fields: &[String],
+    sourcetype: bool,
+) -> Result<Query> {
+    let Dialect::DuckDb = dialect;
+    let files: Vec<String> = paths.iter().map(|p| text(p)).collect();
+    let mut exprs = Vec::new();
+    let mut cols = Vec::new();
+    for f in fields {
+        let (expr, multi) = json_field(f)?;
+        exprs.push(format!("{expr} AS {}", ident(f)));
+        cols.push(Col {
+            name: f.clone(),
+            multi,
+            int: false,
+        });
+    }
+    if sourcetype {
+        // the sourcetype spelunk gives a JSON object (see `input::sniff_sourcetype`)
+        let has = |k: &str| {
+            format!(
+                "{} IS NOT NULL",
+                json_field(k).map(|e| e.0).unwrap_or_default()
+            )
+        };
+        exprs.push(format!(
+            "CASE WHEN {} AND {} AND {} THEN 'aws:cloudtrail' WHEN {} AND ({} OR {}) THEN 'aws:cloudtrail:lake' ELSE '_json' END AS \"sourcetype\"",
+            has("eventVersion"),
+            has("eventSource"),
+            has("eventName"),
+            has("api.operation"),
+            has("class_uid"),
+            has("metadata.product.name"),
+        ));
+        cols.push(Col::text("sourcetype"));
+    }
+    if exprs.is_empty() {
+        exprs.push("1 AS \"_one\"".into());
+    }
+    let select = format!(
+        "SELECT {}\nFROM read_ndjson_objects([{}])",
+        exprs.join(",\n       "),
+        files.join(", ")
+    );
+    Ok(Query::new(dialect, select, cols))
+}
+
+/// The SQL that reads one field from a line's JSON (`json`), and whether it is a multivalue field.
+fn json_field(name: &str) -> Result<(String, bool)> {
+    let mut path = String::from("$");
+    let mut arrays = 0;
+    for seg in name.split('.') {
+        let mut s = seg;
+        let mut members = 0;
+        while let Some(base) = s.strip_suffix("{}") {
+            s = base;
+            members += 1;
+        }
+        if s.contains('{') || s.contains('}') || (s.is_empty() && members == 0) {
+            return Err(no_sql_form(format!("the field name `{name}`")));
+        }
+        if !s.is_empty() {
+            path.push_str(&format!(".\"{}\"", s.replace('"', "\\\"")));
+        }
+        for _ in 0..members {
+            path.push_str("[*]");
+        }
+        arrays += members;
+    }
+    let p = text(&path);
+    if arrays == 0 {
+        // a leaf only: an object or an array at this path is not a field's value
+        Ok((
+            format!(
+                "CASE WHEN json_type(json, {p}) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(json, {p}) END"
+            ),
+            false,
+        ))
+    } else {
+        // every leaf the path reaches; none: no field
+        let leaves = format!(
+            "list_transform(list_filter(json_extract(json, {p}), lambda x: json_type(x) NOT IN ('OBJECT', 'ARRAY', 'NULL')), lambda x: json_extract_string(x, '$'))"
+        );
+        Ok((
+            format!("CASE WHEN len({leaves}) > 0 THEN {leaves} END"),
+            true,
+        ))
+    }
+}
+
+/// Does this file hold one JSON object per line (plain or gzip), as `read_ndjson_objects` reads it?
+/// The reason when it does not.
+fn json_lines(path: &std::path::Path) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut file = file.take(1 << 16);
+    file.read_to_end(&mut head)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let gz_name = path.extension().is_some_and(|x| x == "gz");
+    if head.starts_with(&[0x1f, 0x8b]) {
+        if !gz_name {
+            return Err("gzip data without a .gz name".into());
+        }
+        let mut text = Vec::new();
+        let _ = flate2::read::MultiGzDecoder::new(head.as_slice())
+            .take(1 << 16)
+            .read_to_end(&mut text);
+        head = text;
+    }
+    let t = head.trim_ascii_start();
+    if !t.starts_with(b"{") {
+        return Err("not JSON lines".into());
+    }
+    let first_line = t.split(|&b| b == b'\n').next().unwrap_or_default();
+    let compact: Vec<u8> = first_line
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if compact.starts_with(b"{\"Records\"") || !first_line.trim_ascii_end().ends_with(b"}") {
+        return Err(
+            "one JSON document (a Records file or pretty-printed JSON), not one object per line"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The default fields every event has, which the SQL (reading only the events' JSON) cannot give.
+const NOT_IN_JSON: &[&str] = &[
+    "_raw",
+    "_time",
+    "source",
+    "host",
+    "index",
+    "linecount",
+    "punct",
+];
+
+/// The statement for a parsed query, built from its plan: subsearches are run (over the inputs, by
+/// spelunk) and replaced by their rows first, then each stage writes its step.
+pub fn statement(
+    p: &mut crate::parse::Pipeline,
+    env: &crate::plan::Env,
+    dialect: Dialect,
+) -> Result<String> {
+    use crate::commands::Command;
+    let mut reports = Vec::new();
+    crate::plan::resolve_subsearches(p, env, &mut reports)?;
+    let Some(first) = p.stages.first() else {
+        return Err(Diagnostic::new("an empty query has no SQL form"));
+    };
+    if !first.command.spec().reads_events() {
+        return Err(Diagnostic::at(
+            format!(
+                "`{}` first: only a search over the events has an SQL form yet",
+                first.command.name()
+            ),
+            first.name_span,
+        ));
+    }
+    let known = crate::commands::Known {
+        names: env.knowledge,
+        datamodels: env.ctx.datamodels,
+    };
+    for st in &p.stages {
+        if let Some(r) = st.command.spec().refusals_in(&known).into_iter().next() {
+            return Err(Diagnostic::at(r.reason, r.span));
+        }
+    }
+    // the fields read, worked back from the end; a stage whose own reads are not known stops it
+    let mut need: crate::commands::Need = None;
+    for st in p.stages.iter().rev() {
+        let spec = st.command.spec();
+        let before = spec.needs(need.clone());
+        let own_unknown = spec.needs(Some(Default::default())).is_none();
+        // (a stage that passes every field on, last, shows whole events: refused below)
+        if before.is_none() && (own_unknown || need.is_some()) {
+            return Err(Diagnostic::at(
+                format!(
+                    "`{}` reads fields that are not known before it runs (a wildcard, or every field): it has no SQL form yet",
+                    st.command.name()
+                ),
+                st.name_span,
+            ));
+        }
+        need = before;
+    }
+    let Some(needed) = need else {
+        return Err(Diagnostic::new(
+            "the result is whole events (no `table`, `fields` or `stats` names its columns): it has no SQL form",
+        ));
+    };
+    let mut paths = Vec::new();
+    let mut forced_sourcetype = false;
+    for s in env.sources {
+        let crate::input::Content::File(path) = &s.content else {
+            return Err(no_sql_form(format!("the input `{}` (not a file)", s.name)));
+        };
+        json_lines(path).map_err(|why| {
+            Diagnostic::new(format!("the input `{}` has no SQL form yet: {why}", s.name))
+        })?;
+        forced_sourcetype |= s.sourcetype.is_some();
+        paths.push(path.to_string_lossy().into_owned());
+    }
+    if paths.is_empty() {
+        return Err(Diagnostic::new("no input files: give --data"));
+    }
+    if env.knowledge.makes_any_field() {
+        return Err(no_sql_form(
+            "the loaded knowledge (an extraction that can make any field)",
+        ));
+    }
+    let computed = env.knowledge.computed_fields();
+    let mut unavailable = Vec::new();
+    let mut fields: Vec<String> = Vec::new();
+    let mut sourcetype = false;
+    let mut names: Vec<&String> = needed.iter().collect();
+    names.sort();
+    for f in names {
+        if f == "sourcetype" && !forced_sourcetype && !computed.contains(f) {
+            sourcetype = true;
+        } else if NOT_IN_JSON.contains(&f.as_str()) || f == "sourcetype" {
+            unavailable.push((
+                f.clone(),
+                "a default field, not one of the events' JSON".into(),
+            ));
+        } else if computed.contains(f) {
+            unavailable.push((
+                f.clone(),
+                "computed by the add-on's calculated fields or aliases, which have no SQL form yet"
+                    .into(),
+            ));
+        } else if f.starts_with("date_") || f == "eventtype" || f == "tag" || f.starts_with("tag::")
+        {
+            unavailable.push((
+                f.clone(),
+                "made by Splunk's knowledge, not the events' JSON".into(),
+            ));
+        } else {
+            fields.push(f.clone());
+        }
+    }
+    let mut q = json_events(dialect, &paths, &fields, sourcetype)?;
+    q.unavailable = unavailable;
+    for st in &p.stages {
+        if matches!(st.command, Command::Noop) {
+            continue;
+        }
+        match st.command.spec().sql(&mut q) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(if e.span.is_some() {
+                    e
+                } else {
+                    Diagnostic::at(
+                        format!("`{}`: {}", st.command.name(), e.message),
+                        st.name_span,
+                    )
+                })
+            }
+            None => {
+                return Err(Diagnostic::at(
+                    format!("`{}` has no SQL form yet", st.command.name()),
+                    st.name_span,
+                ))
+            }
+        }
+    }
+    Ok(q.finish())
+}
