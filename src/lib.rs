@@ -5,7 +5,7 @@
 //! operators) → [`commands`] (one file per SPL command: syntax, parser, operator) → [`output`]
 //! (table, CSV, JSON). [`input`] reads event files into [`event::Event`]s, applying the sourcetype
 //! knowledge of [`props`]; [`session::Session`] ties it together for the CLI and the interactive
-//! shell ([`repl`]). [`sql`] writes a planned query as one SQL statement instead of running it.
+//! shell ([`repl`]). [`translate`] writes a planned query as one SQL statement ([`sql`]) instead of running it.
 
 pub mod check;
 pub mod commands;
@@ -27,4 +27,5 @@ pub mod repl;
 pub mod session;
 pub mod sql;
 pub mod testing;
+pub mod translate;
 pub mod value;

@@ -294,7 +294,7 @@ impl Session {
         let (exp, mut pipeline) = self.parse(text)?;
         let ctx = self.context();
         let env = self.env(&ctx);
-        crate::sql::statement(&mut pipeline, &env, dialect)
+        crate::translate::statement(&mut pipeline, &env, dialect)
             .map_err(|d| self.map_error(d, &exp, text))
     }
 

@@ -107,6 +107,20 @@ const TRAP_QUERIES: &[&str] = &[
     "nothere=x | stats count",
     "NOT nothere=x | stats count",
     "* | stats values(nothere) as v dc(nothere) as d count(nothere) as c by eventSource",
+    "* | where score > 5 | stats count by score",
+    "* | where eventName == \"DescribeInstances\" | stats count by awsRegion",
+    "* | where isnull(awsRegion) | stats count by eventName",
+    "* | where NOT isnull('userIdentity.arn') AND lower(eventName) == \"describeinstances\" | stats count by eventName",
+    "* | where score >= \"9\" | stats count by score",
+    "* | where eventName IN (\"axb\", \"a_b\") | stats count by eventName",
+    "* | where eventName NOT IN (\"axb\", \"a_b\") | stats count by eventName",
+    "* | where in(awsRegion, \"us-east-1\", \"eu-west-1\") | stats count by eventName",
+    "* | where coalesce(awsRegion, \"none\") == \"none\" | stats count by eventName",
+    "* | where score < 10 OR eventSource == \"s3.amazonaws.com\" | stats count by eventName",
+    "* | where score != 10 | stats count by score",
+    "* | where score < \"abc\" | stats count by score",
+    "* | stats count by eventSource | where count > 2",
+    "* | where upper(awsRegion) == \"US-EAST-1\" | stats count by eventName",
 ];
 
 /// Queries that must be refused, and what the error must name.
@@ -119,9 +133,15 @@ const REFUSED: &[(&str, &str)] = &[
     ("* | sort eventName | stats count by eventName", "`sort`"),
     ("* | eval x=1 | stats count by x", "`eval`"),
     (
-        "* | stats count by eventName | head 2 | where count > 1",
-        "`where`",
+        "* | stats count by eventName | head 2 | eval n = count",
+        "`eval`",
     ),
+    ("* | where len(eventName) > 3 | stats count", "`len()`"),
+    (
+        "* | where 'resources{}.ARN' == \"arn:r1\" | stats count",
+        "multivalue",
+    ),
+    ("* | where eventName | stats count", "not a condition"),
     ("earliest=-24h | stats count", "earliest"),
     ("* | head 5 | stats count", "`head`"),
     ("* | stats count by r* ", "wildcard"),

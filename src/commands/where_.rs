@@ -103,6 +103,14 @@ impl super::SplCommand for Where {
             .unwrap_or_default()
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.expr.sql_condition(q).map(|cond| {
+            let select = format!("SELECT * FROM {} WHERE {cond}", q.from());
+            let cols = q.cols.clone();
+            q.step_in_order(select, cols);
+        }))
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(WhereOp {
             expr: self.expr.clone(),

@@ -37,6 +37,7 @@ mod digest;
 mod functions;
 mod json;
 mod parse;
+mod sql;
 pub(crate) mod strings;
 pub mod time;
 
