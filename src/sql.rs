@@ -292,18 +292,23 @@ fn json_field(name: &str) -> Result<(String, bool)> {
         arrays += members;
     }
     let p = text(&path);
+    // DuckDB reads a JSON number with a fraction or an exponent as a double and writes it back its own
+    // way (`1.50` as `1.5`), where spelunk keeps the text as written: such a value stops the query
+    let double = text(&format!(
+        "the field `{name}` holds a JSON number with a fraction or an exponent, whose spelling DuckDB does not keep: spelunk sql cannot give its text"
+    ));
     if arrays == 0 {
         // a leaf only: an object or an array at this path is not a field's value
         Ok((
             format!(
-                "CASE WHEN json_type(json, {p}) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(json, {p}) END"
+                "CASE WHEN json_type(json, {p}) IN ('OBJECT', 'ARRAY') THEN NULL WHEN json_type(json, {p}) = 'DOUBLE' THEN error({double}) ELSE json_extract_string(json, {p}) END"
             ),
             false,
         ))
     } else {
         // every leaf the path reaches; none: no field
         let leaves = format!(
-            "list_transform(list_filter(json_extract(json, {p}), lambda x: json_type(x) NOT IN ('OBJECT', 'ARRAY', 'NULL')), lambda x: json_extract_string(x, '$'))"
+            "list_transform(list_filter(json_extract(json, {p}), lambda x: json_type(x) NOT IN ('OBJECT', 'ARRAY', 'NULL')), lambda x: CASE WHEN json_type(x) = 'DOUBLE' THEN error({double}) ELSE json_extract_string(x, '$') END)"
         );
         Ok((
             format!("CASE WHEN len({leaves}) > 0 THEN {leaves} END"),
