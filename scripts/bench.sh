@@ -331,6 +331,12 @@ for size in "${SIZES[@]}"; do
                     ;;
             esac
 
+            # spelunk's SQL run by DuckDB (`run --engine duckdb`), on the queries it translates
+            if [[ $USE_DUCKDB -eq 1 && $q == c ]]; then
+                bench 'spelunk --engine duckdb' "$label" "$size" "$fmt" "$file" -- \
+                    "$SPELUNK" run --engine duckdb --data "$file" "$(spl_for "$q")"
+            fi
+
             # DuckDB: one python3 -c process per run, so its RSS is measured like the others
             # (f to i compare spelunk's pattern matching with its plain forms: no DuckDB twin)
             if [[ $USE_DUCKDB -eq 1 && $q == [a-e] ]]; then

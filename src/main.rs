@@ -200,6 +200,10 @@ struct RunArgs {
     /// Print at most N rows (0: all).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Where the search runs: spelunk itself, or DuckDB (the SQL `spelunk sql` writes, run by the
+    /// `duckdb` command or Python's duckdb module; CSV output).
+    #[arg(long, default_value = "spelunk", value_parser = ["spelunk", "duckdb"])]
+    engine: String,
     /// With --content: run an analytic story's searches in order — its baselines, then its detections —
     /// printing each one's rows under its name.
     #[arg(
@@ -384,6 +388,26 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         eprintln!(
             "note: no --data given: searching the shipped sample events (samples/cloudtrail)"
         );
+    }
+    if args.engine == "duckdb" {
+        if args.format.as_deref().is_some_and(|f| f != "csv") || limit.is_some() {
+            return Err(
+                "error: --engine duckdb prints CSV, all rows (no --format table/json, no --limit)"
+                    .into(),
+            );
+        }
+        let statement = session
+            .sql(&text, spelunk::sql::Dialect::DuckDb)
+            .map_err(|e| e.render())?;
+        let csv =
+            spelunk::translate::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
+        let mut lock = std::io::stdout().lock();
+        return match lock.write_all(&csv).and_then(|()| lock.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(format!("error: cannot write output: {e}"))
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        };
     }
     let stdout = std::io::stdout();
     let is_tty = stdout.is_terminal();

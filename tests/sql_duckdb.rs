@@ -391,6 +391,40 @@ fn sql_rows_equal_spelunks_rows() {
             )),
         }
     }
+    // `run --engine duckdb` prints the same rows as `run`
+    for q in [
+        "sourcetype=aws:cloudtrail NOT userIdentity.type=AssumedRole | stats count dc(eventSource) as d by eventName",
+        "* | where score > 5 | rename score as s | table s eventName",
+    ] {
+        let d = traps.to_string_lossy();
+        let out = Command::new(env!("CARGO_BIN_EXE_spelunk"))
+            .args(["run", "--engine", "duckdb", "--data", &d, q])
+            .env("SPELUNK_PYTHON", &python)
+            .output()
+            .expect("spelunk runs");
+        let parse = |bytes: &[u8]| -> Vec<Vec<String>> {
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(bytes)
+                .records()
+                .flatten()
+                .map(|r| r.iter().map(str::to_string).collect())
+                .collect()
+        };
+        let got = parse(&out.stdout);
+        let want = spelunk_rows(&traps, q).map(|(h, mut rows)| {
+            rows.insert(0, h);
+            rows
+        });
+        if out.status.success() && Ok(&got) == want.as_ref() {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "run --engine duckdb {q}\n  got {got:?} ({})\n  want {want:?}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
     println!("{passed} passed, {} failed", failures.len());
     for f in &failures {
