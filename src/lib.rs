@@ -12,6 +12,7 @@ pub mod commands;
 pub mod datamodels;
 pub mod datasources;
 pub mod diag;
+pub mod engine;
 pub mod eval;
 pub mod event;
 pub mod input;

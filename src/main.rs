@@ -182,8 +182,9 @@ impl LimitArgs {
     }
 }
 
+/// The search of `run` and `sql`: its text, or the file it is in.
 #[derive(Args)]
-struct RunArgs {
+struct QueryArgs {
     /// The search text (or, with --content, a detection's name or file stem).
     query: Option<String>,
     /// Read the search from a file (`-` for standard input).
@@ -194,6 +195,12 @@ struct RunArgs {
         conflicts_with = "query"
     )]
     file: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    search: QueryArgs,
     /// Output format; default: table on a terminal, csv otherwise.
     #[arg(long, value_parser = ["table", "csv", "json"])]
     format: Option<String>,
@@ -219,16 +226,8 @@ struct RunArgs {
 
 #[derive(Args)]
 struct SqlArgs {
-    /// The search text (or, with --content, a detection's name or file stem).
-    query: Option<String>,
-    /// Read the search from a file (`-` for standard input).
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        conflicts_with = "query"
-    )]
-    file: Option<PathBuf>,
+    #[command(flatten)]
+    search: QueryArgs,
     /// The SQL dialect.
     #[arg(long, default_value = "duckdb", value_name = "NAME")]
     dialect: String,
@@ -238,12 +237,8 @@ struct SqlArgs {
 
 /// The search text of `run` and `sql`: the query, a file's text, standard input, or (with --content)
 /// the search of the detection the query names.
-fn query_text(
-    file: Option<&PathBuf>,
-    query: Option<&String>,
-    cfg: &Config,
-) -> Result<String, String> {
-    Ok(match (file, query) {
+fn query_text(search: &QueryArgs, cfg: &Config) -> Result<String, String> {
+    Ok(match (&search.file, &search.query) {
         (Some(f), _) if f.as_os_str() == "-" => {
             let mut s = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -271,7 +266,7 @@ fn query_text(
 fn sql(args: SqlArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     let dialect = spelunk::sql::Dialect::parse(&args.dialect).map_err(|e| format!("error: {e}"))?;
     let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
-    let text = query_text(args.file.as_ref(), args.query.as_ref(), &cfg)?;
+    let text = query_text(&args.search, &cfg)?;
     let session = Session::new(&cfg).map_err(|d| d.render(""))?;
     if session.using_samples {
         eprintln!(
@@ -382,7 +377,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     if let (Some(story), Some(content)) = (&args.story, &cfg.content) {
         return run_story(&cfg, content, story, args.format.as_deref(), limit);
     }
-    let text = query_text(args.file.as_ref(), args.query.as_ref(), &cfg)?;
+    let text = query_text(&args.search, &cfg)?;
     let session = Session::new(&cfg).map_err(|d| d.render(""))?;
     if session.using_samples {
         eprintln!(
@@ -399,8 +394,7 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         let statement = session
             .sql(&text, spelunk::sql::Dialect::DuckDb)
             .map_err(|e| e.render())?;
-        let csv =
-            spelunk::translate::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
+        let csv = spelunk::engine::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
         let mut lock = std::io::stdout().lock();
         return match lock.write_all(&csv).and_then(|()| lock.flush()) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {

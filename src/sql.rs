@@ -101,6 +101,18 @@ impl Query {
         self.step(select, cols, order);
     }
 
+    /// Add a step that keeps the rows and their order and gives each the columns `cols`, computed by
+    /// the select-list items `list` (none: a placeholder column, as SQL needs one).
+    pub fn reshape(&mut self, list: &[String], cols: Vec<Col>) {
+        let items = if list.is_empty() {
+            "NULL AS \"_none\"".to_string()
+        } else {
+            list.join(", ")
+        };
+        let select = format!("SELECT {items} FROM {}", self.from());
+        self.step_in_order(select, cols);
+    }
+
     /// The column of the field `name` (`None`: no row has it), or why the SQL cannot give it.
     pub fn field(&self, name: &str) -> Result<Option<&Col>> {
         if let Some((_, why)) = self.unavailable.iter().find(|(n, _)| n == name) {

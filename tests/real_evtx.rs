@@ -375,13 +375,9 @@ fn the_sysmon_macro_counts_process_creations() {
     }
 }
 
-/// The one-pass route and the tree route give the same text for every record of the real files
-/// (and the same errors for broken XML).
-#[test]
-fn both_routes_agree_on_the_real_files() {
-    let Some(root) = shared::shared("data/windows/evtx", "reads the real EVTX files") else {
-        return;
-    };
+/// Every `.evtx` file under ../shared/data/windows/evtx, sorted (`None`: the folder is absent).
+fn real_evtx_files() -> Option<Vec<PathBuf>> {
+    let root = shared::shared("data/windows/evtx", "reads the real EVTX files")?;
     let mut files = Vec::new();
     let mut stack = vec![root];
     while let Some(d) = stack.pop() {
@@ -394,6 +390,17 @@ fn both_routes_agree_on_the_real_files() {
             }
         }
     }
+    files.sort();
+    Some(files)
+}
+
+/// The one-pass route and the tree route give the same text for every record of the real files
+/// (and the same errors for broken XML).
+#[test]
+fn both_routes_agree_on_the_real_files() {
+    let Some(files) = real_evtx_files() else {
+        return;
+    };
     let mut records = 0;
     for f in &files {
         let Ok(parser) = evtx::EvtxParser::from_path(f) else {
@@ -460,22 +467,9 @@ fn by_text(xml: &str) -> Result<Fields, String> {
 
 #[test]
 fn fields_without_the_text_equal_the_texts_extraction() {
-    let Some(root) = shared::shared("data/windows/evtx", "reads the real EVTX files") else {
+    let Some(files) = real_evtx_files() else {
         return;
     };
-    let mut files = Vec::new();
-    let mut stack = vec![root];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "evtx") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
     let (mut records, mut fused, mut mutated, mut mutated_fused) = (0, 0, 0, 0);
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = |n: usize| {

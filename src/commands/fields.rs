@@ -156,16 +156,7 @@ impl Fields {
         let cols: Vec<crate::sql::Col> = q.cols.iter().filter(|c| keep(&c.name)).cloned().collect();
         q.unavailable.retain(|(n, _)| keep(n));
         let list: Vec<String> = cols.iter().map(|c| crate::sql::ident(&c.name)).collect();
-        let select = format!(
-            "SELECT {} FROM {}",
-            if list.is_empty() {
-                "NULL AS \"_none\"".to_string()
-            } else {
-                list.join(", ")
-            },
-            q.from()
-        );
-        q.step_in_order(select, cols);
+        q.reshape(&list, cols);
         Ok(())
     }
 }

@@ -168,16 +168,7 @@ impl Rename {
             .iter()
             .map(|(e, c)| format!("{e} AS {}", ident(&c.name)))
             .collect();
-        let select = format!(
-            "SELECT {} FROM {}",
-            if list.is_empty() {
-                "NULL AS \"_none\"".to_string()
-            } else {
-                list.join(", ")
-            },
-            q.from()
-        );
-        q.step_in_order(select, out.into_iter().map(|(_, c)| c).collect());
+        q.reshape(&list, out.into_iter().map(|(_, c)| c).collect());
         Ok(())
     }
 }

@@ -87,16 +87,7 @@ impl Table {
                 }
             }
         }
-        let select = format!(
-            "SELECT {} FROM {}",
-            if list.is_empty() {
-                "NULL AS \"_none\"".to_string()
-            } else {
-                list.join(", ")
-            },
-            q.from()
-        );
-        q.step_in_order(select, cols);
+        q.reshape(&list, cols);
         q.unavailable.clear();
         Ok(())
     }
