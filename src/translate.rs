@@ -146,8 +146,7 @@ pub fn statement(
         } else if computed.contains(f) {
             unavailable.push((
                 f.clone(),
-                "computed by the add-on's calculated fields or aliases, which have no SQL form yet"
-                    .into(),
+                "computed by the add-on's calculated fields or aliases".into(),
             ));
         } else if f.starts_with("date_") || f == "eventtype" || f == "tag" || f.starts_with("tag::")
         {
