@@ -121,6 +121,22 @@ const TRAP_QUERIES: &[&str] = &[
     "* | where score < \"abc\" | stats count by score",
     "* | stats count by eventSource | where count > 2",
     "* | where upper(awsRegion) == \"US-EAST-1\" | stats count by eventName",
+    "* | eval r=if(isnull(awsRegion), \"none\", awsRegion) | stats count by r",
+    "* | eval k=case(score > 5, \"big\", score < 0, \"neg\") | stats count by k",
+    "* | eval a=mvindex(split('userIdentity.arn', \":\"), -1), b=mvindex(split(a, \"/\"), 0) | stats count by a b",
+    "* | eval t=mvindex(split(eventName, \"e\"), 1) | stats count by t",
+    "* | eval t=mvindex(split(eventName, \"e\"), -2) | stats count by t",
+    "* | where match(eventName, \"^Desc|Buckets$\") | stats count by eventName",
+    "* | eval n=replace(eventName, \"[aeiou]\", \"\") | stats count by n",
+    "* | eval n=replace(eventName, \"(D)(e)\", \"\\\\2\\\\1\") | stats count by n",
+    "* | eval l=len(eventName) | where l > 8 | stats count by eventName l",
+    "* | eval x=eventName . \"-\" . awsRegion | stats count by x",
+    "* | eval e=mvindex(split(score, \":\"), 0) | stats count by e",
+    "* | eval u=upper(eventSource), eventName=lower(eventName) | stats count by u eventName",
+    "* | eval awsRegion=null() | stats count by awsRegion",
+    "* | eval x=1 | stats count by x",
+    "* | stats count by eventName | head 2 | eval n = count",
+    "* | where len(eventName) > 3 | stats count",
 ];
 
 /// Queries that must be refused, and what the error must name.
@@ -131,17 +147,27 @@ const REFUSED: &[(&str, &str)] = &[
     ("* | stats count by _time", "`_time`"),
     ("* | stats avg(score)", "avg(score)"),
     ("* | sort eventName | stats count by eventName", "`sort`"),
-    ("* | eval x=1 | stats count by x", "`eval`"),
-    (
-        "* | stats count by eventName | head 2 | eval n = count",
-        "`eval`",
-    ),
-    ("* | where len(eventName) > 3 | stats count", "`len()`"),
     (
         "* | where 'resources{}.ARN' == \"arn:r1\" | stats count",
         "multivalue",
     ),
     ("* | where eventName | stats count", "not a condition"),
+    (
+        "* | where match(eventName, \"\\\\d\") | stats count",
+        "regular expression",
+    ),
+    (
+        "* | eval x = eventName == \"a\" | stats count by x",
+        "condition",
+    ),
+    (
+        "* | eval x = mvindex('resources{}.ARN', 0) | stats count by x",
+        "mvindex",
+    ),
+    (
+        "* | eval x = substr(eventName, 2) | stats count by x",
+        "`substr()`",
+    ),
     ("earliest=-24h | stats count", "earliest"),
     ("* | head 5 | stats count", "`head`"),
     ("* | stats count by r* ", "wildcard"),

@@ -266,6 +266,10 @@ impl super::SplCommand for Eval {
             .unwrap_or_default()
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn super::SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(EvalOp {
             assignments: self.assignments.clone(),
@@ -298,6 +302,29 @@ impl Operator for EvalOp {
             ev.set_opt(field.as_str(), v);
         }
         out.push(ev);
+        Ok(())
+    }
+}
+
+impl Eval {
+    /// Each assignment as a step: the field gets the value (a null removes it), later assignments
+    /// see earlier ones.
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{ident, Col};
+        for (name, expr) in &self.assignments {
+            let value = expr.sql_value(q)?;
+            let mut list: Vec<String> = q
+                .cols
+                .iter()
+                .filter(|c| &c.name != name)
+                .map(|c| ident(&c.name))
+                .collect();
+            let mut cols: Vec<Col> = q.cols.iter().filter(|c| &c.name != name).cloned().collect();
+            list.push(format!("{value} AS {}", ident(name)));
+            cols.push(Col::text(name));
+            q.unavailable.retain(|(n, _)| n != name);
+            q.reshape(&list, cols);
+        }
         Ok(())
     }
 }

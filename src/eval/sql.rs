@@ -27,6 +27,17 @@ impl Expr {
         }
     }
 
+    /// The expression as an SQL text value (null: no field), for `eval`.
+    pub fn sql_value(&self, q: &Query) -> Result<String> {
+        match self.sql(q)? {
+            Sql::Text(s) => Ok(s),
+            Sql::Bool(_) => Err(no_sql_form(format!(
+                "an `eval` that assigns a condition (`{}`)",
+                self.describe()
+            ))),
+        }
+    }
+
     fn describe(&self) -> String {
         match &self.kind {
             Kind::Call(c) => format!("{}()", c.name),
@@ -65,6 +76,9 @@ impl Expr {
                 Some(c) => Sql::Text(ident(&c.name)),
             },
             Kind::Not(e) => Sql::Bool(format!("(NOT {})", cond(e)?)),
+            Kind::Binary(BinOp::Concat, a, b) => {
+                Sql::Text(format!("({} || {})", value(a)?, value(b)?))
+            }
             Kind::Binary(BinOp::And, a, b) => Sql::Bool(format!("({} AND {})", cond(a)?, cond(b)?)),
             Kind::Binary(BinOp::Or, a, b) => Sql::Bool(format!("({} OR {})", cond(a)?, cond(b)?)),
             Kind::Binary(
@@ -116,6 +130,50 @@ impl Expr {
                             format!("({})", any.join(" OR "))
                         })
                     }
+                    ("if", [c, a, b]) => Sql::Text(format!(
+                        "CASE WHEN {} THEN {} ELSE {} END",
+                        cond(c)?,
+                        value(a)?,
+                        value(b)?
+                    )),
+                    ("case", pairs) if !pairs.is_empty() && pairs.len() % 2 == 0 => {
+                        let mut out = String::from("CASE");
+                        for pair in pairs.chunks(2) {
+                            out.push_str(&format!(
+                                " WHEN {} THEN {}",
+                                cond(&pair[0])?,
+                                value(&pair[1])?
+                            ));
+                        }
+                        out.push_str(" END");
+                        Sql::Text(out)
+                    }
+                    ("len", [x]) => Sql::Text(format!("CAST(length({}) AS VARCHAR)", value(x)?)),
+                    ("mvindex", [list, at]) => Sql::Text(mvindex_of_split(q, list, at)?),
+                    ("match", [x, re]) => {
+                        let re = plain_regex(re)?;
+                        Sql::Bool(format!(
+                            "coalesce(regexp_matches({}, {}), false)",
+                            value(x)?,
+                            text(&re)
+                        ))
+                    }
+                    ("replace", [x, re, with]) => {
+                        let re = plain_regex(re)?;
+                        let Kind::Str(with) = &with.kind else {
+                            return Err(no_sql_form("`replace()` with a computed replacement"));
+                        };
+                        if with.contains('$') || with.contains("\\\\") {
+                            return Err(no_sql_form("this `replace()` replacement text"));
+                        }
+                        Sql::Text(format!(
+                            "regexp_replace({}, {}, {}, 'g')",
+                            value(x)?,
+                            text(&re),
+                            text(with)
+                        ))
+                    }
+                    ("null", []) => Sql::Text("CAST(NULL AS VARCHAR)".into()),
                     ("true", []) => Sql::Bool("true".into()),
                     ("false", []) => Sql::Bool("false".into()),
                     (name, _) => {
@@ -143,4 +201,48 @@ fn compare(op: BinOp, a: &str, b: &str) -> String {
     format!(
         "coalesce(CASE WHEN ({na}) IS NOT NULL AND ({nb}) IS NOT NULL THEN ({na}) {sym} ({nb}) ELSE {a} {sym} {b} END, false)"
     )
+}
+
+/// `mvindex(split(x, "sep"), i)`: the `i`th piece (from the end when negative), null past the ends.
+fn mvindex_of_split(q: &Query, list: &Expr, at: &Expr) -> Result<String> {
+    let refuse =
+        || no_sql_form("`mvindex()` of anything but `split(x, \"sep\")` at a whole number");
+    let Kind::Call(c) = &list.kind else {
+        return Err(refuse());
+    };
+    let (Kind::Num(i), ("split", [x, sep])) = (&at.kind, (c.name, c.args.as_slice())) else {
+        return Err(refuse());
+    };
+    let Kind::Str(sep) = &sep.kind else {
+        return Err(refuse());
+    };
+    if sep.is_empty() || i.fract() != 0.0 || i.abs() > 1e6 {
+        return Err(refuse());
+    }
+    let x = match x.sql(q)? {
+        Sql::Text(x) => x,
+        Sql::Bool(_) => return Err(refuse()),
+    };
+    // DuckDB lists count from 1, and from the end with negative indexes, as mvindex does from -1
+    let k = if *i >= 0.0 { *i as i64 + 1 } else { *i as i64 };
+    Ok(format!("string_split({x}, {})[{k}]", text(sep)))
+}
+
+/// A literal regular expression both spelunk's engine and DuckDB's (RE2) read the same way: no
+/// character classes whose meaning differs (`\d`, `\w`, `\s`, `\b` are Unicode-aware in one and not
+/// the other), no flags or group syntax (`(?`), no POSIX classes.
+fn plain_regex(re: &Expr) -> Result<String> {
+    let Kind::Str(re) = &re.kind else {
+        return Err(no_sql_form("a computed regular expression"));
+    };
+    let differs = [
+        "\\d", "\\w", "\\s", "\\b", "\\D", "\\W", "\\S", "\\B", "\\p", "\\P", "\\A", "\\z", "\\Z",
+        "(?", "[[:",
+    ];
+    if differs.iter().any(|d| re.contains(d)) {
+        return Err(no_sql_form(format!(
+            "the regular expression `{re}` (its classes or flags differ between engines)"
+        )));
+    }
+    Ok(re.to_string())
 }
