@@ -21,7 +21,7 @@ impl Expr {
         match self.sql(q)? {
             Sql::Bool(s) => Ok(s),
             Sql::Text(_) => Err(no_sql_form(format!(
-                "a `where` whose expression is not a condition (`{}`)",
+                "a value where a condition is needed (`{}` is not a condition)",
                 self.describe()
             ))),
         }
@@ -32,7 +32,7 @@ impl Expr {
         match self.sql(q)? {
             Sql::Text(s) => Ok(s),
             Sql::Bool(_) => Err(no_sql_form(format!(
-                "an `eval` that assigns a condition (`{}`)",
+                "a condition where a value is needed (`{}`)",
                 self.describe()
             ))),
         }
@@ -48,21 +48,8 @@ impl Expr {
     }
 
     fn sql(&self, q: &Query) -> Result<Sql> {
-        let cond = |e: &Expr| -> Result<String> {
-            match e.sql(q)? {
-                Sql::Bool(s) => Ok(s),
-                Sql::Text(_) => Err(no_sql_form(format!(
-                    "the truth of a value in eval (`{}`)",
-                    e.describe()
-                ))),
-            }
-        };
-        let value = |e: &Expr| -> Result<String> {
-            match e.sql(q)? {
-                Sql::Text(s) => Ok(s),
-                Sql::Bool(_) => Err(no_sql_form("a condition used as a value in eval")),
-            }
-        };
+        let cond = |e: &Expr| e.sql_condition(q);
+        let value = |e: &Expr| e.sql_value(q);
         Ok(match &self.kind {
             Kind::Str(s) => Sql::Text(text(s)),
             Kind::Num(n) => Sql::Text(text(&crate::value::format_num(*n))),
@@ -91,16 +78,7 @@ impl Expr {
                 list,
                 negated,
             } => {
-                let x = value(subject)?;
-                let mut any = Vec::new();
-                for item in list {
-                    any.push(compare(BinOp::Eq, &x, &value(item)?));
-                }
-                let found = if any.is_empty() {
-                    "false".to_string()
-                } else {
-                    format!("({})", any.join(" OR "))
-                };
+                let found = any_equal(&value(subject)?, list, &value)?;
                 Sql::Bool(if *negated {
                     format!("(NOT {found})")
                 } else {
@@ -118,18 +96,7 @@ impl Expr {
                         let vs = xs.iter().map(value).collect::<Result<Vec<_>>>()?;
                         Sql::Text(format!("coalesce({})", vs.join(", ")))
                     }
-                    ("in", [x, items @ ..]) => {
-                        let x = value(x)?;
-                        let mut any = Vec::new();
-                        for item in items {
-                            any.push(compare(BinOp::Eq, &x, &value(item)?));
-                        }
-                        Sql::Bool(if any.is_empty() {
-                            "false".into()
-                        } else {
-                            format!("({})", any.join(" OR "))
-                        })
-                    }
+                    ("in", [x, items @ ..]) => Sql::Bool(any_equal(&value(x)?, items, &value)?),
                     ("if", [c, a, b]) => Sql::Text(format!(
                         "CASE WHEN {} THEN {} ELSE {} END",
                         cond(c)?,
@@ -184,6 +151,19 @@ impl Expr {
             _ => return Err(no_sql_form(format!("`{}` in eval", self.describe()))),
         })
     }
+}
+
+/// `x` equals one of `items` (eval's comparison); no items: false.
+fn any_equal(x: &str, items: &[Expr], value: &dyn Fn(&Expr) -> Result<String>) -> Result<String> {
+    let mut any = Vec::new();
+    for item in items {
+        any.push(compare(BinOp::Eq, x, &value(item)?));
+    }
+    Ok(if any.is_empty() {
+        "false".to_string()
+    } else {
+        format!("({})", any.join(" OR "))
+    })
 }
 
 /// spelunk's eval comparison of two text values: numeric when both read as numbers, else byte by byte;
