@@ -5,11 +5,17 @@
 
 /// The program `run --engine duckdb` hands the statement to: the `duckdb` command when it is on the
 /// PATH, else Python (`$SPELUNK_PYTHON`, else `python3`) with DuckDB's module.
-const PY_RUNNER: &str = "import sys, duckdb\nsql = sys.stdin.read().rstrip().rstrip(';')\ncon = duckdb.connect()\ncon.execute('COPY (' + sql + ') TO \\'/dev/stdout\\' (FORMAT csv, HEADER)')\n";
+const PY_RUNNER: &str =
+    "import sys, duckdb\nduckdb.connect().execute(sys.stdin.read().rstrip().rstrip(';'))\n";
 
-/// Run `statement` in DuckDB and give its rows as CSV (a header, then the rows). No shell is involved:
-/// the program is started directly and reads the statement on its standard input.
-pub fn run_in_duckdb(statement: &str) -> std::result::Result<Vec<u8>, String> {
+/// Run `statement` in DuckDB and give its rows, each a JSON object (one per line, null columns
+/// left out). No shell is involved: the program is started directly and reads the statement on its
+/// standard input.
+pub fn run_in_duckdb(statement: &str) -> std::result::Result<Vec<crate::event::Event>, String> {
+    let statement = format!(
+        "COPY ({}) TO '/dev/stdout' (FORMAT json);\n",
+        statement.trim_end().trim_end_matches(';')
+    );
     use std::io::Write;
     use std::process::{Command, Stdio};
     let on_path = |name: &str| {
@@ -19,7 +25,7 @@ pub fn run_in_duckdb(statement: &str) -> std::result::Result<Vec<u8>, String> {
     let python = std::env::var("SPELUNK_PYTHON").ok();
     let mut cmd = if python.is_none() && on_path("duckdb") {
         let mut c = Command::new("duckdb");
-        c.args(["-csv", "-batch"]);
+        c.arg("-batch");
         c
     } else {
         let mut c = Command::new(python.as_deref().unwrap_or("python3"));
@@ -49,5 +55,40 @@ pub fn run_in_duckdb(statement: &str) -> std::result::Result<Vec<u8>, String> {
             .unwrap_or("");
         return Err(format!("DuckDB failed: {last}"));
     }
-    Ok(out.stdout)
+    rows_of(&out.stdout)
+}
+
+/// The rows DuckDB wrote: a text or number is a field's value, a list a multivalue field's values,
+/// null no field.
+fn rows_of(out: &[u8]) -> std::result::Result<Vec<crate::event::Event>, String> {
+    use crate::value::Value;
+    use serde_json::Value as J;
+    let one = |j: &J| match j {
+        J::String(s) => Some(Value::str(s)),
+        J::Number(n) => Some(Value::str(n.to_string())),
+        J::Bool(b) => Some(Value::str(if *b { "true" } else { "false" })),
+        _ => None,
+    };
+    let mut rows = Vec::new();
+    for (i, line) in out.split(|&b| b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let obj: serde_json::Map<String, J> = serde_json::from_slice(line)
+            .map_err(|e| format!("DuckDB's row {} is not a JSON object: {e}", i + 1))?;
+        let mut ev = crate::event::Event::new();
+        for (k, v) in &obj {
+            let value = match v {
+                J::Array(items) => Value::multi(items.iter().filter_map(one).collect()),
+                J::Null => None,
+                J::Object(_) => return Err(format!("DuckDB gave an object for `{k}`")),
+                other => one(other),
+            };
+            if let Some(v) = value {
+                ev.set(k.as_str(), v);
+            }
+        }
+        rows.push(ev);
+    }
+    Ok(rows)
 }

@@ -273,7 +273,7 @@ fn sql(args: SqlArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
             "note: no --data given: the SQL reads the shipped sample events (samples/cloudtrail)"
         );
     }
-    let statement = session.sql(&text, dialect).map_err(|e| e.render())?;
+    let statement = session.sql(&text, dialect, false).map_err(|e| e.render())?;
     println!("{statement};");
     Ok(ExitCode::SUCCESS)
 }
@@ -384,25 +384,6 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
             "note: no --data given: searching the shipped sample events (samples/cloudtrail)"
         );
     }
-    if args.engine == "duckdb" {
-        if args.format.as_deref().is_some_and(|f| f != "csv") || limit.is_some() {
-            return Err(
-                "error: --engine duckdb prints CSV, all rows (no --format table/json, no --limit)"
-                    .into(),
-            );
-        }
-        let statement = session
-            .sql(&text, spelunk::sql::Dialect::DuckDb)
-            .map_err(|e| e.render())?;
-        let csv = spelunk::engine::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
-        let mut lock = std::io::stdout().lock();
-        return match lock.write_all(&csv).and_then(|()| lock.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                Err(format!("error: cannot write output: {e}"))
-            }
-            _ => Ok(ExitCode::SUCCESS),
-        };
-    }
     let stdout = std::io::stdout();
     let is_tty = stdout.is_terminal();
     let format: Format = match &args.format {
@@ -410,6 +391,21 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         None if is_tty => Format::Table,
         None => Format::Csv,
     };
+    if args.engine == "duckdb" {
+        let statement = session
+            .sql(&text, spelunk::sql::Dialect::DuckDb, true)
+            .map_err(|e| e.render())?;
+        let rows = spelunk::engine::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
+        let columns = output::columns(&rows, session.fixed_columns(&text).as_deref());
+        let mut lock = stdout.lock();
+        let res = output::render(&mut lock, &rows, &columns, format, session.tz, limit, None);
+        return match res.and_then(|_| lock.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(format!("error: cannot write output: {e}"))
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        };
+    }
     // CSV and JSON of a search whose columns are known up front are printed while it runs
     if format != Format::Table {
         if let Some(cols) = session.fixed_columns(&text) {

@@ -575,6 +575,15 @@ impl Knowledge {
         self.has_host
     }
 
+    /// Does a `source::` or `host::` stanza apply to events of this source and host?
+    pub fn keys_on(&self, source: &str, host: &str) -> bool {
+        self.stanzas.iter().any(|s| match &s.target {
+            Target::Host(p) => p.matches(host),
+            Target::Source(p) => p.matches(source),
+            _ => false,
+        })
+    }
+
     /// The loaded event types and tags.
     pub fn eventtypes(&self) -> &EventTypes {
         &self.eventtypes
@@ -1115,6 +1124,73 @@ fn compile_stanza(
         priority,
         items,
     })
+}
+
+/// What the knowledge does to events of one sourcetype to give the fields a query reads, as
+/// `spelunk sql` writes it: the aliases in the order they apply, then the calculated fields (every one
+/// reading the event as the aliases left it), and the needed fields it makes some other way.
+#[derive(Default)]
+pub struct SqlSteps {
+    /// Every field these settings read or make on the way to the wanted ones (the wanted included).
+    pub needs: HashSet<String>,
+    /// `FIELDALIAS-`: (from, to).
+    pub aliases: Vec<(String, String)>,
+    /// `EVAL-`: (field, expression).
+    pub evals: Vec<(String, Arc<Expr>)>,
+    /// Needed fields made by an extraction, an automatic lookup or named in `UNKNOWN_FIELDS`, with
+    /// what makes them.
+    pub other: Vec<(String, String)>,
+    /// `rename`: the sourcetype these events answer to.
+    pub renamed: Option<String>,
+}
+
+impl Knowledge {
+    /// The settings for events of `sourcetype` (whatever their source and host) that give `wanted`.
+    pub fn sql_steps(&self, sourcetype: &str, wanted: &HashSet<String>) -> SqlSteps {
+        let m = self.merged(sourcetype, "", "");
+        let needs = self.dependencies_in(&m, wanted);
+        let aliases = m
+            .aliases
+            .iter()
+            .filter(|(_, to)| needs.contains(to.as_ref()))
+            .map(|(from, to)| (from.clone(), to.to_string()))
+            .collect();
+        let evals = m
+            .evals
+            .iter()
+            .filter(|(f, _)| needs.contains(f.as_ref()))
+            .map(|(f, e)| (f.to_string(), e.clone()))
+            .collect();
+        let mut other = Vec::new();
+        for f in &needs {
+            if m.extracts.iter().any(|x| x.makes(f)) {
+                other.push((f.clone(), "a field extraction of the add-on".to_string()));
+            } else if m
+                .lookups
+                .iter()
+                .any(|l| l.matcher.output_fields().any(|g| g.as_ref() == f))
+            {
+                other.push((f.clone(), "an automatic lookup of the add-on".to_string()));
+            } else if m.unknown.iter().any(|(g, _, _)| g == f)
+                && !m.aliases.iter().any(|(_, to)| to.as_ref() == f)
+                && !m.evals.iter().any(|(g, _)| g.as_ref() == f)
+            {
+                other.push((
+                    f.clone(),
+                    "given by the add-on but not computed by this knowledge (UNKNOWN_FIELDS)"
+                        .to_string(),
+                ));
+            }
+        }
+        other.sort();
+        SqlSteps {
+            needs,
+            aliases,
+            evals,
+            other,
+            renamed: m.renamed.clone(),
+        }
+    }
 }
 
 /// The settings of the knowledge for one kind of event that a query needs (indexes into its

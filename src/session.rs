@@ -290,11 +290,17 @@ impl Session {
     }
 
     /// The query as one SQL statement of `dialect` (see [`crate::sql`]); its subsearches are run.
-    pub fn sql(&self, text: &str, dialect: crate::sql::Dialect) -> Result<String, QueryError> {
+    /// With `lists`, multivalue columns are lists (for reading the rows back), else text.
+    pub fn sql(
+        &self,
+        text: &str,
+        dialect: crate::sql::Dialect,
+        lists: bool,
+    ) -> Result<String, QueryError> {
         let (exp, mut pipeline) = self.parse(text)?;
         let ctx = self.context();
         let env = self.env(&ctx);
-        crate::translate::statement(&mut pipeline, &env, dialect)
+        crate::translate::statement(&mut pipeline, &env, dialect, lists)
             .map_err(|d| self.map_error(d, &exp, text))
     }
 

@@ -69,6 +69,8 @@ pub struct Query {
     /// Fields the rows have but the SQL cannot give (`_time`, `_raw`, a calculated field), with why:
     /// a stage that reads one is refused.
     pub unavailable: Vec<(String, String)>,
+    /// Times are shown in UTC (`--tz`): the SQL writes times in UTC only.
+    pub utc: bool,
 }
 
 impl Query {
@@ -80,6 +82,7 @@ impl Query {
             cols,
             order: None,
             unavailable: Vec::new(),
+            utc: true,
         }
     }
 
@@ -137,8 +140,9 @@ impl Query {
     }
 
     /// The whole statement: the steps as common table expressions, then the last step's columns as
-    /// spelunk prints them (a multivalue field's values on lines of their own, as in its CSV).
-    pub fn finish(self) -> String {
+    /// spelunk prints them in CSV (a multivalue field's values on lines of their own) or, with
+    /// `lists`, a multivalue field as a list.
+    pub fn finish(self, lists: bool) -> String {
         let mut out = String::from("WITH ");
         for (i, s) in self.steps.iter().enumerate() {
             if i > 0 {
@@ -151,7 +155,7 @@ impl Query {
             .iter()
             .map(|c| {
                 let id = ident(&c.name);
-                if c.multi {
+                if c.multi && !lists {
                     format!("array_to_string({id}, chr(10)) AS {id}")
                 } else {
                     id
@@ -174,6 +178,27 @@ impl Query {
         }
         out
     }
+}
+
+/// The select list and columns of a step that keeps every column of `cols` as it is except `name`,
+/// which `item` gives (in its place, or last when it is new).
+pub fn replacing(cols: &[Col], name: &str, item: String, col: Col) -> (Vec<String>, Vec<Col>) {
+    let mut list: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    let mut item = Some(item);
+    let mut col = Some(col);
+    for c in cols {
+        if c.name == name {
+            list.extend(item.take());
+            out.extend(col.take());
+        } else {
+            list.push(ident(&c.name));
+            out.push(c.clone());
+        }
+    }
+    list.extend(item);
+    out.extend(col);
+    (list, out)
 }
 
 /// A field name as an SQL identifier.
@@ -229,20 +254,33 @@ pub fn sort_terms(id: &str) -> Vec<String> {
     ]
 }
 
-/// The first step for events read from NDJSON files: one row per line with the `fields` the query
-/// reads taken from it (JSON paths: `a.b` is key `b` of object `a`, `a{}.b` key `b` of every member of
-/// array `a`).
-pub fn json_events(
-    dialect: Dialect,
-    paths: &[String],
-    fields: &[String],
-    sourcetype: bool,
-) -> Result<Query> {
+/// How the events are read: which files, which of their JSON fields, and which default fields the
+/// SQL works out itself.
+pub struct Events<'a> {
+    pub paths: &'a [String],
+    /// The JSON fields the query (and the knowledge it uses) reads.
+    pub fields: &'a [String],
+    /// The sourcetype every event has (`--sourcetype`), else sniffed per event.
+    pub sourcetype: Option<&'a str>,
+    /// A JSON object that is a Windows event export (which spelunk reads as the forwarder's XML)
+    /// stops the query: its fields are not its JSON's.
+    pub refuse_windows_exports: bool,
+    /// `_time`: for each sourcetype the events can have, the field its stanza's `TIME_FIELD` names
+    /// (`None`: no `TIME_FIELD`); `None` when the query does not read `_time`.
+    pub time: Option<Vec<(String, Option<String>)>>,
+}
+
+/// The first steps for events read from JSON files as spelunk reads them: every JSON value in a file
+/// (one per line or pretty-printed), a `{"Records":[...]}` object standing for its records and an
+/// array for its members; each event object a row with the `fields` the query reads (JSON paths:
+/// `a.b` is key `b` of object `a`, `a{}.b` key `b` of every member of array `a`), its `sourcetype`
+/// and, when read, its `_time`.
+pub fn json_events(dialect: Dialect, ev: &Events) -> Result<Query> {
     let Dialect::DuckDb = dialect;
-    let files: Vec<String> = paths.iter().map(|p| text(p)).collect();
+    let files: Vec<String> = ev.paths.iter().map(|p| text(p)).collect();
     let mut exprs = Vec::new();
     let mut cols = Vec::new();
-    for f in fields {
+    for f in ev.fields {
         let (expr, multi) = json_field(f)?;
         exprs.push(format!("{expr} AS {}", ident(f)));
         cols.push(Col {
@@ -251,34 +289,116 @@ pub fn json_events(
             int: false,
         });
     }
-    if sourcetype {
+    // a key holding a value (not an object, an array or null), as the sniffing reads fields
+    let has = |k: &str| {
+        let mut path = String::from("$");
+        for seg in k.split('.') {
+            path.push_str(&format!(".\"{seg}\""));
+        }
+        format!(
+            "coalesce(json_type(json, {}) NOT IN ('OBJECT', 'ARRAY', 'NULL'), false)",
+            text(&path)
+        )
+    };
+    let sourcetype = match ev.sourcetype {
+        Some(st) => text(st),
         // the sourcetype spelunk gives a JSON object (see `input::sniff_sourcetype`)
-        let has = |k: &str| {
-            format!(
-                "{} IS NOT NULL",
-                json_field(k).map(|e| e.0).unwrap_or_default()
-            )
-        };
-        exprs.push(format!(
-            "CASE WHEN {} AND {} AND {} THEN 'aws:cloudtrail' WHEN {} AND ({} OR {}) THEN 'aws:cloudtrail:lake' ELSE '_json' END AS \"sourcetype\"",
+        None => format!(
+            "CASE WHEN {} AND {} AND {} THEN 'aws:cloudtrail' WHEN {} AND ({} OR {}) THEN 'aws:cloudtrail:lake' ELSE '_json' END",
             has("eventVersion"),
             has("eventSource"),
             has("eventName"),
             has("api.operation"),
             has("class_uid"),
             has("metadata.product.name"),
+        ),
+    };
+    exprs.push(format!("{sourcetype} AS \"sourcetype\""));
+    cols.push(Col::text("sourcetype"));
+    let mut filter = String::from("json_type(json) = 'OBJECT'");
+    if ev.refuse_windows_exports {
+        // `input::winjson::kind`
+        filter.push_str(&format!(
+            " AND CASE WHEN ({} AND {}) OR ({} AND {} AND ({} OR {})) THEN error({}) ELSE true END",
+            has("winlog.event_id"),
+            has("winlog.channel"),
+            has("EventID"),
+            has("Channel"),
+            has("Hostname"),
+            has("Computer"),
+            text("a Windows event export (spelunk reads it as the forwarder's XML event) has no SQL form yet")
         ));
-        cols.push(Col::text("sourcetype"));
-    }
-    if exprs.is_empty() {
-        exprs.push("1 AS \"_one\"".into());
     }
     let select = format!(
-        "SELECT {}\nFROM read_ndjson_objects([{}])",
+        "SELECT {}\nFROM (SELECT unnest(CASE WHEN json_type(json) = 'ARRAY' THEN json_extract(json, '$[*]') WHEN json_type(json, '$.\"Records\"') = 'ARRAY' THEN json_extract(json, '$.\"Records\"[*]') ELSE [json] END) AS json\n      FROM read_json_objects([{}], format = 'unstructured', maximum_object_size = 268435456))\nWHERE {filter}",
         exprs.join(",\n       "),
         files.join(", ")
     );
-    Ok(Query::new(dialect, select, cols))
+    let mut q = Query::new(dialect, select, cols);
+    if let Some(times) = &ev.time {
+        time_step(&mut q, times)?;
+    }
+    Ok(q)
+}
+
+/// `_time` from each sourcetype's `TIME_FIELD` holding CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` (whole
+/// seconds; a space for `T`, no `Z` and a fraction of zeros read the same, as UTC), as the epoch
+/// seconds' text. Any other time (another spelling, a fraction, no
+/// `TIME_FIELD`, a missing field, for which spelunk falls back to the event's text or the file's
+/// time) stops the query with an error naming it.
+fn time_step(q: &mut Query, times: &[(String, Option<String>)]) -> Result<()> {
+    let mut case = String::from("CASE");
+    for (st, field) in times {
+        let expr = match field {
+            Some(f) => match q.field(f)? {
+                Some(c) if !c.multi => {
+                    let x = ident(&c.name);
+                    format!(
+                        "CASE WHEN regexp_full_match({x}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\\.0{{1,9}})?Z?') AND try_strptime(replace(left({x}, 19), ' ', 'T'), '%Y-%m-%dT%H:%M:%S') IS NOT NULL THEN CAST(CAST(epoch(strptime(replace(left({x}, 19), ' ', 'T'), '%Y-%m-%dT%H:%M:%S')) AS BIGINT) AS VARCHAR) ELSE error({}) END",
+                        text(&format!("the time of an event of sourcetype {st} whose {f} is not UTC whole seconds (YYYY-MM-DDTHH:MM:SS, optionally Z) has no SQL form yet"))
+                    )
+                }
+                _ => format!(
+                    "error({})",
+                    text(&format!("the time of an event of sourcetype {st} without a single {f} has no SQL form yet"))
+                ),
+            },
+            None => format!(
+                "error({})",
+                text(&format!("the time of an event of sourcetype {st} (no TIME_FIELD) has no SQL form yet"))
+            ),
+        };
+        case.push_str(&format!(" WHEN \"sourcetype\" = {} THEN {expr}", text(st)));
+    }
+    case.push_str(&format!(
+        " ELSE error({}) END",
+        text("the time of an event of another sourcetype has no SQL form yet")
+    ));
+    let mut list: Vec<String> = q.cols.iter().map(|c| ident(&c.name)).collect();
+    list.push(format!("{case} AS \"_time\""));
+    let mut cols = q.cols.clone();
+    cols.push(Col::text("_time"));
+    q.reshape(&list, cols);
+    Ok(())
+}
+
+/// The text spelunk shows for the number `x` (an SQL `DOUBLE`, possibly null): a whole number as its
+/// digits; any other number stops the query (spelunk writes it as Rust's shortest form, which SQL
+/// engines do not).
+pub fn number_text(x: &str) -> String {
+    format!(
+        "CASE WHEN ({x}) IS NULL THEN NULL WHEN ({x}) = floor({x}) AND abs({x}) < 1e17 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) ELSE error({}) END",
+        text("a result that is not a whole number has no SQL form yet")
+    )
+}
+
+/// The number a column holds, as an SQL `DOUBLE` (null when its text is not a number).
+pub fn number_of(c: &Col) -> String {
+    if c.int {
+        format!("CAST({} AS DOUBLE)", ident(&c.name))
+    } else {
+        as_number(&ident(&c.name))
+    }
 }
 
 /// The SQL that reads one field from a line's JSON (`json`), and whether it is a multivalue field.

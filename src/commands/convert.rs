@@ -127,6 +127,10 @@ impl super::SplCommand for Convert {
         super::Kind::Streaming
     }
 
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn needs(&self, after: super::Need) -> super::Need {
         let mut n = after?;
         for conv in &self.conversions {
@@ -143,6 +147,66 @@ impl super::SplCommand for Convert {
             convert: self.clone(),
             tz: ctx.eval.tz,
         }))
+    }
+}
+
+impl Convert {
+    /// `convert ctime(...)` as SQL, one step per conversion (each sees the ones before it): a value
+    /// that reads as a number is formatted with `timeformat`, any other is kept. Only formats whose
+    /// pieces read alike in every engine (`%Y %m %d %H %M %S %y %j %%` and plain text), in UTC.
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{ident, no_sql_form, number_of, text, Col};
+        let mut fmt = self.timeformat.chars();
+        while let Some(ch) = fmt.next() {
+            if ch == '%'
+                && !matches!(
+                    fmt.next(),
+                    Some('Y' | 'm' | 'd' | 'H' | 'M' | 'S' | 'y' | 'j' | '%')
+                )
+            {
+                return Err(no_sql_form(format!(
+                    "the time format `{}`",
+                    self.timeformat
+                )));
+            }
+        }
+        if !q.utc {
+            return Err(no_sql_form("`ctime` in a time zone other than UTC"));
+        }
+        for conv in &self.conversions {
+            if conv.func != ConvertFn::Ctime {
+                return Err(no_sql_form(
+                    format!("`convert` of `{:?}`", conv.func).to_lowercase(),
+                ));
+            }
+            if conv.field.contains('*') {
+                return Err(no_sql_form("a wildcard in `convert`"));
+            }
+            let Some(c) = q.field(&conv.field)?.cloned() else {
+                continue;
+            };
+            if c.multi {
+                return Err(no_sql_form(format!(
+                    "`ctime` of the multivalue field `{}`",
+                    c.name
+                )));
+            }
+            let dest = conv.alias.clone().unwrap_or_else(|| conv.field.clone());
+            let n = number_of(&c);
+            let value = if c.int {
+                format!("CAST({} AS VARCHAR)", ident(&c.name))
+            } else {
+                ident(&c.name)
+            };
+            let item = format!(
+                "CASE WHEN ({n}) IS NOT NULL THEN strftime(to_timestamp({n}), {}) ELSE {value} END AS {}",
+                text(&self.timeformat),
+                ident(&dest)
+            );
+            let (list, cols) = crate::sql::replacing(&q.cols, &dest, item, Col::text(&dest));
+            q.reshape(&list, cols);
+        }
+        Ok(())
     }
 }
 

@@ -494,6 +494,25 @@ impl Stats {
                         },
                     )
                 }
+                (Func::Min | Func::Max, None, _) => ("NULL".to_string(), Col::text(&a.name)),
+                (Func::Min | Func::Max, Some(c), _) if !c.multi => {
+                    // the least (greatest) number when any value is one, else the least
+                    // (greatest) text, byte by byte
+                    let f = if matches!(a.func, Func::Min) {
+                        "min"
+                    } else {
+                        "max"
+                    };
+                    let n = crate::sql::number_of(c);
+                    let id = ident(&c.name);
+                    (
+                        format!(
+                            "CASE WHEN {f}({n}) IS NOT NULL THEN {} ELSE {f}({id} COLLATE \"binary\") FILTER (WHERE ({n}) IS NULL) END",
+                            crate::sql::number_text(&format!("{f}({n})"))
+                        ),
+                        Col::text(&a.name),
+                    )
+                }
                 _ => {
                     return Err(no_sql_form(format!("the stats function of `{}`", a.name)));
                 }
