@@ -12,8 +12,10 @@ const PY_RUNNER: &str =
 /// left out). No shell is involved: the program is started directly and reads the statement on its
 /// standard input.
 pub fn run_in_duckdb(statement: &str) -> std::result::Result<Vec<crate::event::Event>, String> {
+    // DuckDB draws a progress bar on standard output when a query runs over two seconds: off, so that
+    // standard output holds the rows only
     let statement = format!(
-        "COPY ({}) TO '/dev/stdout' (FORMAT json);\n",
+        "SET enable_progress_bar = false;\nCOPY ({}) TO '/dev/stdout' (FORMAT json);\n",
         statement.trim_end().trim_end_matches(';')
     );
     use std::io::Write;

@@ -79,9 +79,64 @@ impl PartialEq for Cancel {
     }
 }
 
+/// Free `held` on another thread (a cancelled query's rows: freeing millions takes a second or
+/// more). Should no thread start, it is freed here.
+pub fn set_aside<T: Send + 'static>(held: T) {
+    let _ = std::thread::Builder::new()
+        .name("free".into())
+        .spawn(move || drop(held));
+}
+
+/// What a cancelled query holds (rows, groups, sorted rows) is freed on another thread: freeing
+/// millions of rows takes a second or more, and after Ctrl-C the shell's prompt comes back at once.
+/// Not cancelled, it is freed where it is dropped, as any value.
+pub struct FreedAside<T: Send + 'static> {
+    held: Option<T>,
+    cancel: crate::limits::Cancel,
+}
+
+impl<T: Send + 'static> FreedAside<T> {
+    pub fn new(held: T, cancel: crate::limits::Cancel) -> FreedAside<T> {
+        FreedAside {
+            held: Some(held),
+            cancel,
+        }
+    }
+}
+
+impl<T: Send + 'static> std::ops::Deref for FreedAside<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.held.as_ref().expect("held until dropped")
+    }
+}
+
+impl<T: Send + 'static> std::ops::DerefMut for FreedAside<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.held.as_mut().expect("held until dropped")
+    }
+}
+
+impl<T: Iterator + Send + 'static> Iterator for FreedAside<T> {
+    type Item = T::Item;
+    fn next(&mut self) -> Option<T::Item> {
+        self.held.as_mut().and_then(Iterator::next)
+    }
+}
+
+impl<T: Send + 'static> Drop for FreedAside<T> {
+    fn drop(&mut self) {
+        if let Some(held) = self.held.take() {
+            if self.cancel.is_set() {
+                set_aside(held);
+            }
+        }
+    }
+}
+
 /// Sort `v` stably by `cmp` as `sort_by` does, stopping with `Err(cancelled)` within a few thousand
 /// comparisons of `cancel` being set: runs of [`SORT_RUN`] rows are sorted, then merged pairwise.
-pub fn sort_by_cancellable<T>(
+pub fn sort_by_cancellable<T: Send + 'static>(
     v: Vec<T>,
     cancel: Cancel,
     mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
@@ -94,7 +149,10 @@ pub fn sort_by_cancellable<T>(
     let mut runs: Vec<Vec<T>> = Vec::with_capacity(v.len().div_ceil(SORT_RUN));
     let mut it = v.into_iter();
     loop {
-        cancel.check()?;
+        if cancel.is_set() {
+            set_aside((runs, it));
+            return Err(Diagnostic::new(CANCELLED));
+        }
         let mut run: Vec<T> = it.by_ref().take(SORT_RUN).collect();
         if run.is_empty() {
             break;
@@ -107,7 +165,13 @@ pub fn sort_by_cancellable<T>(
         let mut pairs = runs.into_iter();
         while let Some(a) = pairs.next() {
             match pairs.next() {
-                Some(b) => next.push(merge_runs(a, b, cancel, &mut cmp)?),
+                Some(b) => match merge_runs(a, b, cancel, &mut cmp) {
+                    Ok(m) => next.push(m),
+                    Err(e) => {
+                        set_aside((next, pairs));
+                        return Err(e);
+                    }
+                },
                 None => next.push(a),
             }
         }
@@ -120,7 +184,7 @@ pub fn sort_by_cancellable<T>(
 pub const SORT_RUN: usize = 1 << 13;
 
 /// Merge two sorted runs; on a tie the row of `a` (the earlier) comes first.
-fn merge_runs<T>(
+fn merge_runs<T: Send + 'static>(
     a: Vec<T>,
     b: Vec<T>,
     cancel: Cancel,
@@ -130,8 +194,9 @@ fn merge_runs<T>(
     let mut a = a.into_iter().peekable();
     let mut b = b.into_iter().peekable();
     loop {
-        if out.len() % SORT_RUN == 0 {
-            cancel.check()?;
+        if out.len() % SORT_RUN == 0 && cancel.is_set() {
+            set_aside((out, a, b));
+            return Err(Diagnostic::new(CANCELLED));
         }
         let take_b = match (a.peek(), b.peek()) {
             (Some(x), Some(y)) => cmp(y, x) == std::cmp::Ordering::Less,

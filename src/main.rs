@@ -606,8 +606,11 @@ fn repl(args: ReplArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         format,
         limit: args.limit,
     };
-    spelunk::repl::start(&cfg, &opts)?;
-    Ok(ExitCode::SUCCESS)
+    if spelunk::repl::start(&cfg, &opts)? {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(2))
+    }
 }
 
 fn main() -> ExitCode {

@@ -259,7 +259,8 @@ fn feed_all(
     sink: &mut dyn RowSink,
     cancel: crate::limits::Cancel,
 ) -> Result<()> {
-    for (n, e) in rows.into_iter().enumerate() {
+    let mut rows = crate::limits::FreedAside::new(rows.into_iter(), cancel);
+    for (n, e) in rows.by_ref().enumerate() {
         if n % CANCEL_EVERY == 0 {
             cancel.check()?;
         }
@@ -289,9 +290,9 @@ fn finish(
 
 /// Run a pipeline to its rows.
 pub fn run(p: &mut Pipeline, env: &Env) -> Result<RunResult> {
-    let mut rows = Vec::new();
-    let mut res = run_into(p, env, &mut rows)?;
-    res.rows = rows;
+    let mut rows = crate::limits::FreedAside::new(Vec::new(), env.watch.cancel);
+    let mut res = run_into(p, env, &mut *rows)?;
+    res.rows = std::mem::take(&mut *rows);
     Ok(res)
 }
 
@@ -337,13 +338,15 @@ fn run_with(
     for (i, s) in prefix.iter().enumerate() {
         build(s, env, i == 0)?;
     }
-    let mut ops: Vec<Box<dyn Operator>> = tail
-        .iter()
-        .enumerate()
-        .map(|(i, s)| build(s, env, split + i == 0))
-        .collect::<Result<_>>()?;
-    let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
     let cancel = env.watch.cancel;
+    let mut ops: crate::limits::FreedAside<Vec<Box<dyn Operator>>> = crate::limits::FreedAside::new(
+        tail.iter()
+            .enumerate()
+            .map(|(i, s)| build(s, env, split + i == 0))
+            .collect::<Result<_>>()?,
+        cancel,
+    );
+    let mut bufs: Vec<Vec<Event>> = ops.iter().map(|_| Vec::new()).collect();
     if let Some(rows) = rows {
         feed_all(&mut ops, &mut bufs, rows, sink, cancel)?;
     } else if reading {

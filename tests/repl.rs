@@ -27,9 +27,15 @@ fn text(s: &str) -> String {
 
 fn spawn(history: &Path, args: &[&str]) -> PtySession {
     // a pseudo-terminal starts with no size: give it one, as a terminal window has
+    spawn_sized(history, args, "stty cols 200 rows 50 && ", &[])
+}
+
+/// The shell in a pseudo-terminal after `stty` (empty: the size stays 0×0), with more environment.
+fn spawn_sized(history: &Path, args: &[&str], stty: &str, env: &[(&str, &str)]) -> PtySession {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg("stty cols 200 rows 50 && exec \"$0\" \"$@\"")
+        .arg(format!("{stty}exec \"$0\" \"$@\""))
+        .envs(env.iter().copied())
         .arg(env!("CARGO_BIN_EXE_spelunk"))
         .args(args)
         .current_dir(root())
@@ -163,7 +169,8 @@ fn entries_read_from_standard_input() {
         .write_stdin(script)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // an entry failed (`statz`): the entries after it ran, and the status says so, as `run`'s does
+    assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     // the table, then the same rows as CSV after .format csv
@@ -205,7 +212,7 @@ fn ctrl_c_stops_a_generated_search_and_the_shell_stays() {
         "{said}"
     );
     assert!(
-        t0.elapsed() < std::time::Duration::from_secs(3),
+        t0.elapsed() < std::time::Duration::from_secs(2),
         "cancelling took {:?}",
         t0.elapsed()
     );
@@ -252,4 +259,103 @@ fn fields_of_windows_events() {
             "`{name}` missing from .fields:\n{stdout}"
         );
     }
+}
+
+/// A result taller than the screen opens in the pager: it searches with `/`, `q` leaves it and the row
+/// count stays under the prompt; with `.pager off` the rows are printed.
+#[test]
+fn a_tall_result_opens_the_pager_and_q_returns_to_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(&dir.path().join("history"), &[]);
+    keys(&mut p, ".limit off\r");
+    p.exp_string("spelunk> ").unwrap();
+    keys(
+        &mut p,
+        "| makeresults count=500 | streamstats count as n | table n\r",
+    );
+    // 50 lines: 49 of text and the status; the table is 3 header lines, 500 rows, its bottom line
+    // and the row count
+    p.exp_string("lines 1-49 of 505")
+        .expect("the pager's status line");
+    // row 250 is line 253: a search puts it at the top
+    keys(&mut p, "/250\r");
+    p.exp_string("lines 253-301 of 505")
+        .expect("the search moved");
+    keys(&mut p, "G");
+    p.exp_string("lines 457-505 of 505 (END)").unwrap();
+    keys(&mut p, "q");
+    p.exp_string("500 rows in")
+        .expect("the row count after the pager");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".pager off\r");
+    p.exp_string("spelunk> ").unwrap();
+    keys(
+        &mut p,
+        "| makeresults count=500 | streamstats count as n | table n\r",
+    );
+    let printed = text(&p.exp_string("500 rows in").unwrap());
+    assert!(printed.contains("│ 499 "), "{printed}");
+    assert!(!printed.contains("q leaves"), "{printed}");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
+}
+
+/// `.fields user*`: the fields whose names match, with their event counts, distinct and top values.
+#[test]
+fn fields_with_a_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(&dir.path().join("history"), &[]);
+    keys(&mut p, ".fields user*\r");
+    let shown = text(
+        &p.exp_string("fields matching `user*` in 33 events")
+            .unwrap(),
+    );
+    // the samples' 33 events: `user` (the add-on's calculated field) in 23 of them, 13 values
+    let row = shown
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("user"))
+        .unwrap_or_else(|| panic!("no row for `user`:\n{shown}"));
+    assert!(row.contains("23 (70%)") && row.contains(" 13 "), "{row}");
+    assert!(shown.contains("userIdentity.type"), "{shown}");
+    assert!(!shown.contains("eventName"), "{shown}");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".fields nosuchfield*\r");
+    p.exp_string("no field matches `nosuchfield*`").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
+}
+
+/// A terminal that reports size 0×0: tables take `$COLUMNS`.
+#[test]
+fn a_terminal_without_a_size_uses_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn_sized(
+        &dir.path().join("history"),
+        &[],
+        "stty cols 0 rows 0 && ",
+        &[("COLUMNS", "60"), ("LINES", "40")],
+    );
+    keys(
+        &mut p,
+        "`cloudtrail` | head 3 | table eventName userAgent sourceIPAddress\r",
+    );
+    let shown = text(&p.exp_string("3 rows in").unwrap());
+    let table: Vec<&str> = shown
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| l.starts_with(['┌', '│', '└']))
+        .collect();
+    assert!(table.len() > 5, "{shown}");
+    // wrapped to 60 columns, not one character per column
+    assert!(
+        table.iter().all(|l| l.chars().count() <= 60),
+        "{}",
+        table.join("\n")
+    );
+    assert!(table[0].chars().count() >= 50, "{}", table.join("\n"));
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
 }

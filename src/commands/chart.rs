@@ -171,6 +171,7 @@ impl super::SplCommand for Chart {
             engine: Engine::new(&self.aggs, &by, cx.eval, &cx.limits),
             groups: Groups::default(),
             seq: 0,
+            cancel: cx.limits.cancel,
         }))
     }
 }
@@ -180,6 +181,7 @@ struct ChartOp {
     engine: Engine,
     groups: Groups,
     seq: u64,
+    cancel: crate::limits::Cancel,
 }
 
 impl Operator for ChartOp {
@@ -189,6 +191,7 @@ impl Operator for ChartOp {
             engine: self.engine.fork(),
             groups: Groups::default(),
             seq: 0,
+            cancel: self.cancel,
         }))
     }
 
@@ -213,6 +216,7 @@ impl Operator for ChartOp {
             engine,
             groups,
             seq,
+            ..
         } = self;
         let empty = Value::str("");
         let rows: Vec<Value> = match &chart.row {
@@ -254,7 +258,7 @@ impl Operator for ChartOp {
 
     fn finish(&mut self, out: &mut Vec<Event>) -> Result<()> {
         self.engine.take_error()?;
-        let groups = std::mem::take(&mut self.groups).into_sorted();
+        let groups = std::mem::take(&mut self.groups).into_sorted(self.cancel)?;
         let Some(row_field) = &self.chart.row else {
             // no split: one row of the aggregates, as `stats` without BY
             let mut row = Event::new();

@@ -341,7 +341,7 @@ impl Operator for StatsOp {
             return Ok(());
         }
         for (i, g) in std::mem::take(&mut self.groups)
-            .into_sorted()
+            .into_sorted(self.cancel)?
             .into_iter()
             .enumerate()
         {

@@ -410,7 +410,7 @@ impl Operator for TimechartOp {
             }
         };
         self.engine.take_error()?;
-        let groups = std::mem::take(&mut self.groups).into_sorted();
+        let groups = std::mem::take(&mut self.groups).into_sorted(self.cancel)?;
         let mut buckets: Vec<f64> = Vec::new();
         for g in &groups {
             if let Some(b) = g.key.first().and_then(Value::as_num) {

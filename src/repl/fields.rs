@@ -68,15 +68,20 @@ struct Acc {
     capped: bool,
 }
 
-/// Summarise the fields of the events (of one sourcetype, if given, compared without case).
+/// Summarise the fields of the events (of one sourcetype, if given, compared without case), those
+/// whose name matches `pattern` (`*` wildcards, case-insensitive) when one is given.
 /// `_raw` is left out (its values are whole events); `_time` values are shown as dates.
 /// Returns the number of events looked at and one summary per field, sorted by name.
 pub fn summarize<'a>(
     events: impl Iterator<Item = &'a Event>,
     sourcetype: Option<&str>,
+    pattern: Option<&str>,
     tz: Tz,
     mut tick: impl FnMut(),
 ) -> (u64, Vec<FieldSummary>) {
+    let pattern = pattern.map(str::to_lowercase);
+    // whether a name is wanted, decided once per distinct name
+    let mut wanted: HashMap<Arc<str>, bool> = HashMap::new();
     let mut accs: HashMap<Arc<str>, Acc> = HashMap::new();
     let mut total = 0u64;
     for ev in events {
@@ -93,6 +98,19 @@ pub fn summarize<'a>(
         for (k, v) in ev.iter() {
             if k.as_ref() == "_raw" {
                 continue;
+            }
+            if let Some(p) = &pattern {
+                let ok = match wanted.get(k.as_ref()) {
+                    Some(&ok) => ok,
+                    None => {
+                        let ok = crate::commands::wildcard_match(p, &k.to_lowercase());
+                        wanted.insert(k.clone(), ok);
+                        ok
+                    }
+                };
+                if !ok {
+                    continue;
+                }
             }
             let acc = match accs.get_mut(k.as_ref()) {
                 Some(a) => a,
@@ -216,7 +234,7 @@ mod tests {
             ev(&[("sourcetype", "a"), ("user", "bob")]),
             ev(&[("sourcetype", "b"), ("user", "amy"), ("_raw", "{}")]),
         ];
-        let (total, fs) = summarize(evs.iter(), None, chrono_tz::UTC, || {});
+        let (total, fs) = summarize(evs.iter(), None, None, chrono_tz::UTC, || {});
         assert_eq!(total, 3);
         let names: Vec<&str> = fs.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["sourcetype", "user", "x"], "_raw is left out");
@@ -227,10 +245,20 @@ mod tests {
             user.top,
             vec![("bob".to_string(), 2), ("amy".to_string(), 1)]
         );
-        let (total, fs) = summarize(evs.iter(), Some("B"), chrono_tz::UTC, || {});
+        let (total, fs) = summarize(evs.iter(), Some("B"), None, chrono_tz::UTC, || {});
         assert_eq!(total, 1);
         assert_eq!(fs.len(), 2);
-        let (rows, cols) = summary_rows(3, &summarize(evs.iter(), None, chrono_tz::UTC, || {}).1);
+        // a name pattern keeps the matching fields (without case); the events are still all counted
+        let (total, fs) = summarize(evs.iter(), None, Some("US*"), chrono_tz::UTC, || {});
+        assert_eq!(total, 3);
+        let names: Vec<&str> = fs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["user"]);
+        let (_, fs) = summarize(evs.iter(), Some("a"), Some("*x*"), chrono_tz::UTC, || {});
+        assert_eq!((fs.len(), fs[0].events), (1, 1));
+        let (rows, cols) = summary_rows(
+            3,
+            &summarize(evs.iter(), None, None, chrono_tz::UTC, || {}).1,
+        );
         assert_eq!(cols[0], "field");
         assert_eq!(rows[2].get("events").unwrap().to_string(), "1 (33%)");
         assert_eq!(
@@ -243,7 +271,7 @@ mod tests {
     fn multivalues_count_each_value() {
         let mut e = Event::new();
         e.set("a", Value::multi(vec!["x".into(), "y".into()]).unwrap());
-        let (_, fs) = summarize([e].iter(), None, chrono_tz::UTC, || {});
+        let (_, fs) = summarize([e].iter(), None, None, chrono_tz::UTC, || {});
         assert_eq!(fs[0].events, 1);
         assert_eq!(fs[0].distinct, 2);
     }

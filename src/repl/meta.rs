@@ -7,8 +7,11 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Meta {
     Help,
-    /// Field names of the loaded events, optionally of one sourcetype.
-    Fields(Option<String>),
+    /// The fields of the loaded events: the arguments are field name patterns (`user*`) and
+    /// sourcetypes, told apart by the events' sourcetypes (see `Repl::show_fields`).
+    Fields(Vec<String>),
+    /// Output taller than the screen opens in the pager, or not.
+    Pager(bool),
     /// Macro names, optionally matching a pattern (`*` wildcards; else a substring).
     Macros(Option<String>),
     /// One macro's definition and origin: `NAME` (every arity) or `NAME(2)`.
@@ -36,8 +39,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (".help", "", "list these commands"),
     (
         ".fields",
-        "[sourcetype]",
-        "field names of the loaded events: how many events have each, distinct values, top values",
+        "[pattern] [sourcetype]",
+        "fields of the loaded events (names matching a * pattern, events of a sourcetype): how many events have each, distinct values, top values",
     ),
     (
         ".macros",
@@ -62,6 +65,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (".format", "table|csv|json", "how results are printed"),
     (".timing", "on|off", "show the elapsed time under results"),
+    (
+        ".pager",
+        "on|off",
+        "show output taller than the screen in the pager (q leaves, / searches)",
+    ),
     (
         ".limit",
         "N|off",
@@ -147,9 +155,8 @@ pub fn parse(line: &str) -> Result<Meta, String> {
     let usage = |u: &str| Err(format!("usage: {name} {u}"));
     match (lname.as_str(), args.as_slice()) {
         (".help" | ".h" | ".?", []) => Ok(Meta::Help),
-        (".fields", []) => Ok(Meta::Fields(None)),
-        (".fields", [st]) => Ok(Meta::Fields(Some(st.clone()))),
-        (".fields", _) => usage("[sourcetype]"),
+        (".fields", a) if a.len() <= 2 => Ok(Meta::Fields(a.to_vec())),
+        (".fields", _) => usage("[pattern] [sourcetype]"),
         (".macros", []) => Ok(Meta::Macros(None)),
         (".macros", [p]) => Ok(Meta::Macros(Some(p.clone()))),
         (".macros", _) => usage("[pattern]"),
@@ -169,6 +176,7 @@ pub fn parse(line: &str) -> Result<Meta, String> {
         (".format", [f]) => f.parse().map(Meta::Format),
         (".format", _) => usage("table|csv|json"),
         (".timing", a) => on_off(name, a).map(Meta::Timing),
+        (".pager", a) => on_off(name, a).map(Meta::Pager),
         (".limit", [n]) if n.eq_ignore_ascii_case("off") => Ok(Meta::Limit(None)),
         (".limit", [n]) => match n.parse::<usize>() {
             Ok(0) => Ok(Meta::Limit(None)),
@@ -219,10 +227,15 @@ mod tests {
     #[test]
     fn commands_and_arguments() {
         assert_eq!(parse(".help"), Ok(Meta::Help));
-        assert_eq!(parse("  .fields  "), Ok(Meta::Fields(None)));
+        assert_eq!(parse("  .fields  "), Ok(Meta::Fields(vec![])));
+        assert_eq!(
+            parse(".fields user* aws:cloudtrail"),
+            Ok(Meta::Fields(vec!["user*".into(), "aws:cloudtrail".into()]))
+        );
+        assert_eq!(parse(".pager off"), Ok(Meta::Pager(false)));
         assert_eq!(
             parse(".fields aws:cloudtrail"),
-            Ok(Meta::Fields(Some("aws:cloudtrail".into())))
+            Ok(Meta::Fields(vec!["aws:cloudtrail".into()]))
         );
         assert_eq!(
             parse(".macros cloud*"),

@@ -14,6 +14,7 @@ pub mod complete;
 pub mod fields;
 pub mod input;
 pub mod meta;
+pub mod pager;
 mod progress;
 
 use crate::event::Event;
@@ -133,6 +134,11 @@ pub struct Repl {
     pub colour_err: bool,
     /// Terminal width for tables (`None`: no wrapping).
     pub width: Option<u16>,
+    /// Output taller than the screen opens in the pager (`.pager on|off`; on a terminal only).
+    pub pager: bool,
+    /// An entry failed (a query error, a refused meta command): reading from standard input, the
+    /// shell then exits with status 2, as `spelunk run` does.
+    pub failed: std::cell::Cell<bool>,
     pub vocab: Vocabulary,
     /// Set on Ctrl-C while an entry runs.
     pub cancel: crate::limits::Cancel,
@@ -164,6 +170,8 @@ impl Repl {
             colour_out: false,
             colour_err: false,
             width: None,
+            pager: true,
+            failed: std::cell::Cell::new(false),
             vocab: Vocabulary::default(),
             cancel,
             scanned,
@@ -295,6 +303,7 @@ impl Repl {
     }
 
     fn error(&self, err: &mut dyn Write, msg: &str) {
+        self.failed.set(true);
         if self.colour_err {
             let _ = writeln!(err, "{RED}error{RESET}: {msg}");
         } else {
@@ -303,6 +312,7 @@ impl Repl {
     }
 
     fn diagnostic(&self, err: &mut dyn Write, rendered: &str) {
+        self.failed.set(true);
         let text = if self.colour_err {
             paint_diagnostic(rendered)
         } else {
@@ -442,7 +452,11 @@ impl Repl {
                     let _ = writeln!(out, "  {usage:<w$}  {h}");
                 }
             }
-            Meta::Fields(st) => self.show_fields(st.as_deref(), out, err),
+            Meta::Fields(args) => self.show_fields(&args, out, err),
+            Meta::Pager(on) => {
+                self.pager = on;
+                let _ = writeln!(err, "pager: {}", if on { "on" } else { "off" });
+            }
             Meta::Macros(p) => self.show_macros(p.as_deref(), out, err),
             Meta::Macro(name) => self.show_macro(&name, out, err),
             Meta::Lookups => self.show_lookups(out, err),
@@ -517,11 +531,38 @@ impl Repl {
         Flow::Continue
     }
 
-    fn show_fields(&mut self, st: Option<&str>, out: &mut dyn Write, err: &mut dyn Write) {
+    /// `.fields [pattern] [sourcetype]`: an argument naming a sourcetype of the events (or written
+    /// `sourcetype=X`) picks the events; any other is a field name pattern (`*` wildcards, without case).
+    fn show_fields(&mut self, args: &[String], out: &mut dyn Write, err: &mut dyn Write) {
         if self.loaded_events == 0 {
             self.error(err, "no events in memory (.data PATH adds some)");
             return;
         }
+        let mut st: Option<String> = None;
+        let mut pattern: Option<String> = None;
+        for a in args {
+            let named = a
+                .strip_prefix("sourcetype=")
+                .map(str::to_string)
+                .or_else(|| {
+                    self.vocab
+                        .sourcetypes
+                        .iter()
+                        .find(|x| !a.contains('*') && x.eq_ignore_ascii_case(a))
+                        .cloned()
+                });
+            let slot = if named.is_some() {
+                &mut st
+            } else {
+                &mut pattern
+            };
+            if slot.is_some() {
+                self.error(err, "usage: .fields [pattern] [sourcetype]");
+                return;
+            }
+            *slot = Some(named.unwrap_or_else(|| a.clone()));
+        }
+        let st = st.as_deref();
         if let Some(s) = st {
             if !self
                 .vocab
@@ -555,22 +596,47 @@ impl Repl {
             fields::summarize(
                 fields::cached_events(&self.session.sources),
                 st,
+                pattern.as_deref(),
                 self.session.tz,
                 || {
                     scanned.fetch_add(1, Ordering::Relaxed);
                 },
             )
         };
+        if let (true, Some(p)) = (fs.is_empty(), &pattern) {
+            let mut msg = format!("no field matches `{p}`");
+            if let Some(g) = crate::diag::suggest(p, self.vocab.fields.iter().map(String::as_str)) {
+                msg.push_str(&format!(" (did you mean `{g}`?)"));
+            } else if let Some(g) =
+                crate::diag::suggest(p, self.vocab.sourcetypes.iter().map(String::as_str))
+            {
+                msg.push_str(&format!(
+                    ", and no events have that sourcetype (did you mean `{g}`?)"
+                ));
+            }
+            self.error(err, &msg);
+            return;
+        }
         let (rows, cols) = fields::summary_rows(total, &fs);
         let limit = self.limit;
         self.limit = None;
         self.print_rows(&rows, &cols, None, out, err);
         self.limit = limit;
+        // under the table on the output (so that it pages with it), on the error stream otherwise
+        let to: &mut dyn Write = if self.format == Format::Table {
+            out
+        } else {
+            err
+        };
         let _ = writeln!(
-            err,
-            "{} field{} in {} event{}{}",
+            to,
+            "{} field{}{} in {} event{}{}",
             fs.len(),
             plural(fs.len()),
+            pattern
+                .as_deref()
+                .map(|p| format!(" matching `{p}`"))
+                .unwrap_or_default(),
             total,
             plural(total as usize),
             st.map(|s| format!(" of sourcetype {s}"))
@@ -960,13 +1026,26 @@ impl Validator for ReplHelper {
 
 impl rustyline::Helper for ReplHelper {}
 
-/// The width tables may take on the terminal. A terminal that reports no size (some pseudo-terminals)
-/// gets unwrapped tables rather than one character per column.
+/// The terminal's size, columns and lines. A terminal that reports no size (some pseudo-terminals
+/// report 0×0) gets `$COLUMNS` and `$LINES` when they are set, else 80×24.
+pub fn terminal_size() -> (u16, u16) {
+    let (h, w) = console::Term::stdout().size_checked().unwrap_or((0, 0));
+    let from_env = |name: &str, default: u16| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<u16>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(default)
+    };
+    let w = if w > 0 { w } else { from_env("COLUMNS", 80) };
+    let h = if h > 0 { h } else { from_env("LINES", 24) };
+    (w, h)
+}
+
+/// The width tables may take on the terminal (at least 20 columns, so that a cell keeps a few
+/// characters on a very narrow one).
 fn terminal_width() -> Option<u16> {
-    match console::Term::stdout().size_checked() {
-        Some((_, w)) if w >= 20 => Some(w),
-        _ => Some(u16::MAX),
-    }
+    Some(terminal_size().0.max(20))
 }
 
 /// A query's first line, shortened to about 60 characters, to name it in a message.
@@ -979,8 +1058,9 @@ fn summary(text: &str) -> String {
     out
 }
 
-/// Start the shell over a session made from `cfg`.
-pub fn start(cfg: &Config, opts: &Options) -> Result<(), String> {
+/// Start the shell over a session made from `cfg`. `Ok(false)`: entries were read from standard
+/// input and one of them failed (the caller exits with status 2; the entries after it still ran).
+pub fn start(cfg: &Config, opts: &Options) -> Result<bool, String> {
     let session = Session::new(cfg).map_err(|d| d.render(""))?;
     let stdin_tty = std::io::stdin().is_terminal();
     let stdout_tty = std::io::stdout().is_terminal();
@@ -988,6 +1068,7 @@ pub fn start(cfg: &Config, opts: &Options) -> Result<(), String> {
     repl.colour_out = colour_for(stdout_tty);
     repl.colour_err = colour_for(std::io::stderr().is_terminal());
     repl.width = if stdout_tty { terminal_width() } else { None };
+    repl.pager = stdout_tty;
 
     // Ctrl-C: while an entry runs it cancels it. While rustyline reads, the terminal is in raw mode and
     // Ctrl-C arrives as a key (it clears the line); read from a pipe, it ends the program as usual.
@@ -1024,9 +1105,11 @@ pub fn start(cfg: &Config, opts: &Options) -> Result<(), String> {
     }
     busy.store(false, Ordering::SeqCst);
     if stdin_tty {
-        interactive(&mut repl, &busy)
+        interactive(&mut repl, &busy).map(|()| true)
     } else {
-        piped(&mut repl, &busy)
+        // a problem while loading the inputs was reported and is not an entry's failure
+        repl.failed.set(false);
+        piped(&mut repl, &busy).map(|()| !repl.failed.get())
     }
 }
 
@@ -1035,6 +1118,34 @@ fn run_entry(repl: &mut Repl, busy: &AtomicBool, entry: &str) -> Flow {
     // not locked: the progress indicator writes to stderr from its own thread meanwhile
     let flow = repl.eval(entry, &mut std::io::stdout(), &mut std::io::stderr());
     busy.store(false, Ordering::SeqCst);
+    flow
+}
+
+/// An entry typed at the terminal: its output is kept until it ends, then shown in the pager when it
+/// is taller than the screen (with `.pager on`), else printed.
+fn run_paged(repl: &mut Repl, busy: &AtomicBool, entry: &str) -> Flow {
+    if !repl.pager {
+        return run_entry(repl, busy, entry);
+    }
+    busy.store(true, Ordering::SeqCst);
+    let mut buf = Vec::new();
+    let flow = repl.eval(entry, &mut buf, &mut std::io::stderr());
+    busy.store(false, Ordering::SeqCst);
+    let (w, h) = terminal_size();
+    let text = String::from_utf8_lossy(&buf);
+    let tall = text.lines().count() >= usize::from(h.saturating_sub(1));
+    let mut out = std::io::stdout();
+    if tall && pager::page(&text, w, h).is_ok() {
+        // the pager's screen is gone: the line under the result (its row count) stays in view
+        if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
+            if !last.starts_with(['└', '╰', '+', '─']) {
+                let _ = writeln!(out, "{last}");
+            }
+        }
+    } else {
+        let _ = out.write_all(&buf);
+    }
+    let _ = out.flush();
     flow
 }
 
@@ -1114,7 +1225,7 @@ fn interactive(repl: &mut Repl, busy: &AtomicBool) -> Result<(), String> {
                 if std::io::stdout().is_terminal() {
                     repl.width = terminal_width();
                 }
-                let flow = run_entry(repl, busy, entry);
+                let flow = run_paged(repl, busy, entry);
                 if let Some(h) = rl.helper_mut() {
                     h.vocab = repl.vocab.clone();
                 }

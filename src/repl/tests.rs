@@ -116,12 +116,17 @@ fn meta_commands() {
     for (name, _, _) in meta::COMMANDS {
         assert!(out.contains(name), "{name} missing from .help");
     }
-    let (_, out, err) = eval(&mut r, ".fields aws:cloudtrail");
+    let (_, out, _) = eval(&mut r, ".fields aws:cloudtrail");
     assert!(out.contains("eventName"), "{out}");
     assert!(out.contains("33 (100%)"), "{out}");
     assert!(
-        err.contains("in 33 events of sourcetype aws:cloudtrail"),
-        "{err}"
+        out.contains("in 33 events of sourcetype aws:cloudtrail"),
+        "{out}"
+    );
+    let (_, out, _) = eval(&mut r, ".fields *region aws:cloudtrail");
+    assert!(
+        out.contains("3 fields matching `*region` in 33 events of sourcetype aws:cloudtrail"),
+        "{out}"
     );
     let (_, _, err) = eval(&mut r, ".fields aws:cloudtrial");
     assert!(err.contains("did you mean `aws:cloudtrail`?"), "{err}");

@@ -770,10 +770,10 @@ impl Groups {
         }
     }
 
-    /// The groups, sorted ascending by their by-values (numbers numerically, before text).
-    pub fn into_sorted(self) -> Vec<Group> {
-        let mut groups = self.list;
-        groups.sort_by(|a, b| {
+    /// The groups, sorted ascending by their by-values (numbers numerically, before text); stops
+    /// with `Err(cancelled)` soon after `cancel` is set.
+    pub fn into_sorted(self, cancel: crate::limits::Cancel) -> crate::diag::Result<Vec<Group>> {
+        crate::limits::sort_by_cancellable(self.list, cancel, |a, b| {
             for (x, y) in a.key.iter().zip(&b.key) {
                 let o = sort_order(x, y);
                 if o != std::cmp::Ordering::Equal {
@@ -781,8 +781,7 @@ impl Groups {
                 }
             }
             std::cmp::Ordering::Equal
-        });
-        groups
+        })
     }
 }
 
