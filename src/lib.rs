@@ -7,6 +7,7 @@
 //! knowledge of [`props`]; [`session::Session`] ties it together for the CLI and the interactive
 //! shell ([`repl`]). [`translate`] writes a planned query as one SQL statement ([`sql`]) instead of running it.
 
+pub mod chart;
 pub mod check;
 pub mod commands;
 pub mod datamodels;

@@ -201,8 +201,10 @@ struct QueryArgs {
 struct RunArgs {
     #[command(flatten)]
     search: QueryArgs,
-    /// Output format; default: table on a terminal, csv otherwise.
-    #[arg(long, value_parser = ["table", "csv", "json"])]
+    /// Output format; default: table on a terminal, csv otherwise. `chart` draws a series (a result
+    /// whose first column is `_time` or a text category and whose others are numbers); `html` is a page
+    /// with that chart and the table.
+    #[arg(long, value_parser = ["table", "csv", "json", "chart", "html"])]
     format: Option<String>,
     /// Print at most N rows (0: all).
     #[arg(long, value_name = "N")]
@@ -398,16 +400,23 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
         let rows = spelunk::engine::run_in_duckdb(&statement).map_err(|e| format!("error: {e}"))?;
         let columns = output::columns(&rows, session.fixed_columns(&text).as_deref());
         let mut lock = stdout.lock();
-        let res = output::render(&mut lock, &rows, &columns, format, session.tz, limit, None);
+        let res = output::render_titled(
+            &mut lock,
+            &rows,
+            &columns,
+            format,
+            session.tz,
+            limit,
+            chart_width(format, is_tty),
+            &text,
+        );
         return match res.and_then(|_| lock.flush()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                Err(format!("error: cannot write output: {e}"))
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(output_error(e)),
             _ => Ok(ExitCode::SUCCESS),
         };
     }
     // CSV and JSON of a search whose columns are known up front are printed while it runs
-    if format != Format::Table {
+    if matches!(format, Format::Csv | Format::Json) {
         if let Some(cols) = session.fixed_columns(&text) {
             let mut lock = stdout.lock();
             let mut streamer =
@@ -448,14 +457,15 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     let out = session.run(&text).map_err(|e| e.render())?;
     report(&out);
     let mut lock = stdout.lock();
-    let res = output::render(
+    let res = output::render_titled(
         &mut lock,
         &out.rows,
         &out.columns,
         format,
         session.tz,
         limit,
-        None,
+        chart_width(format, is_tty),
+        &text,
     );
     match res {
         Ok(r) => {
@@ -477,7 +487,26 @@ fn run(args: RunArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(format!("error: cannot write output: {e}")),
+        Err(e) => Err(output_error(e)),
+    }
+}
+
+/// A `--format chart` on a terminal is as wide as the terminal; else `render`'s 80 columns.
+fn chart_width(format: Format, is_tty: bool) -> Option<u16> {
+    if format == Format::Chart && is_tty {
+        console::Term::stdout().size_checked().map(|(_, w)| w)
+    } else {
+        None
+    }
+}
+
+/// The message of an output error: a result the format cannot show (a chart of rows that are not a
+/// series) says so; anything else could not be written.
+fn output_error(e: std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::InvalidInput {
+        format!("error: {e}")
+    } else {
+        format!("error: cannot write output: {e}")
     }
 }
 
@@ -509,6 +538,12 @@ fn run_story(
         None if stdout.is_terminal() => Format::Table,
         None => Format::Csv,
     };
+    if format == Format::Html {
+        return Err(
+            "error: --format html writes one page for one search: run the story's searches one by one"
+                .to_string(),
+        );
+    }
     eprintln!(
         "story `{name}`: {} search{}",
         searches.len(),
@@ -533,7 +568,7 @@ fn run_story(
                             format,
                             session.tz,
                             limit,
-                            None,
+                            chart_width(format, stdout.is_terminal()),
                         )
                     })
                     .and_then(|r| {
@@ -557,6 +592,12 @@ fn run_story(
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                         return Ok(ExitCode::SUCCESS)
+                    }
+                    // a search whose result has no chart: reported, and the others still run
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                        failed += 1;
+                        eprintln!("{title} ({})", c.path.display());
+                        eprintln!("{}", output_error(e));
                     }
                     Err(e) => return Err(format!("error: cannot write output: {e}")),
                 }

@@ -1,10 +1,12 @@
-//! Rows out: a terminal table, CSV, or JSON.
+//! Rows out: a terminal table, CSV, JSON, a chart, or an HTML page.
 //!
 //! Columns are the fields of the rows in the order they first appear (or the columns a final `table`
 //! names, shown even when empty). Internal fields (`_` prefix) are hidden except `_time` and `_raw`.
 //! `_time` is shown as a date in the chosen time zone: `2024-03-01 10:15:00` in tables, ISO 8601 with
 //! milliseconds and offset (`2024-03-01T10:15:00.000+00:00`) in CSV and JSON. Multivalue fields are one
 //! value per line in tables, newline-joined in one CSV cell (as Splunk's CSV export), arrays in JSON.
+//! `chart` draws a result that is a series ([`crate::chart`]) and refuses any other; `html` is a page
+//! with the chart (for a series) and the table.
 
 use crate::event::Event;
 use crate::value::Value;
@@ -17,6 +19,10 @@ pub enum Format {
     Table,
     Csv,
     Json,
+    /// A terminal chart of a result that is a series (an error for any other result).
+    Chart,
+    /// A self-contained HTML page: the chart of a series, then the table.
+    Html,
 }
 
 impl std::str::FromStr for Format {
@@ -26,7 +32,11 @@ impl std::str::FromStr for Format {
             "table" => Ok(Format::Table),
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
-            _ => Err(format!("unknown format `{s}` (table, csv or json)")),
+            "chart" => Ok(Format::Chart),
+            "html" => Ok(Format::Html),
+            _ => Err(format!(
+                "unknown format `{s}` (table, csv, json, chart or html)"
+            )),
         }
     }
 }
@@ -273,7 +283,27 @@ pub struct Rendered {
     pub total: usize,
 }
 
-/// Write rows in a format. `limit` caps the rows printed.
+/// The error of `--format chart` for a result that is not a series.
+pub fn not_a_series(cols: &[String]) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "the result is not a series, so it has no chart: a chart needs `_time` or a text category as \
+             its first column, followed by columns of numbers (this result's columns: {})",
+            if cols.is_empty() {
+                "none".to_string()
+            } else {
+                cols.join(", ")
+            }
+        ),
+    )
+}
+
+/// Height in lines of `--format chart`'s chart.
+pub const CHART_HEIGHT: usize = 20;
+
+/// Write rows in a format. `limit` caps the rows printed (the rows of an HTML page's table; a chart
+/// draws every row).
 pub fn render(
     w: &mut dyn Write,
     rows: &[Event],
@@ -283,9 +313,43 @@ pub fn render(
     limit: Option<usize>,
     width: Option<u16>,
 ) -> std::io::Result<Rendered> {
+    render_titled(w, rows, cols, format, tz, limit, width, "")
+}
+
+/// [`render`], with the query text as the title of an HTML page.
+#[allow(clippy::too_many_arguments)]
+pub fn render_titled(
+    w: &mut dyn Write,
+    rows: &[Event],
+    cols: &[String],
+    format: Format,
+    tz: Tz,
+    limit: Option<usize>,
+    width: Option<u16>,
+    title: &str,
+) -> std::io::Result<Rendered> {
     let shown = limit.unwrap_or(usize::MAX).min(rows.len());
     let rows_shown = &rows[..shown];
     match format {
+        Format::Chart => {
+            let s = crate::chart::series(rows, cols).ok_or_else(|| not_a_series(cols))?;
+            let width = width.map_or(80, usize::from);
+            let colour = console::colors_enabled()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let text = if colour {
+                crate::chart::terminal_colored(&s, width, CHART_HEIGHT, tz)
+            } else {
+                crate::chart::terminal(&s, width, CHART_HEIGHT, tz)
+            };
+            w.write_all(text.as_bytes())?;
+            return Ok(Rendered {
+                shown: rows.len(),
+                total: rows.len(),
+            });
+        }
+        Format::Html => {
+            w.write_all(crate::chart::page(rows, cols, tz, title, shown).as_bytes())?;
+        }
         Format::Csv => {
             if cols.is_empty() {
                 return Ok(Rendered {

@@ -914,6 +914,8 @@ fn format_name(f: Format) -> &'static str {
         Format::Table => "table",
         Format::Csv => "csv",
         Format::Json => "json",
+        Format::Chart => "chart",
+        Format::Html => "html",
     }
 }
 
