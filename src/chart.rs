@@ -309,6 +309,24 @@ fn value_text(lo: f64, hi: f64, k: usize, n: usize) -> String {
     }
 }
 
+/// How many intervals the SVG value axis is cut into: the most, up to [`MAX_TICKS`], whose step is a
+/// round number (1, 2, 2.5 or 5 times a power of ten: 0 to 6 in steps of 1), else 5.
+fn svg_ticks(lo: f64, hi: f64) -> usize {
+    let round = |step: f64| {
+        let p = 10f64.powf(step.log10().floor());
+        [1.0, 2.0, 2.5, 5.0, 10.0]
+            .iter()
+            .any(|m| ((step / p) - m).abs() < 1e-9)
+    };
+    (2..=MAX_TICKS)
+        .rev()
+        .find(|&k| {
+            let step = (hi - lo) / k as f64;
+            step.is_finite() && step > 0.0 && round(step)
+        })
+        .unwrap_or(5)
+}
+
 /// The widest value label any height gives.
 fn value_label_width(lo: f64, hi: f64) -> usize {
     (1..=MAX_TICKS)
@@ -754,8 +772,9 @@ fn bar_layout(
             let rows = (v.abs() / unit).min(plot_h as f64);
             let mut fill = |row_from_bottom: usize, ch: char| {
                 if row_from_bottom < plot_h {
-                    for x in x0..(x0 + bar_w).min(plot_w) {
-                        grid[plot_h - 1 - row_from_bottom][x] = Cell {
+                    let line = &mut grid[plot_h - 1 - row_from_bottom];
+                    for cell in &mut line[x0.min(plot_w)..(x0 + bar_w).min(plot_w)] {
+                        *cell = Cell {
                             ch,
                             series: Some(si),
                         };
@@ -768,7 +787,7 @@ fn bar_layout(
                 for k in 0..eighths / 8 {
                     fill(below + k, FULL);
                 }
-                if eighths % 8 > 0 {
+                if !eighths.is_multiple_of(8) {
                     fill(below + eighths / 8, EIGHTHS[eighths % 8]);
                 }
             } else if v < 0.0 {
@@ -910,7 +929,7 @@ fn svg_chart(s: &Series, tz: Tz, namespace: bool) -> String {
         b = n(top + plot_h),
         r = n(left + plot_w),
     );
-    let ticks = 5;
+    let ticks = svg_ticks(lo, hi);
     for k in 0..=ticks {
         let v = between(lo, hi, k, ticks);
         let yy = y(v);
@@ -1169,6 +1188,7 @@ figure{margin:1em 0;overflow-x:auto}\
 p.count{color:#555;font-size:.9em}\
 table{border-collapse:collapse;font-size:.85em}\
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top;white-space:pre-wrap}\
+td.time{white-space:nowrap}\
 th{background:#eee;position:sticky;top:0}\
 tr:nth-child(even) td{background:#fafafa}";
 
@@ -1214,7 +1234,12 @@ pub fn page(rows: &[Event], cols: &[String], tz: Tz, title: &str, shown: usize) 
     for r in &rows[..shown] {
         out.push_str("<tr>");
         for c in cols {
-            out.push_str("<td>");
+            // a time is not broken across lines
+            out.push_str(if c == "_time" {
+                "<td class=\"time\">"
+            } else {
+                "<td>"
+            });
             if let Some(v) = r.get(c) {
                 let parts: Vec<String> = v
                     .values()
@@ -1563,7 +1588,7 @@ mod tests {
         assert!(page.contains("<h1>index=x | timechart &lt;b&gt;</h1>"));
         assert_eq!(page.matches("<svg").count(), 1);
         assert!(!page.contains("http"));
-        assert!(page.contains("<td>2024-03-01T00:00:00.000+00:00</td>"));
+        assert!(page.contains("<td class=\"time\">2024-03-01T00:00:00.000+00:00</td>"));
         assert_eq!(page.matches("<tr>").count(), 4);
         // a page of a result that is no series: the table alone, multivalues one per line
         let mut e = row(&[("user", "<a&b>")]);

@@ -121,7 +121,7 @@ fn the_html_page_is_self_contained_with_the_chart_then_the_table() {
     assert!(page.contains(&format!("<tr>{header}</tr>")), "{page}");
     // five days and the header
     assert_eq!(page.matches("<tr>").count(), 6);
-    assert!(page.contains("<td>2024-03-01T00:00:00.000+00:00</td>"));
+    assert!(page.contains("<td class=\"time\">2024-03-01T00:00:00.000+00:00</td>"));
     // nothing fetched, nothing run (inline SVG needs no namespace)
     assert!(
         !page.contains("http://") && !page.contains("https://"),

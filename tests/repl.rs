@@ -359,3 +359,58 @@ fn a_terminal_without_a_size_uses_columns() {
     keys(&mut p, ".quit\r");
     p.exp_eof().unwrap();
 }
+
+/// A `timechart` result is drawn as a chart under its table, as Splunk shows a timechart; `.chart`
+/// draws the last result again, `.chart off` stops the drawing, and a result that is not a series
+/// has no chart.
+#[test]
+fn a_timechart_draws_a_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = spawn(&dir.path().join("history"), &[]);
+    keys(&mut p, "* | timechart span=1d count by eventSource\r");
+    let shown = text(&p.exp_string("5 rows in").unwrap());
+    // the table comes first, then the chart: its value axis up to the 6 s3 events of 2024-03-01,
+    // its time axis from the first day to the last, and a legend naming each source
+    let table_end = shown.find('└').expect("a table");
+    let axis = shown.find("└┬").expect("a time axis");
+    assert!(table_end < axis, "{shown}");
+    assert!(shown.contains("6 ┤"), "{shown}");
+    assert!(shown[axis..].contains("2024-03-01 00:00:00"), "{shown}");
+    assert!(shown[axis..].contains("2024-03-05 00:00:00"), "{shown}");
+    for (marker, source) in [
+        ('*', "cloudtrail.amazonaws.com"),
+        ('+', "ec2.amazonaws.com"),
+        ('o', "iam.amazonaws.com"),
+        ('x', "s3.amazonaws.com"),
+        ('@', "signin.amazonaws.com"),
+        ('%', "sts.amazonaws.com"),
+    ] {
+        assert!(
+            shown[axis..].contains(&format!("{marker} {source}")),
+            "{source}:\n{shown}"
+        );
+    }
+    p.exp_string("spelunk> ").unwrap();
+    // stats by a field then a number: a series, drawn as bars on request
+    keys(&mut p, "* | stats count by eventName\r");
+    p.exp_string("10 rows in").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".chart\r");
+    let bars = text(&p.exp_string(&bytes("█ count")).unwrap());
+    assert!(bars.contains("8 ListBuckets"), "{bars}");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, "* | stats count by eventName, eventSource\r");
+    p.exp_string("10 rows in").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".chart\r");
+    p.exp_string("not a series").unwrap();
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".chart off\r");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, "* | timechart span=1d count\r");
+    let plain = text(&p.exp_string("5 rows in").unwrap());
+    assert!(!plain.contains("└┬"), "no chart after .chart off:\n{plain}");
+    p.exp_string("spelunk> ").unwrap();
+    keys(&mut p, ".quit\r");
+    p.exp_eof().unwrap();
+}

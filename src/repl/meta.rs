@@ -12,6 +12,9 @@ pub enum Meta {
     Fields(Vec<String>),
     /// Output taller than the screen opens in the pager, or not.
     Pager(bool),
+    /// `None`: draw the last result as a chart; `Some(on)`: draw each `timechart` result under its
+    /// table, or not.
+    Chart(Option<bool>),
     /// Macro names, optionally matching a pattern (`*` wildcards; else a substring).
     Macros(Option<String>),
     /// One macro's definition and origin: `NAME` (every arity) or `NAME(2)`.
@@ -29,7 +32,7 @@ pub enum Meta {
     Limit(Option<usize>),
     /// Show a query after macro expansion and subsearch formatting (the last query when empty).
     Expand(String),
-    /// Write the last results to a file, CSV or JSON by its extension.
+    /// Write the last results to a file: CSV, JSON or an HTML page by its extension.
     Save(PathBuf),
     Quit,
 }
@@ -52,6 +55,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "NAME",
         "a macro's definition and the file it came from",
     ),
+    (
+        ".chart",
+        "[on|off]",
+        "draw the last result as a chart (a series: _time or a category, then numbers); on|off: a timechart's result drawn under its table (on)",
+    ),
     (".lookups", "", "lookup names, their tables and origins"),
     (
         ".data",
@@ -63,7 +71,11 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
         "",
         "input files: sourcetypes, events, malformed lines",
     ),
-    (".format", "table|csv|json", "how results are printed"),
+    (
+        ".format",
+        "table|csv|json|chart",
+        "how results are printed (chart: each result drawn, when it is a series)",
+    ),
     (".timing", "on|off", "show the elapsed time under results"),
     (
         ".pager",
@@ -82,8 +94,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         ".save",
-        "FILE.csv|FILE.json",
-        "write the last results (all rows) to a file",
+        "FILE.csv|FILE.json|FILE.html",
+        "write the last results (all rows) to a file; .html: a page with the chart and the table",
     ),
     (".quit", "", "leave (also .exit or Ctrl-D)"),
 ];
@@ -173,10 +185,15 @@ pub fn parse(line: &str) -> Result<Meta, String> {
         }),
         (".data", _) => usage("PATH [sourcetype]"),
         (".sources", []) => Ok(Meta::Sources),
+        (".format", [f]) if f.eq_ignore_ascii_case("html") => Err(format!(
+            "{name}: html is a page for a file: .save FILE.html writes the last result as one"
+        )),
         (".format", [f]) => f.parse().map(Meta::Format),
-        (".format", _) => usage("table|csv|json"),
+        (".format", _) => usage("table|csv|json|chart"),
         (".timing", a) => on_off(name, a).map(Meta::Timing),
         (".pager", a) => on_off(name, a).map(Meta::Pager),
+        (".chart", []) => Ok(Meta::Chart(None)),
+        (".chart", a) => on_off(name, a).map(|on| Meta::Chart(Some(on))),
         (".limit", [n]) if n.eq_ignore_ascii_case("off") => Ok(Meta::Limit(None)),
         (".limit", [n]) => match n.parse::<usize>() {
             Ok(0) => Ok(Meta::Limit(None)),
@@ -187,15 +204,19 @@ pub fn parse(line: &str) -> Result<Meta, String> {
         (".save", [f]) => {
             let p = PathBuf::from(f);
             match p.extension().and_then(|e| e.to_str()) {
-                Some(e) if e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("json") => {
+                Some(e)
+                    if ["csv", "json", "html"]
+                        .iter()
+                        .any(|x| e.eq_ignore_ascii_case(x)) =>
+                {
                     Ok(Meta::Save(p))
                 }
                 _ => Err(format!(
-                    "{name}: `{f}` must end in .csv or .json (the extension picks the format)"
+                    "{name}: `{f}` must end in .csv, .json or .html (the extension picks the format)"
                 )),
             }
         }
-        (".save", _) => usage("FILE.csv|FILE.json"),
+        (".save", _) => usage("FILE.csv|FILE.json|FILE.html"),
         (".quit" | ".exit" | ".q", []) => Ok(Meta::Quit),
         (known, _) if names().any(|n| n == known) => {
             let args = COMMANDS
@@ -233,6 +254,14 @@ mod tests {
             Ok(Meta::Fields(vec!["user*".into(), "aws:cloudtrail".into()]))
         );
         assert_eq!(parse(".pager off"), Ok(Meta::Pager(false)));
+        assert_eq!(parse(".chart"), Ok(Meta::Chart(None)));
+        assert_eq!(parse(".chart OFF"), Ok(Meta::Chart(Some(false))));
+        assert!(parse(".chart sideways").is_err());
+        assert_eq!(parse(".format chart"), Ok(Meta::Format(Format::Chart)));
+        assert!(parse(".format html")
+            .unwrap_err()
+            .contains(".save FILE.html"));
+        assert_eq!(parse(".save r.HTML"), Ok(Meta::Save("r.HTML".into())));
         assert_eq!(
             parse(".fields aws:cloudtrail"),
             Ok(Meta::Fields(vec!["aws:cloudtrail".into()]))
@@ -281,7 +310,7 @@ mod tests {
         assert!(parse(".format xml").unwrap_err().contains("unknown format"));
         assert!(parse(".save out.txt")
             .unwrap_err()
-            .contains(".csv or .json"));
+            .contains(".csv, .json or .html"));
         assert_eq!(parse(".macro"), Err("usage: .macro NAME".into()));
         assert_eq!(
             parse(".sources x"),

@@ -145,8 +145,11 @@ pub struct Repl {
     scanned: Arc<AtomicU64>,
     loaded_events: u64,
     last_query: Option<String>,
-    last: Option<(Vec<Event>, Vec<String>)>,
+    /// The last result: rows, columns and the query that gave them.
+    last: Option<(Vec<Event>, Vec<String>, String)>,
     noted_filters: HashSet<String>,
+    /// A `timechart` result is drawn as a chart under its table (`.chart on|off`).
+    pub auto_chart: bool,
 }
 
 impl Repl {
@@ -179,6 +182,7 @@ impl Repl {
             last_query: None,
             last: None,
             noted_filters: HashSet::new(),
+            auto_chart: true,
         };
         repl.refresh_vocabulary();
         repl
@@ -381,27 +385,72 @@ impl Repl {
         for w in &res.warnings {
             self.warn(err, w);
         }
-        self.print_rows(&res.rows, &res.columns, Some(took), out, err);
-        self.last = Some((res.rows, res.columns));
+        let chart = if self.auto_chart && self.format == Format::Table && self.is_timechart(text) {
+            self.chart_text(&res.rows, &res.columns)
+        } else {
+            None
+        };
+        self.print_rows(
+            &res.rows,
+            &res.columns,
+            chart.as_deref(),
+            Some(took),
+            out,
+            err,
+        );
+        self.last = Some((res.rows, res.columns, text.to_string()));
     }
 
+    /// Whether a query's last command is `timechart` (whose result Splunk shows as a chart).
+    fn is_timechart(&self, text: &str) -> bool {
+        self.session.parse(text).is_ok_and(|(_, p)| {
+            p.stages
+                .last()
+                .is_some_and(|s| s.command.name() == "timechart")
+        })
+    }
+
+    /// The chart of rows that are a series, as wide as the shell's tables.
+    fn chart_text(&self, rows: &[Event], cols: &[String]) -> Option<String> {
+        let s = crate::chart::series(rows, cols)?;
+        let width = self.width.map_or(80, usize::from);
+        let draw = if self.colour_out {
+            crate::chart::terminal_colored
+        } else {
+            crate::chart::terminal
+        };
+        Some(draw(&s, width, output::CHART_HEIGHT, self.session.tz))
+    }
+
+    /// Print rows in the shell's format, then `chart` (if any), then the row count.
     fn print_rows(
         &self,
         rows: &[Event],
         cols: &[String],
+        chart: Option<&str>,
         took: Option<Duration>,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) {
         let mut buf = Vec::new();
+        let mut format = self.format;
+        // `.format chart` and a result that is not a series: its table, and why
+        if format == Format::Chart && crate::chart::series(rows, cols).is_none() {
+            self.warn(err, &output::not_a_series(cols).to_string());
+            format = Format::Table;
+        }
+        let (width, chart) = match (format, chart) {
+            (Format::Chart, _) => (self.width.or(Some(80)), None),
+            (_, c) => (self.width, c),
+        };
         let r = match output::render(
             &mut buf,
             rows,
             cols,
-            self.format,
+            format,
             self.session.tz,
             self.limit,
-            self.width,
+            width,
         ) {
             Ok(r) => r,
             Err(e) => {
@@ -410,6 +459,9 @@ impl Repl {
             }
         };
         let _ = out.write_all(&buf);
+        if let Some(c) = chart {
+            let _ = out.write_all(c.as_bytes());
+        }
         let mut line = format!("{} row{}", r.total, plural(r.total));
         if r.shown < r.total {
             line.push_str(&format!(
@@ -420,8 +472,9 @@ impl Repl {
         if let (true, Some(t)) = (self.timing, took) {
             line.push_str(&format!(" in {}", elapsed(t)));
         }
-        // under a table on the output; with CSV or JSON on the error stream, so that output stays data
-        if self.format == Format::Table {
+        // under a table or chart on the output; with CSV or JSON on the error stream, so that output
+        // stays data
+        if matches!(format, Format::Table | Format::Chart) {
             if self.colour_out {
                 line = format!("{DIM}{line}{RESET}");
             }
@@ -453,6 +506,23 @@ impl Repl {
                 }
             }
             Meta::Fields(args) => self.show_fields(&args, out, err),
+            Meta::Chart(None) => match &self.last {
+                None => self.error(err, "no results yet: run a search first"),
+                Some((rows, cols, _)) => match self.chart_text(rows, cols) {
+                    Some(c) => {
+                        let _ = out.write_all(c.as_bytes());
+                    }
+                    None => self.error(err, &output::not_a_series(cols).to_string()),
+                },
+            },
+            Meta::Chart(Some(on)) => {
+                self.auto_chart = on;
+                let _ = writeln!(
+                    err,
+                    "timechart results drawn as charts: {}",
+                    if on { "on" } else { "off" }
+                );
+            }
             Meta::Pager(on) => {
                 self.pager = on;
                 let _ = writeln!(err, "pager: {}", if on { "on" } else { "off" });
@@ -620,7 +690,7 @@ impl Repl {
         let (rows, cols) = fields::summary_rows(total, &fs);
         let limit = self.limit;
         self.limit = None;
-        self.print_rows(&rows, &cols, None, out, err);
+        self.print_rows(&rows, &cols, None, None, out, err);
         self.limit = limit;
         // under the table on the output (so that it pages with it), on the error stream otherwise
         let to: &mut dyn Write = if self.format == Format::Table {
@@ -838,17 +908,27 @@ impl Repl {
     }
 
     fn save(&self, path: &std::path::Path, err: &mut dyn Write) {
-        let Some((rows, cols)) = &self.last else {
+        let Some((rows, cols, title)) = &self.last else {
             self.error(err, "no results yet: run a search first");
             return;
         };
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+            Some(e) if e.eq_ignore_ascii_case("html") => Format::Html,
             _ => Format::Csv,
         };
         let res = std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            output::render(&mut w, rows, cols, format, self.session.tz, None, None)?;
+            output::render_titled(
+                &mut w,
+                rows,
+                cols,
+                format,
+                self.session.tz,
+                None,
+                None,
+                title,
+            )?;
             w.flush()
         });
         match res {
