@@ -230,9 +230,14 @@ struct RunArgs {
 struct SqlArgs {
     #[command(flatten)]
     search: QueryArgs,
-    /// The SQL dialect.
+    /// The SQL dialect: duckdb or spark.
     #[arg(long, default_value = "duckdb", value_name = "NAME")]
     dialect: String,
+    /// Read the events in the statement from PATH (a path, glob or URL the engine reads, such as
+    /// s3://bucket/AWSLogs/*/CloudTrail/*/2024/*/*/*.json.gz) instead of the --data files, which then
+    /// stand for them: a local sample of the same logs. Repeatable.
+    #[arg(long = "read", value_name = "PATH")]
+    read: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -270,12 +275,14 @@ fn sql(args: SqlArgs, m: &clap::ArgMatches) -> Result<ExitCode, String> {
     let cfg = config(m, &args.common).map_err(|d| d.render(""))?;
     let text = query_text(&args.search, &cfg)?;
     let session = Session::new(&cfg).map_err(|d| d.render(""))?;
-    if session.using_samples {
+    if session.using_samples && args.read.is_empty() {
         eprintln!(
             "note: no --data given: the SQL reads the shipped sample events (samples/cloudtrail)"
         );
     }
-    let statement = session.sql(&text, dialect, false).map_err(|e| e.render())?;
+    let statement = session
+        .sql_reading(&text, dialect, false, &args.read)
+        .map_err(|e| e.render())?;
     println!("{statement};");
     Ok(ExitCode::SUCCESS)
 }

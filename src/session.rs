@@ -297,10 +297,22 @@ impl Session {
         dialect: crate::sql::Dialect,
         lists: bool,
     ) -> Result<String, QueryError> {
+        self.sql_reading(text, dialect, lists, &[])
+    }
+
+    /// [`Session::sql`], the statement reading the events from `reads` (paths, globs or URLs) when
+    /// some are given, instead of the inputs.
+    pub fn sql_reading(
+        &self,
+        text: &str,
+        dialect: crate::sql::Dialect,
+        lists: bool,
+        reads: &[String],
+    ) -> Result<String, QueryError> {
         let (exp, mut pipeline) = self.parse(text)?;
         let ctx = self.context();
         let env = self.env(&ctx);
-        crate::translate::statement(&mut pipeline, &env, dialect, lists)
+        crate::translate::statement_reading(&mut pipeline, &env, dialect, lists, reads)
             .map_err(|d| self.map_error(d, &exp, text))
     }
 

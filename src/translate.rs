@@ -7,6 +7,64 @@ use crate::sql::{json_events, no_sql_form, Dialect};
 
 /// Is this file JSON (plain or gzip), as the SQL reads it? The reason when it is not.
 fn json_input(path: &std::path::Path) -> std::result::Result<(), String> {
+    json_head(path).map(|_| ())
+}
+
+/// Counts the newlines read through it.
+struct Newlines<R> {
+    inner: R,
+    seen: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Newlines<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // a byte at a time, so that the count stops where the parser stops
+        let one = buf.len().min(1);
+        let n = self.inner.read(&mut buf[..one])?;
+        self.seen += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        Ok(n)
+    }
+}
+
+/// Is the file's first JSON value on one line (so that a reader of lines reads it whole)? Read as
+/// far as the end of that value.
+fn first_value_on_one_line(path: &std::path::Path) -> bool {
+    use std::io::{BufRead, BufReader, Read};
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let raw: Box<dyn Read> = if path.extension().is_some_and(|x| x == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut r = BufReader::with_capacity(1 << 16, raw);
+    // blank lines and a byte-order mark before it
+    loop {
+        let Ok(buf) = r.fill_buf() else { return false };
+        let skip = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let done = skip < buf.len() || buf.is_empty();
+        r.consume(skip);
+        if done {
+            break;
+        }
+    }
+    if r.fill_buf().is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf")) {
+        r.consume(3);
+    }
+    let mut counted = Newlines { inner: r, seen: 0 };
+    let mut values =
+        serde_json::Deserializer::from_reader(&mut counted).into_iter::<serde::de::IgnoredAny>();
+    matches!(values.next(), Some(Ok(_))) && counted.seen == 0
+}
+
+/// [`json_input`], and whether its first JSON value is on one line.
+fn json_head(path: &std::path::Path) -> std::result::Result<bool, String> {
+    json_kind(path)?;
+    Ok(first_value_on_one_line(path))
+}
+
+fn json_kind(path: &std::path::Path) -> std::result::Result<(), String> {
     use std::io::Read;
     let mut head = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
@@ -47,7 +105,7 @@ fn knowledge_steps(
         if one_sourcetype {
             "true".to_string()
         } else {
-            format!("\"sourcetype\" = {}", text(st))
+            format!("{} = {}", ident("sourcetype"), text(st))
         }
     };
     for (st, s) in steps {
@@ -124,7 +182,7 @@ fn knowledge_steps(
                 )))
             }
             Some(c) => ident(&c.name),
-            None => "CAST(NULL AS VARCHAR)".to_string(),
+            None => crate::sql::null_text(),
         };
         let mut case = String::from("CASE");
         for (st, sql) in by {
@@ -150,7 +208,47 @@ pub fn statement(
     dialect: Dialect,
     lists: bool,
 ) -> Result<String> {
+    statement_reading(p, env, dialect, lists, &[])
+}
+
+/// A subsearch of the pipeline that reads events (not a generating command such as `inputlookup`).
+fn event_subsearch(p: &crate::parse::Pipeline) -> Option<crate::diag::Span> {
+    for st in &p.stages {
+        let spec = st.command.spec();
+        for sub in spec.sub_pipelines() {
+            match sub.stages.first() {
+                Some(first) if first.command.spec().reads_events() => return Some(first.span),
+                _ => {}
+            }
+            if let Some(s) = event_subsearch(sub) {
+                return Some(s);
+            }
+        }
+    }
+    None
+}
+
+/// [`statement`], reading the events from `reads` (paths, globs or URLs the engine reads) when some
+/// are given: the inputs then stand for those events (their sourcetype and kind are checked), and a
+/// subsearch over events is refused, since spelunk would run it over the inputs, not over what the
+/// statement reads.
+pub fn statement_reading(
+    p: &mut crate::parse::Pipeline,
+    env: &crate::plan::Env,
+    dialect: Dialect,
+    lists: bool,
+    reads: &[String],
+) -> Result<String> {
     use crate::commands::Command;
+    let _writing = crate::sql::Writing::start(dialect);
+    if !reads.is_empty() {
+        if let Some(span) = event_subsearch(p) {
+            return Err(Diagnostic::at(
+                "a subsearch over events, with --read: spelunk would run it over the --data files, not over what the statement reads; it has no SQL form",
+                span,
+            ));
+        }
+    }
     let mut reports = Vec::new();
     crate::plan::resolve_subsearches(p, env, &mut reports)?;
     let Some(first) = p.stages.first() else {
@@ -198,18 +296,30 @@ pub fn statement(
         ));
     };
     let mut paths = Vec::new();
+    let mut one_per_line = Vec::new();
     let mut forced: Vec<Option<&str>> = Vec::new();
     for s in env.sources {
         let crate::input::Content::File(path) = &s.content else {
+            if !reads.is_empty() {
+                // events in memory (the shipped samples) standing for what the statement reads
+                forced.push(s.sourcetype.as_deref());
+                continue;
+            }
             return Err(no_sql_form(format!("the input `{}` (not a file)", s.name)));
         };
-        json_input(path).map_err(|why| {
+        let lines = if dialect == Dialect::Spark {
+            json_head(path)
+        } else {
+            json_input(path).map(|_| true)
+        }
+        .map_err(|why| {
             Diagnostic::new(format!("the input `{}` has no SQL form yet: {why}", s.name))
         })?;
+        one_per_line.push(lines);
         forced.push(s.sourcetype.as_deref());
         paths.push(path.to_string_lossy().into_owned());
     }
-    if paths.is_empty() {
+    if paths.is_empty() && reads.is_empty() {
         return Err(Diagnostic::new("no input files: give --data"));
     }
     forced.dedup();
@@ -294,8 +404,14 @@ pub fn statement(
             fields.push(f.clone());
         }
     }
+    if !reads.is_empty() {
+        paths = reads.to_vec();
+        one_per_line = vec![true; reads.len()];
+    }
     let events = crate::sql::Events {
         paths: &paths,
+        one_per_line: &one_per_line,
+        as_written: !reads.is_empty(),
         fields: &fields,
         sourcetype: forced,
         refuse_windows_exports: forced.is_none(),

@@ -139,6 +139,8 @@ const TRAP_QUERIES: &[&str] = &[
     "* | where len(eventName) > 3 | stats count",
     "* | stats count by user",
     "* | stats count by user userName",
+    "* | eval a=mvindex('resources{}.ARN', 0), b=mvindex('resources{}.ARN', -1) | stats count by a b",
+    "* | eval c=mvindex(eventName, -1), d=coalesce(mvindex(eventName, 1), \"none\") | stats count by c d",
 ];
 
 /// Queries that must be refused, and what the error must name.
@@ -161,7 +163,7 @@ const REFUSED: &[(&str, &str)] = &[
         "condition",
     ),
     (
-        "* | eval x = mvindex('resources{}.ARN', 0) | stats count by x",
+        "* | eval x = mvindex('resources{}.ARN', score) | stats count by x",
         "mvindex",
     ),
     (
@@ -171,6 +173,13 @@ const REFUSED: &[(&str, &str)] = &[
     ("earliest=-24h | stats count", "earliest"),
     ("* | head 5 | stats count", "`head`"),
     ("* | stats count by r* ", "wildcard"),
+    ("* | bin _time | stats count by _time", "span"),
+    ("* | bin _time span=1mon | stats count by _time", "months"),
+    ("* | bin score span=10 | stats count by score", "ranges"),
+    (
+        "* | stats count by eventName awsRegion | rename eventName as awsRegion",
+        "order",
+    ),
 ];
 
 /// The seed detections (queries/), run as published.
@@ -200,6 +209,8 @@ const GENERATED_QUERIES: &[&str] = &[
     "* | stats min(_time) as first max(_time) as last count by eventSource",
     "* | stats count by user | head 5",
     "* | stats min(_time) as firstTime by eventName | convert ctime(firstTime) | head 5",
+    "* | bin span=1h _time as hour | stats count by hour eventSource | head 10",
+    "eventName=ConsoleLogin OR eventName=Describe* | bin span=5m _time | stats values(awsRegion) as r dc(sourceIPAddress) as n by _time userIdentity.arn | where n > 1 | rename _time as t",
 ];
 
 fn spelunk(args: &[&str]) -> std::process::Output {
@@ -236,8 +247,35 @@ fn spelunk_rows(data: &Path, query: &str) -> Result<(Vec<String>, Vec<Vec<String
 }
 
 fn sql_of(data: &Path, query: &str) -> Result<String, String> {
+    sql_in(Engine::DuckDb, data, query)
+}
+
+/// The SQL engines the suite checks.
+#[derive(Clone, Copy, PartialEq)]
+enum Engine {
+    DuckDb,
+    Spark,
+}
+
+impl Engine {
+    fn dialect(self) -> &'static str {
+        match self {
+            Engine::DuckDb => "duckdb",
+            Engine::Spark => "spark",
+        }
+    }
+
+    fn runner(self) -> &'static str {
+        match self {
+            Engine::DuckDb => "tests/sql/duckdb_rows.py",
+            Engine::Spark => "tests/sql/spark_rows.py",
+        }
+    }
+}
+
+fn sql_in(engine: Engine, data: &Path, query: &str) -> Result<String, String> {
     let d = data.to_string_lossy();
-    let out = spelunk(&["sql", "--data", &d, query]);
+    let out = spelunk(&["sql", "--dialect", engine.dialect(), "--data", &d, query]);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -248,8 +286,13 @@ fn sql_of(data: &Path, query: &str) -> Result<String, String> {
 type DuckRows = BTreeMap<String, serde_json::Value>;
 
 fn duckdb_rows(python: &Path, statements: &BTreeMap<String, String>) -> DuckRows {
+    engine_rows(Engine::DuckDb, python, statements)
+}
+
+/// The rows of each statement in the engine, through its runner script.
+fn engine_rows(engine: Engine, python: &Path, statements: &BTreeMap<String, String>) -> DuckRows {
     use std::io::Write;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sql/duckdb_rows.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(engine.runner());
     let mut child = Command::new(python)
         .arg(&script)
         .stdin(std::process::Stdio::piped())
@@ -263,24 +306,37 @@ fn duckdb_rows(python: &Path, statements: &BTreeMap<String, String>) -> DuckRows
         .map(|mut s| s.write_all(&input))
         .transpose()
         .expect("statements written");
-    let out = child.wait_with_output().expect("the DuckDB runner ends");
-    assert!(out.status.success(), "the DuckDB runner failed");
+    let out = child.wait_with_output().expect("the runner ends");
+    assert!(
+        out.status.success(),
+        "the {} runner failed",
+        engine.dialect()
+    );
     serde_json::from_slice(&out.stdout).expect("the runner's JSON")
 }
 
 /// Compare every query's rows over `data`; the failures, described.
 fn differential(python: &Path, data: &Path, queries: &[&str]) -> (usize, Vec<String>) {
+    differential_in(Engine::DuckDb, python, data, queries)
+}
+
+fn differential_in(
+    engine: Engine,
+    python: &Path,
+    data: &Path,
+    queries: &[&str],
+) -> (usize, Vec<String>) {
     let mut statements = BTreeMap::new();
     let mut failures = Vec::new();
     for (i, q) in queries.iter().enumerate() {
-        match sql_of(data, q) {
+        match sql_in(engine, data, q) {
             Ok(sql) => {
                 statements.insert(format!("{i:03}"), sql);
             }
             Err(e) => failures.push(format!("{q}\n  spelunk sql refused it: {e}")),
         }
     }
-    let duck = duckdb_rows(python, &statements);
+    let duck = engine_rows(engine, python, &statements);
     let mut passed = 0;
     for (i, q) in queries.iter().enumerate() {
         let Some(d) = duck.get(&format!("{i:03}")) else {
@@ -295,7 +351,8 @@ fn differential(python: &Path, data: &Path, queries: &[&str]) -> (usize, Vec<Str
         };
         if let Some(e) = d.get("error") {
             failures.push(format!(
-                "{q}\n  DuckDB: {e}\n  SQL: {}",
+                "{q}\n  {}: {e}\n  SQL: {}",
+                engine.dialect(),
                 statements[&format!("{i:03}")]
             ));
             continue;
@@ -325,8 +382,10 @@ fn differential(python: &Path, data: &Path, queries: &[&str]) -> (usize, Vec<Str
             passed += 1;
         } else {
             failures.push(format!(
-                "{q}\n  spelunk: {:?} {:?}\n  DuckDB:  {cols:?} {rows:?}",
-                want.0, want.1
+                "{q}\n  spelunk: {:?} {:?}\n  {}:  {cols:?} {rows:?}",
+                want.0,
+                want.1,
+                engine.dialect()
             ));
         }
     }
@@ -493,6 +552,52 @@ fn sql_rows_equal_spelunks_rows() {
             ));
         }
     }
+    // --read: the statement reads the glob given, the --data file standing for the events it selects
+    {
+        let q =
+            "NOT userIdentity.type=AssumedRole | stats count values(awsRegion) as r by eventName";
+        let glob = dir.join("trap?.ndjson");
+        let (d, g) = (traps.to_string_lossy(), glob.to_string_lossy());
+        let out = spelunk(&["sql", "--data", &d, "--read", &g, q]);
+        let sql = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut statements = BTreeMap::new();
+        statements.insert("r".to_string(), sql.clone());
+        let rows = duckdb_rows(&python, &statements);
+        let want = spelunk_rows(&traps, q).expect("spelunk runs");
+        let got: Vec<Vec<String>> = rows["r"]["rows"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| {
+                        r.as_array()
+                            .map(|c| {
+                                c.iter()
+                                    .map(|x| x.as_str().unwrap_or("").to_string())
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if out.status.success() && sql.contains("trap?.ndjson") && got == want.1 {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "--read {g}\n  got {got:?}\n  want {:?}\n  {sql}",
+                want.1
+            ));
+        }
+        // a subsearch over events would run over the --data files: refused with --read
+        let sub = "eventName=A NOT [search eventName=B | fields awsRegion] | stats count";
+        let out = spelunk(&["sql", "--data", &d, "--read", &g, sub]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && err.contains("subsearch over events") {
+            passed += 1;
+        } else {
+            failures.push(format!("--read with {sub}\n  should be refused: {err}"));
+        }
+    }
     // the seed detections, as published (with their macros), over the shipped samples, the generated
     // events and the shared CloudTrail folders: `run --engine duckdb` prints `run`'s bytes
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -533,6 +638,69 @@ fn sql_rows_equal_spelunks_rows() {
             }
         }
     }
+    // the published CloudTrail detections that translate: `run --engine duckdb` prints `run`'s bytes
+    // over the samples and the generated events
+    if let Some(content) = shared::shared("security_content", "the published detections") {
+        let mut files = Vec::new();
+        let mut todo = vec![content.join("detections")];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() && p.file_name().is_some_and(|n| n != "deprecated") {
+                    todo.push(p);
+                } else if p.extension().is_some_and(|x| x == "yml")
+                    && std::fs::read_to_string(&p).is_ok_and(|t| t.contains("`cloudtrail`"))
+                {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let c = content.to_string_lossy();
+        let mut translated = 0;
+        for f in &files {
+            let stem = f.file_stem().unwrap_or_default().to_string_lossy();
+            let samples = root.join("samples/cloudtrail");
+            let s = samples.to_string_lossy();
+            if !spelunk(&["sql", "--content", &c, &stem, "--data", &s])
+                .status
+                .success()
+            {
+                continue;
+            }
+            translated += 1;
+            for data in [samples.clone(), dir.join("generated.ndjson")] {
+                if !data.exists() {
+                    continue;
+                }
+                let run = |engine: &str| {
+                    Command::new(env!("CARGO_BIN_EXE_spelunk"))
+                        .args(["run", "--engine", engine, "--format", "csv", "--limit", "0"])
+                        .args(["--content", &c, &stem, "--data"])
+                        .arg(&data)
+                        .env("SPELUNK_PYTHON", &python)
+                        .output()
+                        .expect("spelunk runs")
+                };
+                let (ours, duck) = (run("spelunk"), run("duckdb"));
+                if ours.status.success() && duck.status.success() && ours.stdout == duck.stdout {
+                    passed += 1;
+                } else {
+                    failures.push(format!(
+                        "detection {stem} over {}\n  run: {}\n  run --engine duckdb: {}{}",
+                        data.display(),
+                        String::from_utf8_lossy(&ours.stdout),
+                        String::from_utf8_lossy(&duck.stdout),
+                        String::from_utf8_lossy(&duck.stderr)
+                    ));
+                }
+            }
+        }
+        println!(
+            "{translated} of {} CloudTrail detections translate",
+            files.len()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
     println!("{passed} passed, {} failed", failures.len());
     for f in &failures {
@@ -541,6 +709,194 @@ fn sql_rows_equal_spelunks_rows() {
     assert!(
         failures.is_empty(),
         "{} of the SQL cases failed (see above)",
+        failures.len()
+    );
+}
+
+/// PySpark, pinned: the Spark SQL is checked against this version.
+const PYSPARK: &str = "pyspark==4.0.1";
+
+/// A virtualenv under target/ with PySpark (Spark in local mode needs Java 17 or later): its python,
+/// or why there is none.
+fn spark_python() -> Result<PathBuf, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target/spark-venv");
+    let python = venv.join("bin/python3");
+    let ok = |py: &Path| {
+        Command::new(py)
+            .args(["-c", "import pyspark"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Err("no java on the PATH".into());
+    }
+    if ok(&python) {
+        return Ok(python);
+    }
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !made.success() {
+        return Err(format!("python3 -m venv {} failed", venv.display()));
+    }
+    let pip = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            PYSPARK,
+        ])
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !pip.success() || !ok(&python) {
+        return Err(format!(
+            "pip install {PYSPARK} into {} failed",
+            venv.display()
+        ));
+    }
+    Ok(python)
+}
+
+/// The same differential suite through Spark SQL in local mode: the traps, the generated events and
+/// both seed detections over the samples, the generated events and the shared CloudTrail folders.
+/// Spark takes minutes to compile this many statements, so the suite runs on request:
+/// `scripts/spark-suite.sh` (`cargo test --release --test sql_duckdb -- --ignored`).
+#[test]
+#[ignore]
+fn spark_rows_equal_spelunks_rows() {
+    let python = match spark_python() {
+        Ok(p) => p,
+        Err(why) => {
+            println!("SKIPPED: Spark SQL suite ({why})");
+            return;
+        }
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("spelunk-spark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let traps = dir.join("traps.ndjson");
+    std::fs::write(&traps, TRAPS).expect("traps written");
+    let (mut passed, mut failures) = differential_in(Engine::Spark, &python, &traps, TRAP_QUERIES);
+    let seeds: Vec<String> = SEEDS
+        .iter()
+        .map(|s| std::fs::read_to_string(root.join("queries").join(s)).expect("seed read"))
+        .collect();
+    let seeds: Vec<&str> = seeds.iter().map(String::as_str).collect();
+    let mut inputs = vec![root.join("samples/cloudtrail")];
+    if let Some(gen) = shared::shared("tools/gen-cloudtrail", "generates CloudTrail events") {
+        let events = dir.join("generated.ndjson");
+        let made = Command::new("python3")
+            .arg(&gen)
+            .args(["--events", "3000", "--seed", "7", "-o"])
+            .arg(&events)
+            .status()
+            .expect("gen-cloudtrail runs");
+        assert!(made.success());
+        let (p, f) = differential_in(Engine::Spark, &python, &events, GENERATED_QUERIES);
+        passed += p;
+        failures.extend(f);
+        inputs.push(events);
+    }
+    if let Some(ct) = shared::shared("data/cloudtrail", "real CloudTrail events") {
+        for folder in SHARED_FOLDERS {
+            inputs.push(ct.join(folder));
+        }
+    }
+    for data in inputs.iter().filter(|d| d.exists()) {
+        let (p, f) = differential_in(Engine::Spark, &python, data, &seeds);
+        passed += p;
+        failures.extend(
+            f.into_iter()
+                .map(|f| format!("over {}: {f}", data.display())),
+        );
+    }
+    // --read: the statement reads the glob given
+    {
+        let q =
+            "NOT userIdentity.type=AssumedRole | stats count values(awsRegion) as r by eventName";
+        let glob = dir.join("trap?.ndjson");
+        let (d, g) = (traps.to_string_lossy(), glob.to_string_lossy());
+        let out = spelunk(&["sql", "--dialect", "spark", "--data", &d, "--read", &g, q]);
+        let mut statements = BTreeMap::new();
+        statements.insert(
+            "r".to_string(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        );
+        let rows = engine_rows(Engine::Spark, &python, &statements);
+        let want = spelunk_rows(&traps, q).expect("spelunk runs");
+        let got: Vec<Vec<String>> = rows["r"]["rows"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| {
+                        r.as_array()
+                            .map(|c| {
+                                c.iter()
+                                    .map(|x| x.as_str().unwrap_or("").to_string())
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if out.status.success() && got == want.1 {
+            passed += 1;
+        } else {
+            failures.push(format!(
+                "--read {g}\n  got {got:?} {:?}\n  want {:?}",
+                rows["r"].get("error"),
+                want.1
+            ));
+        }
+    }
+    // a JSON number whose spelling Spark does not keep stops the SQL, naming the field
+    let numbers = dir.join("numbers.ndjson");
+    std::fs::write(
+        &numbers,
+        "{\"eventName\":\"A\",\"f\":1.50,\"n\":[2.0]}\n{\"eventName\":\"B\",\"f\":3}\n",
+    )
+    .expect("numbers written");
+    let mut statements = BTreeMap::new();
+    for (i, q) in ["* | stats count by f", "* | stats count by n{}"]
+        .iter()
+        .enumerate()
+    {
+        match sql_in(Engine::Spark, &numbers, q) {
+            Ok(sql) => {
+                statements.insert(format!("{i}"), sql);
+            }
+            Err(e) => failures.push(format!("{q}\n  spelunk sql refused it: {e}")),
+        }
+    }
+    let out = engine_rows(Engine::Spark, &python, &statements);
+    for (i, field) in ["`f`", "`n{}`"].iter().enumerate() {
+        match out
+            .get(&format!("{i}"))
+            .and_then(|o| o.get("error"))
+            .and_then(|e| e.as_str())
+        {
+            Some(e) if e.contains(field) && e.contains("JSON number") => passed += 1,
+            other => failures.push(format!("Spark should stop naming {field}: {other:?}")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{passed} passed, {} failed", failures.len());
+    for f in &failures {
+        println!("FAILED {f}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of the Spark SQL cases failed (see above)",
         failures.len()
     );
 }

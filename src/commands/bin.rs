@@ -182,6 +182,19 @@ impl Bin {
 }
 
 impl super::SplCommand for Bin {
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        let dest = self.as_field.as_ref().unwrap_or(&self.field);
+        if n.remove(dest) {
+            n.insert(self.field.clone());
+        }
+        Some(n)
+    }
+
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         let align = match &self.aligntime {
             None => None,
@@ -196,6 +209,72 @@ impl super::SplCommand for Bin {
             time,
             rows: Vec::new(),
         }))
+    }
+}
+
+impl Bin {
+    /// `bin` of times by a whole number of seconds, in UTC, as SQL: a value that reads as a number
+    /// becomes the start of its bucket, floor(t / span) · span (as [`time_bucket`] computes it with no
+    /// offset), any other is kept. Spans of months, plain numbers' ranges, a span chosen from the data,
+    /// `aligntime` and the other options have no SQL form yet.
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{ident, no_sql_form, number_of, number_text, replacing, Col};
+        let time = self.field == "_time"
+            || matches!(self.span, Some(BinSpan::Seconds(_) | BinSpan::Months(_)));
+        let secs = match self.span {
+            Some(BinSpan::Seconds(s) | BinSpan::Number(s)) if time => s,
+            Some(BinSpan::Months(_)) => return Err(no_sql_form("a `bin` span of months")),
+            Some(_) => return Err(no_sql_form("`bin` of numbers into ranges")),
+            None => {
+                return Err(no_sql_form(
+                    "`bin` without `span` (a span chosen from the data)",
+                ))
+            }
+        };
+        if secs.fract() != 0.0 || !(1.0..=1e9).contains(&secs) {
+            return Err(no_sql_form(format!(
+                "a `bin` span of {} seconds (not a whole number)",
+                format_num(secs)
+            )));
+        }
+        if self.aligntime.is_some()
+            || self.bins.is_some()
+            || self.minspan.is_some()
+            || self.start.is_some()
+            || self.end.is_some()
+        {
+            return Err(no_sql_form(
+                "`bin` with `aligntime`, `bins`, `minspan`, `start` or `end`",
+            ));
+        }
+        if !q.utc {
+            return Err(no_sql_form("`bin` of times in a time zone other than UTC"));
+        }
+        let Some(c) = q.field(&self.field)?.cloned() else {
+            return Ok(());
+        };
+        if c.multi {
+            return Err(no_sql_form(format!(
+                "`bin` of the multivalue field `{}`",
+                c.name
+            )));
+        }
+        let dest = self.as_field.clone().unwrap_or_else(|| self.field.clone());
+        let n = number_of(&c);
+        let keep = if c.int {
+            crate::sql::as_text(&ident(&c.name))
+        } else {
+            ident(&c.name)
+        };
+        let span = format!("CAST({secs} AS DOUBLE)");
+        let item = format!(
+            "CASE WHEN ({n}) IS NOT NULL THEN {} ELSE {keep} END AS {}",
+            number_text(&format!("floor(({n}) / {span}) * {span}")),
+            ident(&dest)
+        );
+        let (list, cols) = replacing(&q.cols, &dest, item, Col::text(&dest));
+        q.reshape(&list, cols);
+        Ok(())
     }
 }
 

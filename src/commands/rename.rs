@@ -152,16 +152,24 @@ impl Rename {
                             "`rename {from} as {to}` onto a field of another shape"
                         )));
                     }
+                    if q.ordered_by(from) || q.ordered_by(to) {
+                        return Err(no_sql_form(format!(
+                            "`rename {from} as {to}` onto another field, of rows in an order that reads them"
+                        )));
+                    }
                     let old = out[j].0.clone();
                     out[j].0 = format!("CASE WHEN {expr} IS NOT NULL THEN {expr} ELSE {old} END");
                 }
-                None => out.push((
-                    expr,
-                    Col {
-                        name: to.clone(),
-                        ..col
-                    },
-                )),
+                None => {
+                    q.rename_in_order(from, to);
+                    out.push((
+                        expr,
+                        Col {
+                            name: to.clone(),
+                            ..col
+                        },
+                    ))
+                }
             }
         }
         let list: Vec<String> = out

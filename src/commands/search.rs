@@ -1270,13 +1270,14 @@ impl Glob {
                     pattern.push('%');
                 }
                 for ch in p.chars() {
-                    if matches!(ch, '%' | '_' | '\\') {
-                        pattern.push('\\');
+                    if matches!(ch, '%' | '_' | '!') {
+                        pattern.push('!');
                     }
                     pattern.push(ch);
                 }
             }
-            format!("lower({v}) LIKE {} ESCAPE '\\'", text(&pattern))
+            // `!` escapes (a backslash would need escaping itself in Spark's literals)
+            format!("lower({v}) LIKE {} ESCAPE '!'", text(&pattern))
         } else {
             format!(
                 "lower({v}) = {}",

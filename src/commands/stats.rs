@@ -427,7 +427,10 @@ impl Stats {
                         let id = ident(&x.name);
                         if x.name == c.name {
                             // each distinct value once: an event is in a group once
-                            format!("unnest(list_distinct({id})) AS {id}")
+                            format!(
+                                "{} AS {id}",
+                                crate::sql::unnest(&crate::sql::list_distinct(&id))
+                            )
                         } else {
                             id
                         }
@@ -472,14 +475,17 @@ impl Stats {
                     ("0".to_string(), int_col(&a.name))
                 }
                 (Func::Count, Some(c), _) if c.multi => (
-                    format!("coalesce(sum(len({})), 0)", ident(&c.name)),
+                    format!(
+                        "coalesce(sum({}), 0)",
+                        crate::sql::list_len(&ident(&c.name))
+                    ),
                     int_col(&a.name),
                 ),
                 (Func::Count, Some(c), _) => {
                     (format!("count({})", ident(&c.name)), int_col(&a.name))
                 }
                 (Func::DistinctCount, Some(c), _) => (
-                    format!("coalesce(len({}), 0)", distinct_values(c)),
+                    format!("coalesce({}, 0)", crate::sql::list_len(&distinct_values(c))),
                     int_col(&a.name),
                 ),
                 (Func::Values, None, _) => ("NULL".to_string(), Col::text(&a.name)),
@@ -487,7 +493,11 @@ impl Stats {
                     let v = distinct_values(c);
                     (
                         // sorted as text, byte by byte; none: no field
-                        format!("CASE WHEN len({v}) > 0 THEN list_sort({v}) END"),
+                        format!(
+                            "CASE WHEN {} > 0 THEN {} END",
+                            crate::sql::list_len(&v),
+                            crate::sql::list_sort(&v)
+                        ),
                         Col {
                             multi: true,
                             ..Col::text(&a.name)
@@ -507,8 +517,9 @@ impl Stats {
                     let id = ident(&c.name);
                     (
                         format!(
-                            "CASE WHEN {f}({n}) IS NOT NULL THEN {} ELSE {f}({id} COLLATE \"binary\") FILTER (WHERE ({n}) IS NULL) END",
-                            crate::sql::number_text(&format!("{f}({n})"))
+                            "CASE WHEN {f}({n}) IS NOT NULL THEN {} ELSE {f}({}) FILTER (WHERE ({n}) IS NULL) END",
+                            crate::sql::number_text(&format!("{f}({n})")),
+                            crate::sql::binary(&id)
                         ),
                         Col::text(&a.name),
                     )
@@ -529,9 +540,9 @@ impl Stats {
                     let t = if c.int {
                         "BIGINT"
                     } else if c.multi {
-                        "VARCHAR[]"
+                        crate::sql::list_type()
                     } else {
-                        "VARCHAR"
+                        crate::sql::string_type()
                     };
                     format!("CAST(NULL AS {t}) AS {}", ident(&c.name))
                 })
@@ -574,11 +585,12 @@ fn int_col(name: &str) -> crate::sql::Col {
 /// each count).
 fn distinct_values(c: &crate::sql::Col) -> String {
     let id = crate::sql::ident(&c.name);
-    if c.multi {
-        format!("list_distinct(flatten(list({id}) FILTER (WHERE {id} IS NOT NULL)))")
+    let all = crate::sql::collect(&id);
+    crate::sql::list_distinct(&if c.multi {
+        format!("flatten({all})")
     } else {
-        format!("list_distinct(list({id}) FILTER (WHERE {id} IS NOT NULL))")
-    }
+        all
+    })
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl Table {
                 // a column no row has: empty in every row
                 None => {
                     cols.push(crate::sql::Col::text(f));
-                    list.push(format!("CAST(NULL AS VARCHAR) AS {id}"));
+                    list.push(format!("{} AS {id}", crate::sql::null_text()));
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use super::{BinOp, Expr, Kind};
 use crate::diag::Result;
-use crate::sql::{as_number, ident, no_sql_form, text, Query};
+use crate::sql::{as_number, as_text, find, ident, no_sql_form, null_text, text, Query};
 
 /// An expression's SQL and what it gives.
 enum Sql {
@@ -55,11 +55,11 @@ impl Expr {
             Kind::Num(n) => Sql::Text(text(&crate::value::format_num(*n))),
             Kind::Bool(b) => Sql::Bool(b.to_string()),
             Kind::Field(f) | Kind::Slot(_, f) => match q.field(f)? {
-                None => Sql::Text("CAST(NULL AS VARCHAR)".into()),
+                None => Sql::Text(null_text()),
                 Some(c) if c.multi => {
                     return Err(no_sql_form(format!("the multivalue field `{f}` in eval")))
                 }
-                Some(c) if c.int => Sql::Text(format!("CAST({} AS VARCHAR)", ident(&c.name))),
+                Some(c) if c.int => Sql::Text(as_text(&ident(&c.name))),
                 Some(c) => Sql::Text(ident(&c.name)),
             },
             Kind::Not(e) => Sql::Bool(format!("(NOT {})", cond(e)?)),
@@ -115,15 +115,11 @@ impl Expr {
                         out.push_str(" END");
                         Sql::Text(out)
                     }
-                    ("len", [x]) => Sql::Text(format!("CAST(length({}) AS VARCHAR)", value(x)?)),
-                    ("mvindex", [list, at]) => Sql::Text(mvindex_of_split(q, list, at)?),
+                    ("len", [x]) => Sql::Text(as_text(&format!("length({})", value(x)?))),
+                    ("mvindex", [list, at]) => Sql::Text(mvindex_value(q, list, at)?),
                     ("match", [x, re]) => {
                         let re = plain_regex(re)?;
-                        Sql::Bool(format!(
-                            "coalesce(regexp_matches({}, {}), false)",
-                            value(x)?,
-                            text(&re)
-                        ))
+                        Sql::Bool(format!("coalesce({}, false)", find(&value(x)?, &re)))
                     }
                     ("replace", [x, re, with]) => {
                         let re = plain_regex(re)?;
@@ -133,14 +129,9 @@ impl Expr {
                         if with.contains('$') || with.contains("\\\\") {
                             return Err(no_sql_form("this `replace()` replacement text"));
                         }
-                        Sql::Text(format!(
-                            "regexp_replace({}, {}, {}, 'g')",
-                            value(x)?,
-                            text(&re),
-                            text(with)
-                        ))
+                        Sql::Text(crate::sql::replace_all(&value(x)?, &re, with)?)
                     }
-                    ("null", []) => Sql::Text("CAST(NULL AS VARCHAR)".into()),
+                    ("null", []) => Sql::Text(null_text()),
                     ("true", []) => Sql::Bool("true".into()),
                     ("false", []) => Sql::Bool("false".into()),
                     (name, _) => {
@@ -183,10 +174,35 @@ fn compare(op: BinOp, a: &str, b: &str) -> String {
     )
 }
 
-/// `mvindex(split(x, "sep"), i)`: the `i`th piece (from the end when negative), null past the ends.
-fn mvindex_of_split(q: &Query, list: &Expr, at: &Expr) -> Result<String> {
-    let refuse =
-        || no_sql_form("`mvindex()` of anything but `split(x, \"sep\")` at a whole number");
+/// `mvindex(split(x, "sep"), i)` or `mvindex(f, i)` of a field: the `i`th piece or value (from the end
+/// when negative), null past the ends.
+fn mvindex_value(q: &Query, list: &Expr, at: &Expr) -> Result<String> {
+    let refuse = || {
+        no_sql_form(
+            "`mvindex()` of anything but a multivalue field or `split(x, \"sep\")` at a whole number",
+        )
+    };
+    // a multivalue field's `i`th value
+    if let (Kind::Field(f) | Kind::Slot(_, f), Kind::Num(i)) = (&list.kind, &at.kind) {
+        if i.fract() != 0.0 || i.abs() > 1e6 {
+            return Err(refuse());
+        }
+        let k = if *i >= 0.0 { *i as i64 + 1 } else { *i as i64 };
+        return Ok(match q.field(f)? {
+            None => crate::sql::null_text(),
+            Some(c) if c.multi => crate::sql::list_item(&ident(&c.name), k),
+            // one value: the list of it
+            Some(c) => format!(
+                "CASE WHEN {} THEN {} END",
+                if k == 1 || k == -1 { "true" } else { "false" },
+                if c.int {
+                    as_text(&ident(&c.name))
+                } else {
+                    ident(&c.name)
+                }
+            ),
+        });
+    }
     let Kind::Call(c) = &list.kind else {
         return Err(refuse());
     };
@@ -203,9 +219,9 @@ fn mvindex_of_split(q: &Query, list: &Expr, at: &Expr) -> Result<String> {
         Sql::Text(x) => x,
         Sql::Bool(_) => return Err(refuse()),
     };
-    // DuckDB lists count from 1, and from the end with negative indexes, as mvindex does from -1
+    // SQL lists count from 1, and from the end with negative indexes, as mvindex does from -1
     let k = if *i >= 0.0 { *i as i64 + 1 } else { *i as i64 };
-    Ok(format!("string_split({x}, {})[{k}]", text(sep)))
+    Ok(crate::sql::split_piece(&x, sep, k))
 }
 
 /// A literal regular expression both spelunk's engine and DuckDB's (RE2) read the same way: no
