@@ -200,7 +200,8 @@ impl Operator for ChartOp {
             super::stats::aggregate::merge_part(
                 (&mut self.engine, &mut self.groups, &mut self.seq),
                 (&mut o.engine, &mut o.groups, o.seq),
-            );
+                self.cancel,
+            )?;
         }
         Ok(())
     }

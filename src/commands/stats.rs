@@ -303,7 +303,8 @@ impl Operator for StatsOp {
             aggregate::merge_part(
                 (&mut self.engine, &mut self.groups, &mut self.seq),
                 (&mut o.engine, &mut o.groups, o.seq),
-            );
+                self.cancel,
+            )?;
         }
         Ok(())
     }

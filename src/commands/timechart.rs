@@ -359,7 +359,8 @@ impl Operator for TimechartOp {
             super::stats::aggregate::merge_part(
                 (&mut self.engine, &mut self.groups, &mut self.seq),
                 (&mut o.engine, &mut o.groups, o.seq),
-            );
+                self.cancel,
+            )?;
         }
         Ok(())
     }

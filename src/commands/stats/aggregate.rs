@@ -751,11 +751,26 @@ impl Groups {
         self.list.iter()
     }
 
-    /// Fold in the groups of the next part of the input (`offset` rows came before it).
-    pub fn merge(&mut self, other: Groups, engine: &Engine, offset: u64) {
+    /// Fold in the groups of the next part of the input (`offset` rows came before it); stops with
+    /// `Err(cancelled)` soon after `cancel` is set, the part's groups not merged yet freed on another
+    /// thread.
+    pub fn merge(
+        &mut self,
+        other: Groups,
+        engine: &Engine,
+        offset: u64,
+        cancel: crate::limits::Cancel,
+    ) -> crate::diag::Result<()> {
         let mut keys: Vec<(usize, String)> = other.index.into_iter().map(|(k, i)| (i, k)).collect();
         keys.sort_unstable_by_key(|(i, _)| *i);
-        for ((_, k), g) in keys.into_iter().zip(other.list) {
+        let mut rest = keys.into_iter().zip(other.list);
+        let mut n = 0usize;
+        while let Some(((_, k), g)) = rest.next() {
+            n += 1;
+            if n % 4096 == 0 && cancel.is_set() {
+                crate::limits::set_aside((rest, k, g));
+                return cancel.check();
+            }
             match self.index.get(&k) {
                 Some(&i) => {
                     if let Some(mine) = self.list.get_mut(i) {
@@ -768,6 +783,7 @@ impl Groups {
                 }
             }
         }
+        Ok(())
     }
 
     /// The groups, sorted ascending by their by-values (numbers numerically, before text); stops
@@ -790,11 +806,12 @@ impl Groups {
 pub fn merge_part(
     (engine, groups, seq): (&mut Engine, &mut Groups, &mut u64),
     (other_engine, other_groups, other_seq): (&mut Engine, &mut Groups, u64),
-) {
+    cancel: crate::limits::Cancel,
+) -> crate::diag::Result<()> {
     let offset = *seq;
     *seq += other_seq;
     engine.merge(other_engine);
-    groups.merge(std::mem::take(other_groups), engine, offset);
+    groups.merge(std::mem::take(other_groups), engine, offset, cancel)
 }
 
 /// The by-values of `ev`, once per combination of the by-fields' values (a multivalue by-field gives one
