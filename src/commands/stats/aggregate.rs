@@ -767,7 +767,7 @@ impl Groups {
         let mut n = 0usize;
         while let Some(((_, k), g)) = rest.next() {
             n += 1;
-            if n % 4096 == 0 && cancel.is_set() {
+            if n.is_multiple_of(4096) && cancel.is_set() {
                 crate::limits::set_aside((rest, k, g));
                 return cancel.check();
             }
