@@ -139,6 +139,8 @@ const TRAP_QUERIES: &[&str] = &[
     "* | where len(eventName) > 3 | stats count",
     "* | stats count by user",
     "* | stats count by user userName",
+    "* | where score > 5 | stats sum(score) as s sum(nothere) as n sum(eventName) as e count by eventSource",
+    "* | stats count by eventName | stats sum(count) as total",
     "* | eval a=mvindex('resources{}.ARN', 0), b=mvindex('resources{}.ARN', -1) | stats count by a b",
     "* | eval c=mvindex(eventName, -1), d=coalesce(mvindex(eventName, 1), \"none\") | stats count by c d",
 ];
@@ -148,6 +150,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("DescribeInstances | stats count", "free-text"),
     ("eventName=x", "whole events"),
     ("* | stats avg(score)", "avg(score)"),
+    ("* | stats sum(resources{}.ARN) as s", "`s`"),
     ("* | sort eventName | stats count by eventName", "`sort`"),
     (
         "* | where 'resources{}.ARN' == \"arn:r1\" | stats count",

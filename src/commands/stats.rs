@@ -505,6 +505,13 @@ impl Stats {
                         },
                     )
                 }
+                (Func::Sum, None, _) => ("NULL".to_string(), Col::text(&a.name)),
+                // the values that read as numbers, added; none: no field. A sum that is not a whole
+                // number stops the query (its text is spelunk's shortest form, not an engine's)
+                (Func::Sum, Some(c), _) if !c.multi => (
+                    crate::sql::number_text(&format!("sum({})", crate::sql::number_of(c))),
+                    Col::text(&a.name),
+                ),
                 (Func::Min | Func::Max, None, _) => ("NULL".to_string(), Col::text(&a.name)),
                 (Func::Min | Func::Max, Some(c), _) if !c.multi => {
                     // the least (greatest) number when any value is one, else the least
