@@ -318,6 +318,23 @@ fn engine_rows(engine: Engine, python: &Path, statements: &BTreeMap<String, Stri
     serde_json::from_slice(&out.stdout).expect("the runner's JSON")
 }
 
+/// The rows of a runner's answer (`{"columns": [...], "rows": [[...], ...]}`), as text.
+fn rows_of(answer: &serde_json::Value) -> Vec<Vec<String>> {
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    answer["rows"]
+        .as_array()
+        .map(|a| a.iter().map(strings).collect())
+        .unwrap_or_default()
+}
+
 /// Compare every query's rows over `data`; the failures, described.
 fn differential(python: &Path, data: &Path, queries: &[&str]) -> (usize, Vec<String>) {
     differential_in(Engine::DuckDb, python, data, queries)
@@ -370,10 +387,7 @@ fn differential_in(
                 .unwrap_or_default()
         };
         let cols = strings(&d["columns"]);
-        let rows: Vec<Vec<String>> = d["rows"]
-            .as_array()
-            .map(|a| a.iter().map(strings).collect())
-            .unwrap_or_default();
+        let rows = rows_of(d);
         // spelunk shows the fields its rows have: a column empty in every row is not one of them
         let (cols, rows) = drop_empty_columns(cols, rows, &want.0);
         // spelunk orders its columns as they first occur in its rows (a column empty in the first
@@ -567,22 +581,7 @@ fn sql_rows_equal_spelunks_rows() {
         statements.insert("r".to_string(), sql.clone());
         let rows = duckdb_rows(&python, &statements);
         let want = spelunk_rows(&traps, q).expect("spelunk runs");
-        let got: Vec<Vec<String>> = rows["r"]["rows"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| {
-                        r.as_array()
-                            .map(|c| {
-                                c.iter()
-                                    .map(|x| x.as_str().unwrap_or("").to_string())
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let got = rows_of(&rows["r"]);
         if out.status.success() && sql.contains("trap?.ndjson") && got == want.1 {
             passed += 1;
         } else {
@@ -836,22 +835,7 @@ fn spark_rows_equal_spelunks_rows() {
         );
         let rows = engine_rows(Engine::Spark, &python, &statements);
         let want = spelunk_rows(&traps, q).expect("spelunk runs");
-        let got: Vec<Vec<String>> = rows["r"]["rows"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| {
-                        r.as_array()
-                            .map(|c| {
-                                c.iter()
-                                    .map(|x| x.as_str().unwrap_or("").to_string())
-                                    .collect()
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let got = rows_of(&rows["r"]);
         if out.status.success() && got == want.1 {
             passed += 1;
         } else {
