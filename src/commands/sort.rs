@@ -166,12 +166,111 @@ impl Sort {
 }
 
 impl super::SplCommand for Sort {
+    fn needs(&self, after: super::Need) -> super::Need {
+        let mut n = after?;
+        for k in &self.keys {
+            if k.field.contains('*') {
+                return None;
+            }
+            n.insert(k.field.clone());
+        }
+        Some(n)
+    }
+
+    fn sql(&self, q: &mut crate::sql::Query) -> Option<Result<()>> {
+        Some(self.write_sql(q))
+    }
+
     fn operator(&self, ctx: &Context, _sub: &dyn SubRunner) -> Result<Box<dyn Operator>> {
         Ok(Box::new(SortOp {
             sort: self.clone(),
             rows: Vec::new(),
             cancel: ctx.limits.cancel,
         }))
+    }
+}
+
+impl Sort {
+    /// `sort` as SQL, as [`compare_rows`] orders rows: a row missing the key's field last either way,
+    /// a multivalue field by its first value, `auto` and `num` numbers numerically before text in byte
+    /// order (all reversed for `-`), `str` text in byte order; ties keep the order the rows had, so the
+    /// rows must have one (after `stats`, say). `auto` compares two IPv4 addresses as addresses: a value
+    /// that looks like one stops the query. `ip()` has no SQL form yet.
+    fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
+        use crate::sql::{
+            as_number, as_text, binary, full_match, ident, list_item, no_sql_form, raise,
+        };
+        let Some(before) = q.order().map(<[String]>::to_vec) else {
+            return Err(no_sql_form(
+                "`sort` over events (rows that tie keep the events' order)",
+            ));
+        };
+        let mut terms = Vec::new();
+        for k in &self.keys {
+            if k.field.contains('*') {
+                return Err(no_sql_form("a wildcard in `sort`"));
+            }
+            if k.collation == Collation::Ip {
+                return Err(no_sql_form("`sort` by `ip()`"));
+            }
+            let Some(c) = q.field(&k.field)?.cloned() else {
+                // no row has it: every row ties on this key
+                continue;
+            };
+            let id = ident(&c.name);
+            let v = if c.multi {
+                list_item(&id, 1)
+            } else if c.int {
+                as_text(&id)
+            } else {
+                id
+            };
+            let dir = if k.descending { "DESC" } else { "ASC" };
+            terms.push(format!("({v}) IS NULL ASC"));
+            if k.collation == Collation::Auto {
+                // two IPv4 addresses compare as addresses: not written here
+                terms.push(format!(
+                    "CASE WHEN {} THEN {} END",
+                    full_match(
+                        &v,
+                        "[ \\t\\n\\f\\r]*[0-9]{1,3}(\\.[0-9]{1,3}){3}[ \\t\\n\\f\\r]*"
+                    ),
+                    raise(&format!(
+                        "`sort` by `{}` over a value that looks like an IPv4 address (sorted as an address) has no SQL form yet",
+                        k.field
+                    ))
+                ));
+            }
+            if k.collation != Collation::Str {
+                let n = if c.int && !c.multi {
+                    format!("CAST({} AS DOUBLE)", ident(&c.name))
+                } else {
+                    as_number(&v)
+                };
+                terms.push(format!("({n}) IS NULL {dir}"));
+                terms.push(format!("{n} {dir} NULLS LAST"));
+                // equal numbers tie (`10` and `10.0`); text is compared only between non-numbers
+                terms.push(format!(
+                    "CASE WHEN ({n}) IS NULL THEN {} END {dir} NULLS LAST",
+                    binary(&v)
+                ));
+            } else {
+                terms.push(format!("{} {dir} NULLS LAST", binary(&v)));
+            }
+        }
+        terms.extend(before);
+        let mut select = format!("SELECT * FROM {}", q.from());
+        if !terms.is_empty() {
+            select.push_str(&format!(" ORDER BY {}", terms.join(", ")));
+        }
+        match self.limit {
+            None => select.push_str(&format!(" LIMIT {DEFAULT_LIMIT}")),
+            Some(0) => {}
+            Some(n) => select.push_str(&format!(" LIMIT {n}")),
+        }
+        let cols = q.cols.clone();
+        q.step(select, cols, Some(terms));
+        Ok(())
     }
 }
 
