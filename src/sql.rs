@@ -426,19 +426,29 @@ impl Query {
                 }
             })
             .collect();
-        out.push_str(&format!(
-            "\nSELECT {} FROM s{}",
-            if cols.is_empty() {
-                format!("NULL AS {}", ident(if spark() { "_none" } else { "" }))
-            } else {
-                cols.join(", ")
-            },
-            self.steps.len() - 1
-        ));
-        if let Some(order) = &self.order {
-            if !order.is_empty() {
-                out.push_str(&format!("\nORDER BY {}", order.join(", ")));
-            }
+        let list = if cols.is_empty() {
+            format!("NULL AS {}", ident(if spark() { "_none" } else { "" }))
+        } else {
+            cols.join(", ")
+        };
+        let last = self.steps.len() - 1;
+        out.push_str(&format!("\nSELECT {list} FROM s{last}"));
+        if let Some(order) = self.order.filter(|o| !o.is_empty()) {
+            // the order reads the step's own columns, named with the step: the result's names may
+            // shadow them (Spark resolves ORDER BY against the select list first: `values(x) as r`
+            // joined to text, or a name differing only in case)
+            let qualified: Vec<String> = order
+                .iter()
+                .map(|t| {
+                    let mut t = t.clone();
+                    for c in &self.cols {
+                        let id = ident(&c.name);
+                        t = t.replace(&id, &format!("s{last}.{id}"));
+                    }
+                    t
+                })
+                .collect();
+            out.push_str(&format!("\nORDER BY {}", qualified.join(", ")));
         }
         out
     }

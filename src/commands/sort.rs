@@ -236,7 +236,7 @@ impl Sort {
                         "[ \\t\\n\\f\\r]*[0-9]{1,3}(\\.[0-9]{1,3}){3}[ \\t\\n\\f\\r]*"
                     ),
                     raise(&format!(
-                        "`sort` by `{}` over a value that looks like an IPv4 address (sorted as an address) has no SQL form yet",
+                        "sort by the field {} over a value that looks like an IPv4 address (sorted as an address) has no SQL form yet",
                         k.field
                     ))
                 ));
