@@ -498,10 +498,34 @@ pub fn ident(name: &str) -> String {
     }
 }
 
-/// Text as an SQL string literal (Spark reads backslash escapes in literals: each is escaped).
+/// Text as an SQL string. For Spark, whose reading of a backslash or a quote in a literal depends
+/// on a setting (`spark.sql.parser.escapedStringLiterals`), those two are `chr(92)` and `chr(39)`
+/// joined to the literal pieces, so that the text is the same under either setting.
 pub fn text(s: &str) -> String {
     if spark() {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+        let mut parts: Vec<String> = Vec::new();
+        let mut run = String::new();
+        for c in s.chars() {
+            let code = match c {
+                '\\' => 92,
+                '\'' => 39,
+                _ => {
+                    run.push(c);
+                    continue;
+                }
+            };
+            if !run.is_empty() {
+                parts.push(format!("'{}'", std::mem::take(&mut run)));
+            }
+            parts.push(format!("chr({code})"));
+        }
+        if !run.is_empty() || parts.is_empty() {
+            parts.push(format!("'{run}'"));
+        }
+        match parts.as_slice() {
+            [one] => one.clone(),
+            _ => format!("concat({})", parts.join(", ")),
+        }
     } else {
         format!("'{}'", s.replace('\'', "''"))
     }
@@ -743,11 +767,7 @@ fn spark_events_from(ev: &Events, reads: &[String]) -> Result<Query> {
             let (x, t) = (format!("x{i}"), format!("t{i}"));
             variants.push(format!("{expr} AS {x}"));
             types.push(format!("{x}, schema_of_variant({x}) AS {t}"));
-            exprs.push(format!(
-                "CASE WHEN {x} IS NULL OR {t} = 'VOID' OR {t} LIKE 'OBJECT%' OR {t} LIKE 'ARRAY%' THEN NULL WHEN {t} IN ('DOUBLE', 'FLOAT') OR {t} LIKE 'DECIMAL%' THEN {} ELSE variant_get({x}, '$', 'string') END AS {}",
-                raise(&unkept_number(f)),
-                ident(f)
-            ));
+            exprs.push(format!("{} AS {}", spark_field_text(&x, &t, f), ident(f)));
         }
         cols.push(Col {
             name: f.clone(),
@@ -758,10 +778,10 @@ fn spark_events_from(ev: &Events, reads: &[String]) -> Result<Query> {
     let has = |k: &str| -> String {
         let keys: Vec<&str> = k.split('.').collect();
         match spark_path(&keys) {
-            Ok(p) => format!(
-                "coalesce(NOT ({}), false)",
-                spark_not_leaf(&format!("variant_get(json, {}, 'variant')", text(&p)))
-            ),
+            Ok(p) => format!("coalesce(NOT ({}), false)", {
+                let x = format!("variant_get(json, {}, 'variant')", text(&p));
+                spark_not_leaf(&x, &format!("schema_of_variant({x})"))
+            }),
             Err(_) => "false".into(),
         }
     };
@@ -797,25 +817,39 @@ fn spark_path(keys: &[&str]) -> Result<String> {
         if k.contains('\'') || k.contains(']') || k.contains('\\') {
             return Err(no_sql_form(format!("the key `{k}` in a Spark path")));
         }
-        p.push_str(&format!("['{k}']"));
+        if k.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            p.push_str(&format!(".{k}"));
+        } else {
+            p.push_str(&format!("['{k}']"));
+        }
     }
     Ok(p)
 }
 
-/// True when the `VARIANT` `x` is not a field's value: missing, null, an object or an array.
-fn spark_not_leaf(x: &str) -> String {
+/// True when the `VARIANT` `x`, of type `t` (its `schema_of_variant`), is not a field's value:
+/// missing, null, an object or an array.
+fn spark_not_leaf(x: &str, t: &str) -> String {
+    format!("({x} IS NULL OR {t} = 'VOID' OR {t} LIKE 'OBJECT%' OR {t} LIKE 'ARRAY%')")
+}
+
+/// The text of the leaf `VARIANT` `x` of type `t`; a number with a fraction or an exponent stops the
+/// query (Spark's `parse_json` keeps such a number as a decimal or a double, without its spelling:
+/// `2.0` becomes `DECIMAL(1,0)` 2, `1.50` 1.5).
+fn spark_leaf_text(x: &str, t: &str, name: &str) -> String {
     format!(
-        "({x} IS NULL OR schema_of_variant({x}) = 'VOID' OR schema_of_variant({x}) LIKE 'OBJECT%' OR schema_of_variant({x}) LIKE 'ARRAY%')"
+        "CASE WHEN {t} IN ('DOUBLE', 'FLOAT') OR {t} LIKE 'DECIMAL%' THEN {} ELSE variant_get({x}, '$', 'string') END",
+        raise(&unkept_number(name))
     )
 }
 
-/// The text of the leaf `VARIANT` `x`; a number with a fraction or an exponent stops the query
-/// (Spark's `parse_json` keeps such a number as a decimal or a double, without its spelling: `2.0`
-/// becomes `DECIMAL(1,0)` 2, `1.50` 1.5).
-fn spark_leaf_text(x: &str, name: &str) -> String {
+/// A field's text from the `VARIANT` `x` of type `t`: null when it is no field's value.
+fn spark_field_text(x: &str, t: &str, name: &str) -> String {
     format!(
-        "CASE WHEN schema_of_variant({x}) IN ('DOUBLE', 'FLOAT') OR schema_of_variant({x}) LIKE 'DECIMAL%' THEN {} ELSE variant_get({x}, '$', 'string') END",
-        raise(&unkept_number(name))
+        "CASE WHEN {} THEN NULL ELSE {} END",
+        spark_not_leaf(x, t),
+        spark_leaf_text(x, t, name)
     )
 }
 
@@ -874,8 +908,13 @@ fn spark_json_field(name: &str) -> Result<(String, bool)> {
                 step(&list, &keys)?
             };
             let leaves = list_map(
-                &list_filter(&reached, &|v| format!("NOT {}", spark_not_leaf(v))),
-                &|x| spark_leaf_text(x, name),
+                &list_filter(&reached, &|v| {
+                    format!(
+                        "NOT {}",
+                        spark_not_leaf(v, &format!("schema_of_variant({v})"))
+                    )
+                }),
+                &|x| spark_leaf_text(x, &format!("schema_of_variant({x})"), name),
             );
             Ok((
                 format!("CASE WHEN {} > 0 THEN {leaves} END", list_len(&leaves)),
@@ -1005,6 +1044,15 @@ pub fn number_text(x: &str) -> String {
         as_text(&format!("CAST({x} AS BIGINT)")),
         raise("a result that is not a whole number has no SQL form yet")
     )
+}
+
+/// The text a column holds (an integer column's digits).
+pub fn text_of(c: &Col) -> String {
+    if c.int {
+        as_text(&ident(&c.name))
+    } else {
+        ident(&c.name)
+    }
 }
 
 /// The number a column holds, as an SQL `DOUBLE` (null when its text is not a number).

@@ -5,29 +5,29 @@
 use crate::diag::{Diagnostic, Result};
 use crate::sql::{json_events, no_sql_form, Dialect};
 
-/// Is this file JSON (plain or gzip), as the SQL reads it? The reason when it is not.
-fn json_input(path: &std::path::Path) -> std::result::Result<(), String> {
-    json_head(path).map(|_| ())
-}
-
-/// Counts the newlines read through it.
-struct Newlines<R> {
+/// A reader that ends at the first newline of what it reads.
+struct FirstLine<R> {
     inner: R,
-    seen: usize,
+    done: bool,
 }
 
-impl<R: std::io::Read> std::io::Read for Newlines<R> {
+impl<R: std::io::Read> std::io::Read for FirstLine<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        // a byte at a time, so that the count stops where the parser stops
-        let one = buf.len().min(1);
-        let n = self.inner.read(&mut buf[..one])?;
-        self.seen += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        // a byte at a time, so that nothing past the newline is read
+        let n = self.inner.read(&mut buf[..1])?;
+        if n == 1 && buf[0] == b'\n' {
+            self.done = true;
+            return Ok(0);
+        }
         Ok(n)
     }
 }
 
-/// Is the file's first JSON value on one line (so that a reader of lines reads it whole)? Read as
-/// far as the end of that value.
+/// Is the file's first JSON value on one line (so that a reader of lines reads it whole)? Reads no
+/// further than the end of that line.
 fn first_value_on_one_line(path: &std::path::Path) -> bool {
     use std::io::{BufRead, BufReader, Read};
     let Ok(file) = std::fs::File::open(path) else {
@@ -52,19 +52,24 @@ fn first_value_on_one_line(path: &std::path::Path) -> bool {
     if r.fill_buf().is_ok_and(|b| b.starts_with(b"\xef\xbb\xbf")) {
         r.consume(3);
     }
-    let mut counted = Newlines { inner: r, seen: 0 };
+    let line = FirstLine {
+        inner: r,
+        done: false,
+    };
+    // the value ends before the line does (else the parser meets the line's end inside it)
     let mut values =
-        serde_json::Deserializer::from_reader(&mut counted).into_iter::<serde::de::IgnoredAny>();
-    matches!(values.next(), Some(Ok(_))) && counted.seen == 0
+        serde_json::Deserializer::from_reader(line).into_iter::<serde::de::IgnoredAny>();
+    matches!(values.next(), Some(Ok(_)))
 }
 
 /// [`json_input`], and whether its first JSON value is on one line.
 fn json_head(path: &std::path::Path) -> std::result::Result<bool, String> {
-    json_kind(path)?;
+    json_input(path)?;
     Ok(first_value_on_one_line(path))
 }
 
-fn json_kind(path: &std::path::Path) -> std::result::Result<(), String> {
+/// Is this file JSON (plain or gzip), as the SQL reads it? The reason when it is not.
+fn json_input(path: &std::path::Path) -> std::result::Result<(), String> {
     use std::io::Read;
     let mut head = Vec::new();
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;

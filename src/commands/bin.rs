@@ -261,11 +261,7 @@ impl Bin {
         }
         let dest = self.as_field.clone().unwrap_or_else(|| self.field.clone());
         let n = number_of(&c);
-        let keep = if c.int {
-            crate::sql::as_text(&ident(&c.name))
-        } else {
-            ident(&c.name)
-        };
+        let keep = crate::sql::text_of(&c);
         let span = format!("CAST({secs} AS DOUBLE)");
         let item = format!(
             "CASE WHEN ({n}) IS NOT NULL THEN {} ELSE {keep} END AS {}",

@@ -155,7 +155,7 @@ impl Convert {
     /// that reads as a number is formatted with `timeformat`, any other is kept. Only formats whose
     /// pieces read alike in every engine (`%Y %m %d %H %M %S %y %j %%` and plain text), in UTC.
     fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
-        use crate::sql::{as_text, ident, no_sql_form, number_of, utc_strftime, Col};
+        use crate::sql::{ident, no_sql_form, number_of, utc_strftime, Col};
         let mut fmt = self.timeformat.chars();
         while let Some(ch) = fmt.next() {
             if ch == '%'
@@ -193,11 +193,7 @@ impl Convert {
             }
             let dest = conv.alias.clone().unwrap_or_else(|| conv.field.clone());
             let n = number_of(&c);
-            let value = if c.int {
-                as_text(&ident(&c.name))
-            } else {
-                ident(&c.name)
-            };
+            let value = crate::sql::text_of(&c);
             let item = format!(
                 "CASE WHEN ({n}) IS NOT NULL THEN {} ELSE {value} END AS {}",
                 utc_strftime(&n, &self.timeformat),

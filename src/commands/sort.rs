@@ -198,7 +198,7 @@ impl Sort {
     /// that looks like one stops the query. `ip()` has no SQL form yet.
     fn write_sql(&self, q: &mut crate::sql::Query) -> Result<()> {
         use crate::sql::{
-            as_number, as_text, binary, full_match, ident, list_item, no_sql_form, raise,
+            as_number, binary, full_match, ident, list_item, no_sql_form, raise, text_of,
         };
         let Some(before) = q.order().map(<[String]>::to_vec) else {
             return Err(no_sql_form(
@@ -217,13 +217,10 @@ impl Sort {
                 // no row has it: every row ties on this key
                 continue;
             };
-            let id = ident(&c.name);
             let v = if c.multi {
-                list_item(&id, 1)
-            } else if c.int {
-                as_text(&id)
+                list_item(&ident(&c.name), 1)
             } else {
-                id
+                text_of(&c)
             };
             let dir = if k.descending { "DESC" } else { "ASC" };
             terms.push(format!("({v}) IS NULL ASC"));

@@ -59,8 +59,7 @@ impl Expr {
                 Some(c) if c.multi => {
                     return Err(no_sql_form(format!("the multivalue field `{f}` in eval")))
                 }
-                Some(c) if c.int => Sql::Text(as_text(&ident(&c.name))),
-                Some(c) => Sql::Text(ident(&c.name)),
+                Some(c) => Sql::Text(crate::sql::text_of(c)),
             },
             Kind::Not(e) => Sql::Bool(format!("(NOT {})", cond(e)?)),
             Kind::Binary(BinOp::Concat, a, b) => {
@@ -195,11 +194,7 @@ fn mvindex_value(q: &Query, list: &Expr, at: &Expr) -> Result<String> {
             Some(c) => format!(
                 "CASE WHEN {} THEN {} END",
                 if k == 1 || k == -1 { "true" } else { "false" },
-                if c.int {
-                    as_text(&ident(&c.name))
-                } else {
-                    ident(&c.name)
-                }
+                crate::sql::text_of(c)
             ),
         });
     }

@@ -3,7 +3,8 @@
 
 Reads {"name": "statement", ...} on standard input; writes {"name": {"columns": [...], "rows":
 [[...], ...]} or {"error": "..."}} with every value as the text spelunk's CSV gives it (NULL: "").
-The session's time zone is set away from UTC on purpose: the statements must not depend on it.
+The session's time zone is set away from UTC, and backslashes in literals are read as written (not
+the default), on purpose: the statements must not depend on either.
 """
 
 import json
@@ -31,6 +32,8 @@ def main():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.sql.session.timeZone", "America/New_York")
+        # the statements read the same under either reading of backslashes in literals
+        .config("spark.sql.parser.escapedStringLiterals", "true")
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=Asia/Tokyo")
         .getOrCreate()
     )
