@@ -594,7 +594,7 @@ impl Knowledge {
     pub fn time_field(&self, sourcetype: &str) -> Option<&str> {
         self.stanzas
             .iter()
-            .filter(|s| s.target == Target::Sourcetype(sourcetype.to_string()))
+            .filter(|s| matches!(&s.target, Target::Sourcetype(t) if t == sourcetype))
             .flat_map(|s| s.items.iter())
             .find_map(|(_, i)| match i {
                 Item::TimeField(f) => Some(f.as_str()),

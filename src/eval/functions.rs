@@ -217,9 +217,44 @@ pub(crate) enum Pre {
     Bound(Arc<str>),
     /// `random()`: this call's generator state
     Rng(AtomicU64),
-    /// `in(x, "a", "b", ...)` with only non-numeric text literals: a set lookup instead of a scan
-    /// (the calculated fields of the AWS add-on test event names against long lists).
-    TextSet(rustc_hash::FxHashSet<Arc<str>>),
+    /// `in(x, "a", "b", ...)` with only non-numeric text literals: the values' text looked up, no
+    /// value copied or compared as a number (the calculated fields of the AWS add-on test event
+    /// names against lists of every length).
+    TextSet(Texts),
+}
+
+/// Literal texts an `in()` tests against: a scan for a few, a set lookup for more.
+#[derive(Clone, Debug)]
+pub(crate) enum Texts {
+    Few(Vec<Arc<str>>),
+    Many(rustc_hash::FxHashSet<Arc<str>>),
+}
+
+impl Texts {
+    fn new(texts: impl Iterator<Item = Arc<str>>) -> Texts {
+        let v: Vec<Arc<str>> = texts.collect();
+        if v.len() <= 4 {
+            Texts::Few(v)
+        } else {
+            Texts::Many(v.into_iter().collect())
+        }
+    }
+
+    fn contains(&self, t: &str) -> bool {
+        match self {
+            Texts::Few(v) => v.iter().any(|x| x.as_ref() == t),
+            Texts::Many(m) => m.contains(t),
+        }
+    }
+
+    /// The same texts, allocated anew (a selection's own, see [`Call::slotted`]).
+    fn fresh(&self) -> Texts {
+        let copy = |x: &Arc<str>| Arc::from(x.as_ref());
+        match self {
+            Texts::Few(v) => Texts::Few(v.iter().map(copy).collect()),
+            Texts::Many(m) => Texts::Many(m.iter().map(copy).collect()),
+        }
+    }
 }
 
 impl Clone for Pre {
@@ -258,7 +293,7 @@ impl Call {
             func: self.func,
             args: self.args.iter().map(|a| a.slotted(slots)).collect(),
             pre: match &self.pre {
-                Pre::TextSet(t) => Pre::TextSet(t.iter().map(|x| Arc::from(x.as_ref())).collect()),
+                Pre::TextSet(t) => Pre::TextSet(t.fresh()),
                 other => other.clone(),
             },
         }
@@ -274,20 +309,17 @@ impl Call {
                 _ => Pre::None,
             },
             Func::In
-                if args.len() > 4
+                if args.len() > 1
                     && args.iter().skip(1).all(
                         |a| matches!(&a.kind, Kind::Str(t) if crate::value::parse_num(t).is_none()),
                     ) =>
             {
-                Pre::TextSet(
-                    args.iter()
-                        .skip(1)
-                        .filter_map(|a| match &a.kind {
-                            Kind::Str(t) => Some(Arc::from(t.as_ref())),
-                            _ => None,
-                        })
-                        .collect(),
-                )
+                Pre::TextSet(Texts::new(args.iter().skip(1).filter_map(
+                    |a| match &a.kind {
+                        Kind::Str(t) => Some(Arc::from(t.as_ref())),
+                        _ => None,
+                    },
+                )))
             }
             Func::Like => match args.get(1) {
                 Some(Expr {

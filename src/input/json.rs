@@ -52,11 +52,53 @@ impl Names {
 #[derive(Clone, Debug)]
 pub struct Projection {
     nodes: Vec<Node>,
+    /// Changes whenever a name is added, so that a [`Flat`] knows when the names it keeps by node
+    /// belong to another projection.
+    id: u64,
 }
+
+static PROJECTION_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_projection_id() -> u64 {
+    PROJECTION_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A child of a trie node, for the lookup by scan: the length and first eight bytes of its name
+/// (zero-padded) are compared before the rest.
+#[derive(Clone, Debug)]
+struct Kid {
+    len: usize,
+    head: u64,
+    name: Box<[u8]>,
+    at: usize,
+}
+
+/// The first eight bytes of `b` as a number, zero-padded.
+fn head_of(b: &[u8]) -> u64 {
+    match b.get(..8) {
+        Some(h) => u64::from_le_bytes(h.try_into().unwrap_or([0; 8])),
+        None => {
+            let mut h = [0u8; 8];
+            h[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(h)
+        }
+    }
+}
+
+/// Above this many children, a node is looked up by hashing instead of by scan.
+const KIDS_SCAN_MAX: usize = 4096;
+
+/// Children's names this long or longer share one range of [`Node::by_len`].
+const BY_LEN: usize = 64;
 
 #[derive(Clone, Debug)]
 struct Node {
     children: HashMap<Box<str>, usize>,
+    /// The children again, in a form scanned without hashing (unused above [`KIDS_SCAN_MAX`]).
+    kids: Vec<Kid>,
+    /// Where the children of each name length start in `kids` (`BY_LEN` and longer: from
+    /// `by_len[BY_LEN]`; the last entry is the end).
+    by_len: [u16; BY_LEN + 2],
     /// For each length below 64, the first bytes (modulo 64) of the children's names of that length, a
     /// bit each: most keys of an event lead to no wanted field, and these turn them away before any
     /// hashing.
@@ -70,6 +112,8 @@ impl Default for Node {
     fn default() -> Self {
         Node {
             children: HashMap::default(),
+            kids: Vec::new(),
+            by_len: [0; BY_LEN + 2],
             pairs: [0; 64],
             long: false,
             leaf: false,
@@ -80,10 +124,46 @@ impl Default for Node {
 impl Node {
     fn add_child(&mut self, name: &str, at: usize) {
         self.children.insert(name.into(), at);
+        self.kids.push(Kid {
+            len: name.len(),
+            head: head_of(name.as_bytes()),
+            name: name.as_bytes().into(),
+            at,
+        });
+        // by length, each length's children where `by_len` says (the longest at the end)
+        self.kids.sort_by_key(|k| k.len.min(BY_LEN));
+        for (len, start) in self.by_len.iter_mut().enumerate() {
+            *start = self.kids.partition_point(|k| k.len.min(BY_LEN) < len) as u16;
+        }
         match name.len() {
             n if n < 64 => self.pairs[n] |= 1 << (name.as_bytes().first().unwrap_or(&0) & 63),
             _ => self.long = true,
         }
+    }
+
+    /// The child named exactly `key`.
+    #[inline]
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        if self.kids.len() > KIDS_SCAN_MAX {
+            return std::str::from_utf8(key)
+                .ok()
+                .and_then(|k| self.children.get(k).copied());
+        }
+        let head = head_of(key);
+        let l = key.len().min(BY_LEN);
+        let (from, to) = match self.by_len.get(l..l + 2) {
+            Some(&[a, b]) => (a as usize, b as usize),
+            _ => (0, self.kids.len()),
+        };
+        self.kids
+            .get(from..to)?
+            .iter()
+            .find(|k| {
+                k.len == key.len()
+                    && k.head == head
+                    && (key.len() <= 8 || crate::event::same_name_bytes(&k.name, key))
+            })
+            .map(|k| k.at)
     }
 
     /// Can `name` be a child's name? (No false "no".)
@@ -99,6 +179,7 @@ impl Default for Projection {
     fn default() -> Self {
         Projection {
             nodes: vec![Node::default()],
+            id: next_projection_id(),
         }
     }
 }
@@ -157,28 +238,32 @@ impl Projection {
             };
         }
         self.nodes[at].leaf = true;
+        self.id = next_projection_id();
     }
 
-    /// The node reached from `at` by a JSON key.
-    fn child(&self, at: usize, key: &str) -> Option<usize> {
+    /// The node reached from `at` by a JSON key, and whether the key was one name segment (a key
+    /// without `.` or `{}`), so that the path to the node is the node's own name.
+    #[inline]
+    fn child(&self, at: usize, key: &str) -> Option<(usize, bool)> {
         let node = self.nodes.get(at)?;
-        if !key.bytes().any(|b| b == b'.' || b == b'{') {
-            if !node.may_have(key) {
-                return None;
+        // a segment never holds `.` or `{}`: a key that is one is a plain key
+        if node.may_have(key) {
+            if let Some(n) = node.find(key.as_bytes()) {
+                return Some((n, true));
             }
-            return node.children.get(key).copied();
         }
+        memchr::memchr2(b'.', b'{', key.as_bytes())?;
         let mut n = at;
         for seg in segments(key) {
             n = *self.nodes.get(n)?.children.get(seg)?;
         }
-        Some(n)
+        Some((n, false))
     }
 
     /// Is `name` one of the fields (a field of another reader's making, e.g. the XML extraction's)?
     pub fn contains(&self, name: &str) -> bool {
         if !name.bytes().any(|b| b == b'.' || b == b'{') {
-            return self.child(0, name).is_some_and(|n| self.is_leaf(n));
+            return self.child(0, name).is_some_and(|(n, _)| self.is_leaf(n));
         }
         let mut n = 0;
         for seg in segments(name) {
@@ -203,6 +288,21 @@ pub struct Flat {
     /// Positions by name, kept only once an object has many fields (a scan is faster for few).
     index: HashMap<Field, usize>,
     names: Names,
+    /// With a projection: each trie node's field (its position in `fields` plus one, 0 for none)
+    /// and name, so that a field reached by plain keys is found and named without comparing text.
+    by_node: ByNode,
+}
+
+#[derive(Default)]
+struct ByNode {
+    /// The [`Projection::id`] the rest belongs to.
+    projection: u64,
+    position: Vec<u32>,
+    names: Vec<Option<Field>>,
+    touched: Vec<u32>,
+    /// A field of this object was reached through a key holding `.` or `{}`: the rest of the object
+    /// is added by name.
+    by_name: bool,
 }
 
 enum Slot {
@@ -217,6 +317,76 @@ impl Flat {
     pub fn clear(&mut self) {
         self.fields.clear();
         self.index.clear();
+        let b = &mut self.by_node;
+        for &n in &b.touched {
+            if let Some(p) = b.position.get_mut(n as usize) {
+                *p = 0;
+            }
+        }
+        b.touched.clear();
+        b.by_name = false;
+    }
+
+    /// Be ready to add fields by the nodes of `p`.
+    fn use_projection(&mut self, p: &Projection) {
+        let b = &mut self.by_node;
+        if b.projection != p.id {
+            b.projection = p.id;
+            b.position.clear();
+            b.names.clear();
+            b.touched.clear();
+        }
+        if b.position.len() < p.nodes.len() {
+            b.position.resize(p.nodes.len(), 0);
+            b.names.resize(p.nodes.len(), None);
+        }
+    }
+
+    /// Add a value of the field at trie node `node`, reached by `path`; `plain` when every key on
+    /// the way was one name segment (then `path` is the node's own name).
+    fn add_at(&mut self, node: usize, plain: bool, path: &str, v: Value) {
+        if !plain {
+            self.by_node.by_name = true;
+        }
+        if self.by_node.by_name || node >= self.by_node.position.len() {
+            return self.add(path, v);
+        }
+        let at = self.by_node.position[node];
+        if at != 0 {
+            let slot = &mut self.fields[at as usize - 1].1;
+            match slot {
+                Slot::Many(vs) => vs.push(v),
+                Slot::One(_) => {
+                    if let Slot::One(first) = std::mem::replace(slot, Slot::Many(Vec::new())) {
+                        *slot = Slot::Many(vec![first, v]);
+                    }
+                }
+            }
+            return;
+        }
+        let f = match &self.by_node.names[node] {
+            Some(f) => f.clone(),
+            None => {
+                let f = self.names.get(path);
+                self.by_node.names[node] = Some(f.clone());
+                f
+            }
+        };
+        self.push_new(f, Slot::One(v));
+        self.by_node.position[node] = self.fields.len() as u32;
+        self.by_node.touched.push(node as u32);
+    }
+
+    /// Append a field known not to be there yet.
+    fn push_new(&mut self, f: Field, slot: Slot) {
+        self.fields.push((f.clone(), slot));
+        if self.fields.len() == SCAN_MAX + 1 {
+            for (i, (k, _)) in self.fields.iter().enumerate() {
+                self.index.insert(k.clone(), i);
+            }
+        } else if self.fields.len() > SCAN_MAX + 1 {
+            self.index.insert(f, self.fields.len() - 1);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -229,7 +399,9 @@ impl Flat {
 
     fn position(&self, name: &str) -> Option<usize> {
         if self.fields.len() <= SCAN_MAX {
-            self.fields.iter().position(|(k, _)| k.as_ref() == name)
+            self.fields
+                .iter()
+                .position(|(k, _)| crate::event::same_name(k, name))
         } else {
             self.index.get(name).copied()
         }
@@ -250,14 +422,7 @@ impl Flat {
             }
             None => {
                 let f = self.names.get(name);
-                self.fields.push((f.clone(), Slot::One(v)));
-                if self.fields.len() == SCAN_MAX + 1 {
-                    for (i, (k, _)) in self.fields.iter().enumerate() {
-                        self.index.insert(k.clone(), i);
-                    }
-                } else if self.fields.len() > SCAN_MAX + 1 {
-                    self.index.insert(f, self.fields.len() - 1);
-                }
+                self.push_new(f, Slot::One(v));
             }
         }
     }
@@ -288,6 +453,13 @@ impl Flat {
     /// Take the fields out, in order, several values of one name as a multivalue.
     pub fn drain(&mut self) -> impl Iterator<Item = (Field, Value)> + '_ {
         self.index.clear();
+        let b = &mut self.by_node;
+        for &n in &b.touched {
+            if let Some(p) = b.position.get_mut(n as usize) {
+                *p = 0;
+            }
+        }
+        b.touched.clear();
         self.fields.drain(..).filter_map(|(k, slot)| match slot {
             Slot::One(v) => Some((k, v)),
             Slot::Many(vs) => Value::multi(vs).map(|v| (k, v)),
@@ -335,6 +507,7 @@ fn next_structural(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Index of the next `"` or `\\` at or after `i` (or `b.len()`).
+#[inline]
 fn next_quote_or_escape(b: &[u8], mut i: usize) -> usize {
     while let Some(w) = word(b, i) {
         let m = zero_bytes(w ^ (b'"' as u64 * LO)) | zero_bytes(w ^ (b'\\' as u64 * LO));
@@ -347,6 +520,13 @@ fn next_quote_or_escape(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// How far after `i` the next `"` or `\\` is, if there is one.
+#[inline]
+fn quote_or_escape(b: &[u8], i: usize) -> Option<usize> {
+    let k = next_quote_or_escape(b, i);
+    (k < b.len()).then(|| k - i)
 }
 
 /// Walks JSON text that is already known to be valid UTF-8 (so strings need no checking of their own).
@@ -369,6 +549,9 @@ pub fn flatten_only(
     out: &mut Flat,
 ) -> Result<(), JsonError> {
     out.clear();
+    if let Some(p) = only {
+        out.use_projection(p);
+    }
     let mut w = Walker {
         s: text,
         b: text.as_bytes(),
@@ -380,7 +563,7 @@ pub fn flatten_only(
         return Err(w.err("expected a JSON object"));
     }
     let mut path = String::new();
-    w.value(&mut path, 0, 0, out)?;
+    w.value(&mut path, 0, true, 0, out)?;
     w.ws();
     if w.i != w.b.len() {
         return Err(w.err("unexpected text after the JSON object"));
@@ -526,10 +709,12 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Flatten the value here, found at `path` (trie node `node`; `plain` as in [`Flat::add_at`]).
     fn value(
         &mut self,
         path: &mut String,
         node: usize,
+        plain: bool,
         depth: usize,
         out: &mut Flat,
     ) -> Result<(), JsonError> {
@@ -557,8 +742,10 @@ impl<'a> Walker<'a> {
                     path.push_str(&key);
                     match self.only.map(|p| p.child(node, &key)) {
                         Some(None) => self.skip_unread()?,
-                        Some(Some(child)) => self.value(path, child, depth + 1, out)?,
-                        None => self.value(path, 0, depth + 1, out)?,
+                        Some(Some((child, one))) => {
+                            self.value(path, child, plain && one, depth + 1, out)?
+                        }
+                        None => self.value(path, 0, false, depth + 1, out)?,
                     }
                     path.truncate(base);
                     self.ws();
@@ -583,14 +770,14 @@ impl<'a> Walker<'a> {
                         self.i -= 1;
                         return self.skip_unread();
                     }
-                    Some(Some(n)) => n,
+                    Some(Some((n, _))) => n,
                     None => 0,
                 };
                 let base = path.len();
                 path.push_str("{}");
                 loop {
                     self.ws();
-                    self.value(path, elem, depth + 1, out)?;
+                    self.value(path, elem, plain, depth + 1, out)?;
                     self.ws();
                     match self.next() {
                         Some(b',') => continue,
@@ -604,19 +791,31 @@ impl<'a> Walker<'a> {
             Some(b'"') => {
                 let s = self.string()?;
                 if self.wanted(node) {
-                    out.add(path, Value::str(s));
+                    self.add(out, node, plain, path, Value::str(s));
                 }
                 Ok(())
             }
-            Some(b't') => self.literal(b"true", path, out, self.wanted(node).then_some("true")),
-            Some(b'f') => self.literal(b"false", path, out, self.wanted(node).then_some("false")),
-            Some(b'n') => self.literal(b"null", path, out, None),
+            Some(b't') => {
+                self.literal(b"true")?;
+                if self.wanted(node) {
+                    self.add(out, node, plain, path, Value::str("true"));
+                }
+                Ok(())
+            }
+            Some(b'f') => {
+                self.literal(b"false")?;
+                if self.wanted(node) {
+                    self.add(out, node, plain, path, Value::str("false"));
+                }
+                Ok(())
+            }
+            Some(b'n') => self.literal(b"null"),
             Some(c) if c == b'-' || c.is_ascii_digit() => {
                 let start = self.i;
                 self.number()?;
                 if self.wanted(node) {
                     let text = self.s.get(start..self.i).unwrap_or("0");
-                    out.add(path, Value::str(text));
+                    self.add(out, node, plain, path, Value::str(text));
                 }
                 Ok(())
             }
@@ -624,18 +823,19 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn literal(
-        &mut self,
-        word: &[u8],
-        path: &str,
-        out: &mut Flat,
-        text: Option<&str>,
-    ) -> Result<(), JsonError> {
+    /// A field's value: by trie node under a projection, else by name.
+    #[inline]
+    fn add(&self, out: &mut Flat, node: usize, plain: bool, path: &str, v: Value) {
+        if self.only.is_some() {
+            out.add_at(node, plain, path, v);
+        } else {
+            out.add(path, v);
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
-            if let Some(t) = text {
-                out.add(path, Value::str(t));
-            }
             Ok(())
         } else {
             Err(self.err("expected a JSON value"))
@@ -687,7 +887,8 @@ impl<'a> Walker<'a> {
         let start = self.i;
         // fast path: no escapes
         let s: &'a str = self.s;
-        match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+        // keys and values are short: eight bytes at a time beats a vector search's set-up
+        match quote_or_escape(self.b, self.i) {
             Some(k) if self.b[self.i + k] == b'"' => {
                 self.i += k;
                 let text = s
@@ -804,13 +1005,12 @@ impl<'a> Walker<'a> {
             }
             Some(b'"') => self.skip_string(),
             Some(b't') | Some(b'f') | Some(b'n') => {
-                let mut tmp = Flat::default();
                 let word: &[u8] = match self.peek() {
                     Some(b't') => b"true",
                     Some(b'f') => b"false",
                     _ => b"null",
                 };
-                self.literal(word, "", &mut tmp, None)
+                self.literal(word)
             }
             Some(c) if c == b'-' || c.is_ascii_digit() => self.number(),
             _ => Err(self.err("expected a JSON value")),
@@ -963,7 +1163,7 @@ impl<'a> Walker<'a> {
     fn skip_string(&mut self) -> Result<(), JsonError> {
         self.expect(b'"')?;
         loop {
-            match memchr::memchr2(b'"', b'\\', &self.b[self.i..]) {
+            match quote_or_escape(self.b, self.i) {
                 None => {
                     self.i = self.b.len();
                     return Err(self.err("unterminated string"));
@@ -1153,6 +1353,48 @@ mod tests {
         .unwrap();
         assert_eq!(f.first("z"), Some(&Value::str("1")));
         assert!(flatten_only(r#"{"a":{"b":["x"]],"z":1}"#, Some(&p), &mut f).is_err());
+    }
+
+    /// A field reached both through a dotted key and through nested objects is one field, its values
+    /// in the order met, whichever way comes first; the same `Flat` then serves the next object and
+    /// another projection.
+    #[test]
+    fn a_field_reached_by_dotted_and_nested_keys_is_one_field() {
+        let p = Projection::new(["a.b", "c"]);
+        let mut f = Flat::default();
+        let values = |f: &Flat| -> Vec<(String, Vec<String>)> {
+            f.iter()
+                .map(|(k, vs)| {
+                    (
+                        k.to_string(),
+                        vs.iter().map(|v| v.text().into_owned()).collect(),
+                    )
+                })
+                .collect()
+        };
+        let pair =
+            |k: &str, vs: &[&str]| (k.to_string(), vs.iter().map(|v| v.to_string()).collect());
+        flatten_only(r#"{"a":{"b":2},"a.b":1,"c":3}"#, Some(&p), &mut f).unwrap();
+        assert_eq!(
+            values(&f),
+            vec![pair("a.b", &["2", "1"]), pair("c", &["3"])]
+        );
+        flatten_only(r#"{"a.b":1,"c":3,"a":{"b":2}}"#, Some(&p), &mut f).unwrap();
+        assert_eq!(
+            values(&f),
+            vec![pair("a.b", &["1", "2"]), pair("c", &["3"])]
+        );
+        // array members are `c{}` and `a.b{}`, not fields of the projection
+        flatten_only(r#"{"c":[4,5],"a":{"b":[6]}}"#, Some(&p), &mut f).unwrap();
+        assert_eq!(values(&f), vec![]);
+        let q = Projection::new(["c", "a{}.b"]);
+        flatten_only(r#"{"a":[{"b":7},{"b":8}],"c":9}"#, Some(&q), &mut f).unwrap();
+        assert_eq!(
+            values(&f),
+            vec![pair("a{}.b", &["7", "8"]), pair("c", &["9"])]
+        );
+        flatten_only(r#"{"c":10,"a":{"b":11}}"#, Some(&p), &mut f).unwrap();
+        assert_eq!(values(&f), vec![pair("c", &["10"]), pair("a.b", &["11"])]);
     }
 
     #[test]

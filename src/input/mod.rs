@@ -497,11 +497,10 @@ impl<'k> EventBuilder<'k> {
         } else {
             std::borrow::Cow::Borrowed("")
         };
-        if let Some(i) = self
-            .v_sourcetypes
-            .iter()
-            .position(|k| k.sourcetype == st && k.source == src && k.host == hst)
-        {
+        if let Some(i) = self.v_sourcetypes.iter().position(|k| {
+            use crate::event::same_name;
+            same_name(&k.sourcetype, st) && same_name(&k.source, &src) && same_name(&k.host, &hst)
+        }) {
             return i;
         }
         let selection = self.knowledge.selection_for(
@@ -560,20 +559,20 @@ impl<'k> EventBuilder<'k> {
                 None => {}
             }
         }
-        let sourcetype = match &source.sourcetype {
-            Some(st) => st.clone(),
-            None => sniff_sourcetype(&self.flat).to_string(),
+        let sourcetype: &str = match &source.sourcetype {
+            Some(st) => st,
+            None => sniff_sourcetype(&self.flat),
         };
-        let time = time_of(self.knowledge, &sourcetype, &self.flat)
+        let time = time_of(self.knowledge, sourcetype, &self.flat)
             .or_else(|| time_in_text(raw))
             .unwrap_or(fallback_time);
         let src = self.source_value(source.source.as_deref().unwrap_or(&source.name));
         let host = self.v_host.clone();
         let (mut ev, st_index) =
-            self.start_event(raw, self.flat.len(), time, src, &sourcetype, host);
+            self.start_event(raw, self.flat.len(), time, src, sourcetype, host);
         for (name, v) in self.flat.drain() {
             // a JSON key named like a default field (e.g. `source`) does not replace it
-            if DEFAULT_FIELDS.contains(&name.as_ref()) {
+            if is_default_field(&name) {
                 continue;
             }
             ev.push(name, v);
@@ -764,6 +763,14 @@ impl EventBuilder<'_> {
 /// The fields every event has without extraction; a field read from the event's own text with one of
 /// these names does not replace it.
 pub const DEFAULT_FIELDS: &[&str] = &["_raw", "_time", "source", "sourcetype", "host", "index"];
+
+/// Is `name` one of [`DEFAULT_FIELDS`]? (Asked of every field of every event read.)
+pub fn is_default_field(name: &str) -> bool {
+    matches!(
+        name,
+        "_raw" | "_time" | "source" | "sourcetype" | "host" | "index"
+    )
+}
 
 /// The sourcetype of Windows XML events.
 pub const XML_SOURCETYPE: &str = "XmlWinEventLog";
