@@ -321,16 +321,20 @@ impl ReadPlan {
     /// as read after a cheap check of its shape (`{` ... `}`), not fully validated: a truncated line is
     /// still reported as malformed.
     pub fn rules_out(&self, raw: &[u8]) -> bool {
-        if self.raw_required.is_empty() || U_ESCAPE.find(raw).is_some() {
+        if self.raw_required.is_empty() {
             return false;
         }
         let t = raw.trim_ascii();
         if !(t.starts_with(b"{") && t.ends_with(b"}")) {
             return false;
         }
-        // a JSON export of a Windows event is searched by the fields of its XML form, whose names
-        // and spellings its JSON text need not hold: only a line that names no channel is ruled out
-        !self.raw_required.iter().all(|l| l.found_in(raw)) && CHANNEL_KEY.find(raw).is_none()
+        // the texts first; only a line that lacks one is looked at for what keeps it anyway: a `\u`
+        // escape (the text could be spelt with escapes there) or a channel key (a JSON export of a
+        // Windows event is searched by the fields of its XML form, whose names and spellings its
+        // JSON text need not hold)
+        !self.raw_required.iter().all(|l| l.found_in(raw))
+            && U_ESCAPE.find(raw).is_none()
+            && CHANNEL_KEY.find(raw).is_none()
     }
 }
 
@@ -385,31 +389,43 @@ impl RawLiteral {
     }
 }
 
-/// `needle` is lower-case ASCII.
+/// `needle` is lower-case ASCII. The needle's rarest byte (by a rough frequency in English and JSON
+/// text) is looked for in both cases, and each place it is met is checked around it: lines that
+/// lack the text are scanned once, not restarted at each of their common letters.
 fn contains_ignore_ascii_case(hay: &[u8], needle: &[u8]) -> bool {
-    let Some(&first) = needle.first() else {
+    if needle.is_empty() {
         return true;
-    };
-    let upper = first.to_ascii_uppercase();
-    let mut i = 0;
-    while i + needle.len() <= hay.len() {
-        let Some(k) = memchr::memchr2(first, upper, &hay[i..]) else {
-            return false;
-        };
-        let at = i + k;
-        if at + needle.len() > hay.len() {
-            return false;
-        }
-        if hay[at..at + needle.len()]
-            .iter()
-            .zip(needle)
-            .all(|(h, n)| h.to_ascii_lowercase() == *n)
-        {
-            return true;
-        }
-        i = at + 1;
     }
-    false
+    let (j, &rare) = needle
+        .iter()
+        .enumerate()
+        .max_by_key(|&(i, &b)| (rarity(b), std::cmp::Reverse(i)))
+        .unwrap_or((0, &needle[0]));
+    let upper = rare.to_ascii_uppercase();
+    let matches_at = |p: usize| {
+        p >= j
+            && p - j + needle.len() <= hay.len()
+            && hay[p - j..p - j + needle.len()]
+                .iter()
+                .zip(needle)
+                .all(|(h, n)| h.to_ascii_lowercase() == *n)
+    };
+    if upper == rare {
+        memchr::memchr_iter(rare, hay).any(matches_at)
+    } else {
+        memchr::memchr2_iter(rare, upper, hay).any(matches_at)
+    }
+}
+
+/// How rare a (lower-case) byte is in log text, roughly: higher is rarer.
+fn rarity(b: u8) -> u8 {
+    const LETTERS: &[u8] = b"etaoinsrhldcumfpgwybvkxjqz";
+    match b {
+        b'a'..=b'z' => LETTERS.iter().position(|&c| c == b).map_or(0, |i| i as u8),
+        b'0'..=b'9' => 12,
+        b'"' | b':' | b',' | b'.' | b'-' | b'_' | b' ' | b'/' => 0,
+        _ => 20,
+    }
 }
 
 /// Reads events of one source, turning each JSON object into a Splunk event.
@@ -1967,5 +1983,33 @@ mod time_tests {
         );
         assert_eq!(time_in_text(r#"{"t":"2023-05-10T99:10:53Z"}"#), None);
         assert_eq!(time_in_text("{\"t\":\"2023-05"), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A required value is found in any ASCII case, wherever it starts or ends, and only whole.
+    #[test]
+    fn a_required_value_is_found_in_any_case() {
+        let found = |hay: &str, needle: &str| contains_ignore_ascii_case(hay.as_bytes(), needle.as_bytes());
+        assert!(found(r#"{"eventName":"DescribeInstances"}"#, "describeinstances"));
+        assert!(found("DESCRIBEINSTANCES", "describeinstances"));
+        assert!(found("xyz", "xyz"));
+        assert!(found("zzz", "z"));
+        assert!(found("abc", ""));
+        assert!(found("..q-9", "q-9"));
+        assert!(!found("xy", "xyz"));
+        assert!(!found("yz", "xyz"));
+        assert!(!found("DescribeInstance", "describeinstances"));
+        assert!(!found("x x x x", "x-x"));
+        // the rare byte met first where the text cannot start
+        assert!(found("q zq", "zq"));
+        let lit = RawLiteral::new(Some(b"eventName\""), Some(b"NoSuchEvent"));
+        assert!(lit.found_in(br#"{"eventName":"NOSUCHEVENT"}"#));
+        assert!(lit.found_in(br#"{"eventName":"NoSuchEvents0"}"#));
+        assert!(!lit.found_in(br#"{"eventname":"NoSuchEvent"}"#));
+        assert!(!lit.found_in(br#"{"eventName":"NoSuch Event"}"#));
     }
 }
