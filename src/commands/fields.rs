@@ -94,39 +94,37 @@ pub fn parse_field_list(c: &mut Cursor, what: &str) -> Result<Vec<String>> {
 
 /// Reorder/select the fields of `ev` by `patterns` (each may hold `*`).
 pub fn select(ev: Event, patterns: &[String], keep_internal: bool) -> Event {
-    let fields = ev.into_fields();
-    let mut taken = vec![false; fields.len()];
+    use crate::event::same_name;
+    // each field is taken out of its place once (names are unique in an event); the places reuse
+    // the event's own list, so the row costs one allocation
+    type Place = Option<(crate::event::Field, crate::value::Value)>;
+    let mut places: Vec<Place> = ev.into_fields().into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(patterns.len() + 2);
+    let take_named = |places: &mut [Place], out: &mut Vec<_>, name: &str| {
+        if let Some(p) = places
+            .iter_mut()
+            .find(|p| matches!(p, Some((k, _)) if same_name(k, name)))
+        {
+            out.extend(p.take());
+        }
+    };
     for p in patterns {
         if !p.contains('*') {
-            // a plain name is one field at most (names are unique in an event)
-            if let Some(i) = fields.iter().position(|(k, _)| k.as_ref() == p.as_str()) {
-                if !taken[i] {
-                    taken[i] = true;
-                    out.push(i);
-                }
-            }
+            take_named(&mut places, &mut out, p);
             continue;
         }
-        for (i, (k, _)) in fields.iter().enumerate() {
-            if !taken[i] && wildcard_match(p, k) {
-                taken[i] = true;
-                out.push(i);
+        for place in places.iter_mut() {
+            if matches!(place, Some((k, _)) if wildcard_match(p, k)) {
+                out.extend(place.take());
             }
         }
     }
     if keep_internal {
         for internal in ["_time", "_raw"] {
-            if let Some(i) = fields.iter().position(|(k, _)| k.as_ref() == internal) {
-                if !taken[i] {
-                    taken[i] = true;
-                    out.push(i);
-                }
-            }
+            take_named(&mut places, &mut out, internal);
         }
     }
-    let mut slots: Vec<Option<_>> = fields.into_iter().map(Some).collect();
-    Event::from_fields(out.into_iter().filter_map(|i| slots[i].take()).collect())
+    Event::from_fields(out)
 }
 
 impl Operator for Fields {
