@@ -1993,8 +1993,12 @@ mod tests {
     /// A required value is found in any ASCII case, wherever it starts or ends, and only whole.
     #[test]
     fn a_required_value_is_found_in_any_case() {
-        let found = |hay: &str, needle: &str| contains_ignore_ascii_case(hay.as_bytes(), needle.as_bytes());
-        assert!(found(r#"{"eventName":"DescribeInstances"}"#, "describeinstances"));
+        let found =
+            |hay: &str, needle: &str| contains_ignore_ascii_case(hay.as_bytes(), needle.as_bytes());
+        assert!(found(
+            r#"{"eventName":"DescribeInstances"}"#,
+            "describeinstances"
+        ));
         assert!(found("DESCRIBEINSTANCES", "describeinstances"));
         assert!(found("xyz", "xyz"));
         assert!(found("zzz", "z"));
