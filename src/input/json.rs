@@ -305,6 +305,19 @@ struct ByNode {
     by_name: bool,
 }
 
+impl ByNode {
+    /// Forget the fields of the last object (not the names).
+    fn forget(&mut self) {
+        for &n in &self.touched {
+            if let Some(p) = self.position.get_mut(n as usize) {
+                *p = 0;
+            }
+        }
+        self.touched.clear();
+        self.by_name = false;
+    }
+}
+
 enum Slot {
     One(Value),
     Many(Vec<Value>),
@@ -317,14 +330,7 @@ impl Flat {
     pub fn clear(&mut self) {
         self.fields.clear();
         self.index.clear();
-        let b = &mut self.by_node;
-        for &n in &b.touched {
-            if let Some(p) = b.position.get_mut(n as usize) {
-                *p = 0;
-            }
-        }
-        b.touched.clear();
-        b.by_name = false;
+        self.by_node.forget();
     }
 
     /// Be ready to add fields by the nodes of `p`.
@@ -453,13 +459,7 @@ impl Flat {
     /// Take the fields out, in order, several values of one name as a multivalue.
     pub fn drain(&mut self) -> impl Iterator<Item = (Field, Value)> + '_ {
         self.index.clear();
-        let b = &mut self.by_node;
-        for &n in &b.touched {
-            if let Some(p) = b.position.get_mut(n as usize) {
-                *p = 0;
-            }
-        }
-        b.touched.clear();
+        self.by_node.forget();
         self.fields.drain(..).filter_map(|(k, slot)| match slot {
             Slot::One(v) => Some((k, v)),
             Slot::Many(vs) => Value::multi(vs).map(|v| (k, v)),
